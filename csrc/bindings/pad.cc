@@ -1,0 +1,9 @@
+#include <pybind11/pybind11.h>
+
+namespace py = pybind11;
+
+namespace fastconv::bindings {
+
+void register_pad(py::module_& m) {}
+
+}  // namespace fastconv::bindings
