@@ -1,0 +1,80 @@
+"""Shared test machinery: the implementations under test and the comparison against the oracle.
+
+Every kernel test is parametrised over `impl`: the numba backend and the C++ backend at each
+ISA level this CPU supports (levels above it are skipped, not silently run at a lower level).
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import fastconv as fc
+from fastconv import _dispatch
+
+ISA_LEVELS = ("scalar", "avx2", "avx512")
+
+
+def _isa_rank(name):
+    return ISA_LEVELS.index(name)
+
+
+def _impl_params():
+    params = [pytest.param(("numba", None), id="numba")]
+    for isa in ISA_LEVELS:
+        marks = []
+        core = _dispatch._core
+        if core is None:
+            marks.append(pytest.mark.skip(reason="fastconv._core is not built"))
+        elif _isa_rank(isa) > _isa_rank(core.isa_detected()):
+            marks.append(pytest.mark.skip(reason=f"this CPU does not support {isa}"))
+        params.append(pytest.param(("cpp", isa), id=f"cpp-{isa}", marks=marks))
+    return params
+
+
+IMPLS = _impl_params()
+
+
+@pytest.fixture(params=IMPLS)
+def impl(request):
+    """The backend name to pass as backend=...; for cpp, the ISA cap is set for the test."""
+    backend, isa = request.param
+    if isa is None:
+        yield backend
+        return
+    core = _dispatch._core
+    core.set_isa_cap(isa)
+    assert core.isa_active() == isa
+    try:
+        yield backend
+    finally:
+        core.set_isa_cap(os.environ.get("FASTCONV_ISA", "avx512") or "avx512")
+
+
+@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
+def threads(request):
+    before = fc.get_num_threads()
+    fc.set_num_threads(request.param)
+    yield request.param
+    fc.set_num_threads(before)
+
+
+def random(shape, dtype, seed=0, low=None):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def assert_close(actual, expected, magnitude, dtype, rtol=None, what=""):
+    """|actual - expected| <= rtol * magnitude + atol, where `magnitude` is the same computation
+    on absolute values (sum of |x|*|w| terms): the error bound of a sum in floating point
+    scales with it, not with the result (which may cancel to ~0)."""
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
+    assert actual.dtype == np.dtype(dtype), f"{what}: dtype {actual.dtype} != {dtype}"
+    if rtol is None:
+        rtol = 1e-5 if np.dtype(dtype) == np.float32 else 1e-12
+    err = np.abs(actual.astype(np.float64) - expected.astype(np.float64))
+    bound = rtol * magnitude + 1e-30
+    worst = np.unravel_index(np.argmax(err - bound), err.shape) if err.size else None
+    assert np.all(err <= bound), (f"{what}: error {err[worst]:.3g} > bound {bound[worst]:.3g} at "
+                                  f"{worst} (actual {actual[worst]!r}, expected {expected[worst]!r})")

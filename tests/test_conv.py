@@ -1,0 +1,151 @@
+"""conv2d, its gradients and conv_transpose2d: every implementation against the reference."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fastconv as fc
+from fastconv import reference
+from conftest import assert_close, random
+
+# (N, C, H, W, K, R, S, stride, padding, dilation, groups)
+CONV_CASES = [
+    (1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1),              # 1x1 image, 1x1 kernel
+    (2, 3, 7, 11, 5, 3, 3, 1, 1, 1, 1),             # odd/prime sizes
+    (1, 4, 13, 17, 6, 3, 3, 2, 1, 1, 2),            # stride 2, groups 2
+    (3, 6, 9, 9, 6, 3, 3, 1, 1, 1, 6),              # depthwise
+    (2, 5, 8, 10, 7, 1, 1, 1, 0, 1, 1),             # 1x1
+    (1, 3, 5, 5, 2, 5, 5, 1, 0, 1, 1),              # kernel == input
+    (1, 2, 3, 3, 4, 5, 5, 1, 1, 1, 1),              # kernel == padded input
+    (2, 4, 12, 10, 4, 3, 3, (2, 3), (2, 1), (2, 1), 1),
+    (1, 8, 11, 7, 16, 3, 5, 3, 2, (1, 2), 4),       # stride 3, grouped, rectangular kernel
+    (2, 2, 6, 6, 3, 2, 2, 2, 0, 1, 1),              # even kernel
+    (1, 3, 10, 10, 4, 4, 4, 2, 1, 1, 1),            # DCGAN discriminator shape
+    (1, 16, 14, 14, 32, 3, 3, 1, "same", 2, 1),     # 'same' with dilation
+    (2, 5, 9, 8, 3, 4, 2, 1, "same", 1, 1),         # 'same' with even kernel: asymmetric
+    (1, 3, 6, 7, 2, 3, 3, 1, 3, 1, 1),              # padding larger than the kernel
+    (1, 3, 23, 29, 8, 7, 7, 2, 3, 1, 1),            # 7x7 stride-2 stem
+    (2, 32, 20, 24, 48, 3, 3, 1, 1, 1, 1),          # enough channels for full register tiles
+    (1, 64, 15, 15, 64, 3, 3, 1, 1, 1, 1),
+    (1, 7, 13, 17, 5, 3, 3, 2, 1, 1, 1),            # the suite's odd layer
+    (2, 1, 28, 28, 8, 5, 5, 1, 2, 1, 1),            # MNIST-like
+    (1, 4, 9, 30, 3, 1, 3, 1, (0, 1), (1, 3), 1),
+]
+
+
+def _ids(cases):
+    return ["x".join(str(v).replace(" ", "") for v in case) for case in cases]
+
+
+def _magnitude_conv(x, w, b, stride, padding, dilation, groups):
+    pads = padding if isinstance(padding, str) else padding
+    mag = fc.conv2d(np.abs(x).astype(np.float64), np.abs(w).astype(np.float64),
+                    None if b is None else np.abs(b).astype(np.float64), stride, pads, dilation,
+                    groups, backend="reference")
+    return mag
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", CONV_CASES, ids=_ids(CONV_CASES))
+def test_conv2d_forward(impl, case, dtype):
+    n, c, h, w, k, r, s, stride, padding, dilation, groups = case
+    x = random((n, c, h, w), dtype, 1)
+    wt = random((k, c // groups, r, s), dtype, 2)
+    b = random((k,), dtype, 3)
+    x0, w0 = x.copy(), wt.copy()
+    y = fc.conv2d(x, wt, b, stride, padding, dilation, groups, backend=impl)
+    ref = fc.conv2d(x.astype(np.float64), wt.astype(np.float64), b.astype(np.float64), stride,
+                    padding, dilation, groups, backend="reference")
+    assert_close(y, ref, _magnitude_conv(x, wt, b, stride, padding, dilation, groups), dtype,
+                 what="conv2d")
+    assert np.array_equal(x, x0) and np.array_equal(wt, w0), "inputs were modified"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", CONV_CASES, ids=_ids(CONV_CASES))
+def test_conv2d_gradients(impl, case, dtype):
+    n, c, h, w, k, r, s, stride, padding, dilation, groups = case
+    if isinstance(padding, str):
+        pytest.skip("torch.nn.grad takes numeric padding")
+    x = random((n, c, h, w), dtype, 4)
+    wt = random((k, c // groups, r, s), dtype, 5)
+    y_shape = fc.conv2d(x, wt, None, stride, padding, dilation, groups, backend="reference").shape
+    gy = random(y_shape, dtype, 6)
+    args = (stride, padding, dilation, groups)
+    f64 = lambda a: a.astype(np.float64)
+    dx = fc.grad.conv2d_input(x.shape, wt, gy, *args, backend=impl)
+    dx_ref = fc.grad.conv2d_input(x.shape, f64(wt), f64(gy), *args, backend="reference")
+    dx_mag = fc.grad.conv2d_input(x.shape, np.abs(f64(wt)), np.abs(f64(gy)), *args, backend="reference")
+    assert_close(dx, dx_ref, dx_mag, dtype, what="conv2d_input")
+    dw = fc.grad.conv2d_weight(x, wt.shape, gy, *args, backend=impl)
+    dw_ref = fc.grad.conv2d_weight(f64(x), wt.shape, f64(gy), *args, backend="reference")
+    dw_mag = fc.grad.conv2d_weight(np.abs(f64(x)), wt.shape, np.abs(f64(gy)), *args, backend="reference")
+    assert_close(dw, dw_ref, dw_mag, dtype, what="conv2d_weight")
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize("case", [(2, 3, 7, 9, 4, 3, 3, 1, 1, 1, 1), (1, 4, 6, 5, 4, 3, 2, 2, (2, 1), 1, 2),
+                                  (1, 2, 5, 5, 3, 3, 3, 1, "same", 2, 1)])
+def test_conv2d_padding_modes(impl, case, mode):
+    n, c, h, w, k, r, s, stride, padding, dilation, groups = case
+    x = random((n, c, h, w), np.float32, 7)
+    wt = random((k, c // groups, r, s), np.float32, 8)
+    y = fc.conv2d(x, wt, None, stride, padding, dilation, groups, padding_mode=mode, backend=impl)
+    ref = fc.conv2d(x.astype(np.float64), wt.astype(np.float64), None, stride, padding, dilation,
+                    groups, padding_mode=mode, backend="reference")
+    mag = fc.conv2d(np.abs(x).astype(np.float64), np.abs(wt).astype(np.float64), None, stride,
+                    padding, dilation, groups, padding_mode=mode, backend="reference")
+    assert_close(y, ref, mag, np.float32, what=f"conv2d padding_mode={mode}")
+
+
+# (N, Cin, H, W, Cout, R, S, stride, padding, output_padding, groups, dilation)
+TRANSPOSE_CASES = [
+    (2, 4, 5, 6, 3, 3, 3, 2, 1, 1, 1, 1),
+    (1, 6, 4, 4, 4, 4, 4, 2, 1, 0, 2, 1),          # DCGAN generator block, grouped
+    (2, 5, 1, 1, 7, 4, 4, 1, 0, 0, 1, 1),          # DCGAN first block: 1x1 -> 4x4
+    (2, 2, 3, 5, 2, 3, 2, 3, 2, 2, 1, 2),          # output_padding with dilation
+    (1, 4, 7, 7, 4, 1, 1, 1, 0, 0, 4, 1),          # depthwise 1x1
+    (1, 3, 9, 8, 5, 5, 3, (2, 1), (2, 1), (1, 0), 1, 1),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", TRANSPOSE_CASES, ids=_ids(TRANSPOSE_CASES))
+def test_conv_transpose2d(impl, case, dtype):
+    n, c, h, w, k, r, s, stride, padding, output_padding, groups, dilation = case
+    x = random((n, c, h, w), dtype, 9)
+    wt = random((c, k // groups, r, s), dtype, 10)
+    b = random((k,), dtype, 11)
+    args = (stride, padding, output_padding, groups, dilation)
+    y = fc.conv_transpose2d(x, wt, b, *args, backend=impl)
+    f64 = lambda a: a.astype(np.float64)
+    ref = fc.conv_transpose2d(f64(x), f64(wt), f64(b), *args, backend="reference")
+    mag = fc.conv_transpose2d(np.abs(f64(x)), np.abs(f64(wt)), np.abs(f64(b)), *args, backend="reference")
+    assert_close(y, ref, mag, dtype, what="conv_transpose2d")
+
+
+def test_threads_agree(impl, threads):
+    x = random((3, 16, 19, 23), np.float32, 12)
+    wt = random((24, 16, 3, 3), np.float32, 13)
+    y = fc.conv2d(x, wt, None, 1, 1, backend=impl)
+    ref = fc.conv2d(x.astype(np.float64), wt.astype(np.float64), None, 1, 1, backend="reference")
+    mag = fc.conv2d(np.abs(x).astype(np.float64), np.abs(wt).astype(np.float64), None, 1, 1,
+                    backend="reference")
+    assert_close(y, ref, mag, np.float32, what=f"conv2d with {threads} threads")
+
+
+def test_non_contiguous_and_unbatched(impl):
+    base = random((2, 6, 14, 18), np.float32, 14)
+    x = base[:, ::2, ::2, 1::2]                    # strided view, not contiguous
+    wt = random((4, 3, 3, 3), np.float32, 15)[:, :, ::-1, :]
+    assert not x.flags.c_contiguous and not wt.flags.c_contiguous
+    y = fc.conv2d(x, wt, padding=1, backend=impl)
+    ref = fc.conv2d(np.ascontiguousarray(x), np.ascontiguousarray(wt), padding=1, backend="reference")
+    np.testing.assert_allclose(y, ref, rtol=1e-4, atol=1e-4)
+    y1 = fc.conv2d(x[0], wt, padding=1, backend=impl)         # CHW in, CHW out
+    np.testing.assert_allclose(y1, y[0], rtol=1e-5, atol=1e-5)
+
+
+def test_empty_batch(impl):
+    y = fc.conv2d(np.zeros((0, 3, 8, 8), np.float32), np.ones((4, 3, 3, 3), np.float32), backend=impl)
+    assert y.shape == (0, 4, 6, 6)
