@@ -1,0 +1,93 @@
+"""The package surface: info(), environment overrides, threads, backends, fallback."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fastconv as fc
+
+
+def run_python(code, **env):
+    full = dict(os.environ, **env)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=full, timeout=300)
+    return out
+
+
+def test_info_fields():
+    info = fc.info()
+    for key in ("version", "backend", "backends", "isa_detected", "isa_active", "num_threads", "openmp"):
+        assert key in info
+    assert info["version"] == fc.__version__
+    assert "reference" in info["backends"] and "numba" in info["backends"]
+
+
+def test_environment_overrides():
+    code = "import fastconv as fc, json; print(json.dumps(fc.info()))"
+    out = run_python(code, FASTCONV_BACKEND="reference", FASTCONV_NUM_THREADS="1", FASTCONV_ISA="scalar")
+    assert out.returncode == 0, out.stderr
+    info = json.loads(out.stdout)
+    assert info["backend"] == "reference" and info["num_threads"] == 1
+    if info["isa_detected"] is not None:
+        assert info["isa_active"] == "scalar"
+
+
+@pytest.mark.parametrize("var,value,match", [("FASTCONV_BACKEND", "gpu", "FASTCONV_BACKEND must be one of"),
+                                             ("FASTCONV_ISA", "sse9", "one of"),
+                                             ("FASTCONV_NUM_THREADS", "many", "FASTCONV_NUM_THREADS must be")])
+def test_bad_environment_is_a_clear_error(var, value, match):
+    out = run_python("import fastconv", **{var: value})
+    assert out.returncode != 0 and match in out.stderr
+
+
+def test_missing_extension_warns_once_and_uses_numba(tmp_path):
+    """Without a loadable _core (simulated by blocking the import) fastconv warns and uses numba."""
+    code = ("import sys, warnings\n"
+            "class Block:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name == 'fastconv._core': raise ImportError('blocked for the test')\n"
+            "sys.meta_path.insert(0, Block())\n"
+            "with warnings.catch_warnings(record=True) as caught:\n"
+            "    warnings.simplefilter('always')\n"
+            "    import fastconv as fc\n"
+            "    import numpy as np\n"
+            "    y = fc.conv2d(np.ones((1,1,3,3), np.float32), np.ones((1,1,2,2), np.float32))\n"
+            "    fc.conv2d(np.ones((1,1,3,3), np.float32), np.ones((1,1,2,2), np.float32))\n"
+            "print(fc.info()['backend'], len([w for w in caught if 'numba' in str(w.message)]), float(y.sum()))\n")
+    out = run_python(code)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["numba", "1", "16.0"]
+
+
+def test_threads_roundtrip():
+    before = fc.get_num_threads()
+    fc.set_num_threads(1)
+    assert fc.get_num_threads() == 1
+    fc.set_num_threads(before)
+
+
+def test_backend_default_switch():
+    before = fc.get_backend()
+    fc.set_backend("reference")
+    assert fc.get_backend() == "reference"
+    fc.set_backend(before)
+    with pytest.raises(ValueError, match="backend must be None or one of"):
+        fc.set_backend("tpu")
+
+
+def test_cli_info_and_module_entry_point():
+    out = subprocess.run([sys.executable, "-m", "fastconv", "info"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["version"] == fc.__version__
+
+
+def test_cli_bench_runs_a_layer():
+    out = subprocess.run([sys.executable, "-m", "fastconv", "bench", "odd_7-5_3x3s2@13x17", "--repeat", "1"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "odd_7-5_3x3s2@13x17" in out.stdout and "GFLOP/s" in out.stdout
+    bad = subprocess.run([sys.executable, "-m", "fastconv", "bench", "no_such_layer"], capture_output=True,
+                         text=True, timeout=300)
+    assert bad.returncode == 2 and "unknown layer" in bad.stderr
