@@ -9,6 +9,10 @@
 
 #include "ukernels/conv_direct.h"
 
+// Constant-trip loops are unrolled before scalar replacement so the accumulator arrays live in
+// registers (without it GCC keeps storing them to the stack every iteration).
+#define FASTCONV_UNROLL _Pragma("GCC unroll 32")
+
 namespace fastconv::ukernels {
 namespace {
 
@@ -19,7 +23,9 @@ inline void conv_tile_fixed(const ConvTileArgs<typename Tr::T>& a) {
   using T = typename Tr::T;
   using V = typename Tr::V;
   V acc[KB][NV];
+  FASTCONV_UNROLL
   for (int k = 0; k < KB; ++k)
+    FASTCONV_UNROLL
     for (int v = 0; v < NV; ++v) acc[k][v] = Tr::zero();
   const T* w = a.w;
   const int64_t taps = a.taps;
@@ -29,15 +35,20 @@ inline void conv_tile_fixed(const ConvTileArgs<typename Tr::T>& a) {
     for (int64_t t = 0; t < taps; ++t) {
       const T* xp = xc + tap_off[t];
       V xv[NV];
+      FASTCONV_UNROLL
       for (int v = 0; v < NV; ++v) xv[v] = Tr::load(xp + v * Tr::L);
+      FASTCONV_UNROLL
       for (int k = 0; k < KB; ++k) {
         V wk = Tr::bcast(w + k);
+        FASTCONV_UNROLL
         for (int v = 0; v < NV; ++v) acc[k][v] = Tr::fma(wk, xv[v], acc[k][v]);
       }
       w += KB;
     }
   }
+  FASTCONV_UNROLL
   for (int k = 0; k < KB; ++k)
+    FASTCONV_UNROLL
     for (int v = 0; v < NV; ++v) Tr::store(a.y + k * a.y_stride + v * Tr::L, acc[k][v]);
 }
 
@@ -59,21 +70,30 @@ inline void conv_dot(const ConvDotArgs<typename Tr::T>& d) {
   using T = typename Tr::T;
   using V = typename Tr::V;
   V acc[KA][NB];
+  FASTCONV_UNROLL
   for (int i = 0; i < KA; ++i)
+    FASTCONV_UNROLL
     for (int j = 0; j < NB; ++j) acc[i][j] = Tr::zero();
   const T* ap[KA];
   const T* bp[NB];
+  FASTCONV_UNROLL
   for (int i = 0; i < KA; ++i) ap[i] = d.a[i];
+  FASTCONV_UNROLL
   for (int j = 0; j < NB; ++j) bp[j] = d.b[j];
   for (int64_t l = 0; l < d.len; l += Tr::L) {
     V bv[NB];
+    FASTCONV_UNROLL
     for (int j = 0; j < NB; ++j) bv[j] = Tr::load(bp[j] + l);
+    FASTCONV_UNROLL
     for (int i = 0; i < KA; ++i) {
       V av = Tr::load(ap[i] + l);
+      FASTCONV_UNROLL
       for (int j = 0; j < NB; ++j) acc[i][j] = Tr::fma(av, bv[j], acc[i][j]);
     }
   }
+  FASTCONV_UNROLL
   for (int i = 0; i < KA; ++i)
+    FASTCONV_UNROLL
     for (int j = 0; j < NB; ++j) d.out[i * NB + j] += Tr::hsum(acc[i][j]);
 }
 
