@@ -121,39 +121,45 @@ std::vector<T> pack_weights(const Corr& q, int kb, WF wf) {
   parallel_for(q.G * nkb, [&](int64_t gb) {
     const int64_t g = gb / nkb, b = gb % nkb;
     T* dst = wp.data() + gb * q.Cg * T_ * kb;
-    for (int64_t c = 0; c < q.Cg; ++c)
-      for (int64_t r = 0; r < q.R; ++r)
-        for (int64_t s = 0; s < q.S; ++s)
-          for (int64_t k = 0; k < kb; ++k) {
-            const int64_t kk = b * kb + k;
-            dst[((c * q.R + r) * q.S + s) * kb + k] = kk < q.Kg ? wf(g, kk, c, r, s) : T(0);
-          }
+    // k outermost: the forward weights are then read sequentially (this runs on every call).
+    for (int64_t k = 0; k < kb && b * kb + k < q.Kg; ++k)
+      for (int64_t c = 0; c < q.Cg; ++c)
+        for (int64_t r = 0; r < q.R; ++r)
+          for (int64_t s = 0; s < q.S; ++s)
+            dst[((c * q.R + r) * q.S + s) * kb + k] = wf(g, b * kb + k, c, r, s);
   });
   return wp;
 }
 
 // y[n][g*Kg + k][oh][ow] = bias + sum_{c, r, s} wp * xs over the tiles of the flattened grid.
+// The micro-kernel writes whole tiles into a Wj-wide scratch grid; one pass then drops the junk
+// columns and adds the bias.
 template <class T>
 void correlate(const Corr& q, const ConvDirectUkernel<T>& uk, const T* xs, const T* wp,
                const T* bias, T* y) {
   const int64_t KB = uk.kb, MP = uk.max_pos, T_ = q.R * q.S;
   const int64_t P = q.Ho * q.Wj;
   const int64_t ntile = (P + MP - 1) / MP, nkb = (q.Kg + KB - 1) / KB;
-  const int64_t Ktot = q.G * q.Kg, Ctot = q.G * q.Cg;
-  // Loop order: reuse whichever of (a group's weights, an image-group's input) is larger.
+  const int64_t Ktot = q.G * q.Kg, Ctot = q.G * q.Cg, Pst = ntile * MP, Kgp = nkb * KB;
+  std::vector<T> grid(static_cast<size_t>(q.N * q.G * Kgp * Pst));
+  // Loop order: when a group's weights outweigh an image's input, keep one k-block's weights
+  // hot across every image and tile; otherwise keep one tile of input hot across k-blocks.
   const bool kb_outer = q.Kg * q.Cg * T_ > q.Cg * q.cstride;
   parallel_for(q.N * q.G * ntile * nkb, [&](int64_t item) {
-    int64_t tile, b;
+    int64_t tile, b, n, g;
     if (kb_outer) {
       tile = item % ntile;
-      b = (item / ntile) % nkb;
+      n = (item / ntile) % q.N;
+      b = (item / (ntile * q.N)) % nkb;
+      g = item / (ntile * q.N * nkb);
     } else {
       b = item % nkb;
       tile = (item / nkb) % ntile;
+      const int64_t ng = item / (ntile * nkb);
+      n = ng / q.G;
+      g = ng % q.G;
     }
-    const int64_t ng = item / (ntile * nkb), n = ng / q.G, g = ng % q.G;
-    const int64_t p0 = tile * MP, npos = P - p0 < MP ? P - p0 : MP;
-    alignas(64) T ytile[8 * 48];
+    const int64_t p0 = tile * MP;
     ukernels::ConvTileArgs<T> a;
     a.x = xs + (n * Ctot + g * q.Cg) * q.cstride + p0;
     a.x_cstride = q.cstride;
@@ -161,25 +167,18 @@ void correlate(const Corr& q, const ConvDirectUkernel<T>& uk, const T* xs, const
     a.taps = T_;
     a.channels = q.Cg;
     a.w = wp + (g * nkb + b) * q.Cg * T_ * KB;
-    a.y = ytile;
-    a.y_stride = MP;
-    a.npos = npos;
+    a.y = grid.data() + ((n * q.G + g) * Kgp + b * KB) * Pst + p0;
+    a.y_stride = Pst;
+    a.npos = P - p0 < MP ? P - p0 : MP;
     uk.tile(a);
-    const int64_t kvalid = q.Kg - b * KB < KB ? q.Kg - b * KB : KB;
-    for (int64_t k = 0; k < kvalid; ++k) {
-      const int64_t ko = g * q.Kg + b * KB + k;
-      const T bv = bias ? bias[ko] : T(0);
-      T* yk = y + (n * Ktot + ko) * q.Ho * q.Wo;
-      const T* tk = ytile + k * MP;
-      int64_t oh = p0 / q.Wj, ow = p0 - oh * q.Wj;
-      for (int64_t i = 0; i < npos; ++i) {
-        if (ow < q.Wo) yk[oh * q.Wo + ow] = tk[i] + bv;
-        if (++ow == q.Wj) {
-          ow = 0;
-          ++oh;
-        }
-      }
-    }
+  });
+  parallel_for(q.N * Ktot, [&](int64_t nk) {
+    const int64_t n = nk / Ktot, ko = nk % Ktot, g = ko / q.Kg, k = ko % q.Kg;
+    const T bv = bias ? bias[ko] : T(0);
+    const T* src = grid.data() + ((n * q.G + g) * Kgp + k) * Pst;
+    T* dst = y + nk * q.Ho * q.Wo;
+    for (int64_t oh = 0; oh < q.Ho; ++oh)
+      for (int64_t ow = 0; ow < q.Wo; ++ow) dst[oh * q.Wo + ow] = src[oh * q.Wj + ow] + bv;
   });
 }
 

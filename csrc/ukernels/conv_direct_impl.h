@@ -34,6 +34,9 @@ inline void conv_tile_fixed(const ConvTileArgs<typename Tr::T>& a) {
     const T* xc = a.x + c * a.x_cstride;
     for (int64_t t = 0; t < taps; ++t) {
       const T* xp = xc + tap_off[t];
+      // The next channel's rows: the hardware prefetchers do not follow the channel stride.
+      __builtin_prefetch(xp + a.x_cstride);
+      __builtin_prefetch(xp + a.x_cstride + NV * Tr::L - 1);
       V xv[NV];
       FASTCONV_UNROLL
       for (int v = 0; v < NV; ++v) xv[v] = Tr::load(xp + v * Tr::L);
