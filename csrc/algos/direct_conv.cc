@@ -1,6 +1,8 @@
 #include "algos/direct_conv.h"
 
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <vector>
 
 #include "runtime/cpu.h"
@@ -44,6 +46,27 @@ const ConvDirectUkernel<double>& pick_ukernel<double>() {
   return k[static_cast<int>(active_isa())];
 }
 
+// Growable per-calling-thread scratch (no zero fill, no page faults once warm). Slot i holds
+// one buffer; the parallel regions use pointers from the calling thread's slots.
+template <class T>
+T* scratch(int slot, size_t n) {
+  struct Buf {
+    void* p = nullptr;
+    size_t bytes = 0;
+    ~Buf() { std::free(p); }
+  };
+  thread_local Buf bufs[4];
+  Buf& b = bufs[slot];
+  const size_t need = (n * sizeof(T) + 63) / 64 * 64;
+  if (b.bytes < need) {
+    std::free(b.p);
+    b.p = std::aligned_alloc(64, need);
+    if (!b.p) throw std::bad_alloc();
+    b.bytes = need;
+  }
+  return static_cast<T*>(b.p);
+}
+
 // A correlation problem on the phase-split layout (the forward conv, or the input gradient
 // seen as a stride-1 correlation of the zero-inserted grad_output).
 struct Corr {
@@ -75,16 +98,16 @@ struct Src {
 
 // xs[n][c][pr][pc][i][j] for all N * G * Cg channels, plus zeroed slack for over-reads.
 template <class T>
-std::vector<T> phase_split(const Corr& q, const Src& s, const T* src, int64_t max_pos) {
+T* phase_split(const Corr& q, const Src& s, const T* src, int64_t max_pos) {
   const int64_t nch = q.N * q.G * q.Cg;
-  std::vector<T> xs(static_cast<size_t>(nch * q.cstride + q.cstride + 2 * max_pos + 64));
-  std::memset(xs.data() + nch * q.cstride, 0,
+  T* xs = scratch<T>(0, static_cast<size_t>(nch * q.cstride + q.cstride + 2 * max_pos + 64));
+  std::memset(xs + nch * q.cstride, 0,
               sizeof(T) * static_cast<size_t>(q.cstride + 2 * max_pos + 64));
   parallel_for(nch, [&](int64_t nc) {
     const T* sp = src + nc * s.Hs * s.Ws;
     for (int64_t pr = 0; pr < q.sh; ++pr)
       for (int64_t pc = 0; pc < q.sw; ++pc) {
-        T* dst = xs.data() + nc * q.cstride + (pr * q.sw + pc) * q.plane;
+        T* dst = xs + nc * q.cstride + (pr * q.sw + pc) * q.plane;
         for (int64_t i = 0; i < q.Hi; ++i) {
           T* row = dst + i * q.Wj;
           const int64_t u = i * q.sh + pr, z = u - s.off_h;
@@ -113,20 +136,32 @@ std::vector<T> phase_split(const Corr& q, const Src& s, const T* src, int64_t ma
   return xs;
 }
 
+// A weight tensor seen through strides: element (g, k, c, r, s) of the correlation's weights is
+// base[g*sg + k*sk + c*sc + r*sr + s*ss] (negative strides flip the kernel for the input grad).
+template <class T>
+struct WSrc {
+  const T* base;
+  int64_t sg, sk, sc, sr, ss;
+};
+
 // Packs weights as [g][k-block][c][tap][KB] (zero-padded output channels).
-template <class T, class WF>
-std::vector<T> pack_weights(const Corr& q, int kb, WF wf) {
+template <class T>
+T* pack_weights(const Corr& q, int kb, const WSrc<T>& w) {
   const int64_t T_ = q.R * q.S, nkb = (q.Kg + kb - 1) / kb;
-  std::vector<T> wp(static_cast<size_t>(q.G * nkb * q.Cg * T_ * kb), T(0));
+  T* wp = scratch<T>(1, static_cast<size_t>(q.G * nkb * q.Cg * T_ * kb));
   parallel_for(q.G * nkb, [&](int64_t gb) {
     const int64_t g = gb / nkb, b = gb % nkb;
-    T* dst = wp.data() + gb * q.Cg * T_ * kb;
-    // k outermost: the forward weights are then read sequentially (this runs on every call).
-    for (int64_t k = 0; k < kb && b * kb + k < q.Kg; ++k)
-      for (int64_t c = 0; c < q.Cg; ++c)
-        for (int64_t r = 0; r < q.R; ++r)
-          for (int64_t s = 0; s < q.S; ++s)
-            dst[((c * q.R + r) * q.S + s) * kb + k] = wf(g, b * kb + k, c, r, s);
+    const int64_t kvalid = q.Kg - b * kb < kb ? q.Kg - b * kb : kb;
+    T* dst = wp + gb * q.Cg * T_ * kb;
+    const T* src = w.base + g * w.sg + b * kb * w.sk;
+    for (int64_t c = 0; c < q.Cg; ++c)
+      for (int64_t r = 0; r < q.R; ++r)
+        for (int64_t s = 0; s < q.S; ++s, dst += kb) {
+          const T* e = src + c * w.sc + r * w.sr + s * w.ss;
+          int64_t k = 0;
+          for (; k < kvalid; ++k) dst[k] = e[k * w.sk];
+          for (; k < kb; ++k) dst[k] = T(0);
+        }
   });
   return wp;
 }
@@ -141,7 +176,7 @@ void correlate(const Corr& q, const ConvDirectUkernel<T>& uk, const T* xs, const
   const int64_t P = q.Ho * q.Wj;
   const int64_t ntile = (P + MP - 1) / MP, nkb = (q.Kg + KB - 1) / KB;
   const int64_t Ktot = q.G * q.Kg, Ctot = q.G * q.Cg, Pst = ntile * MP, Kgp = nkb * KB;
-  std::vector<T> grid(static_cast<size_t>(q.N * q.G * Kgp * Pst));
+  T* grid = scratch<T>(2, static_cast<size_t>(q.N * q.G * Kgp * Pst));
   // Loop order: when a group's weights outweigh an image's input, keep one k-block's weights
   // hot across every image and tile; otherwise keep one tile of input hot across k-blocks.
   const bool kb_outer = q.Kg * q.Cg * T_ > q.Cg * q.cstride;
@@ -167,7 +202,7 @@ void correlate(const Corr& q, const ConvDirectUkernel<T>& uk, const T* xs, const
     a.taps = T_;
     a.channels = q.Cg;
     a.w = wp + (g * nkb + b) * q.Cg * T_ * KB;
-    a.y = grid.data() + ((n * q.G + g) * Kgp + b * KB) * Pst + p0;
+    a.y = grid + ((n * q.G + g) * Kgp + b * KB) * Pst + p0;
     a.y_stride = Pst;
     a.npos = P - p0 < MP ? P - p0 : MP;
     uk.tile(a);
@@ -175,7 +210,7 @@ void correlate(const Corr& q, const ConvDirectUkernel<T>& uk, const T* xs, const
   parallel_for(q.N * Ktot, [&](int64_t nk) {
     const int64_t n = nk / Ktot, ko = nk % Ktot, g = ko / q.Kg, k = ko % q.Kg;
     const T bv = bias ? bias[ko] : T(0);
-    const T* src = grid.data() + ((n * q.G + g) * Kgp + k) * Pst;
+    const T* src = grid + ((n * q.G + g) * Kgp + k) * Pst;
     T* dst = y + nk * q.Ho * q.Wo;
     for (int64_t oh = 0; oh < q.Ho; ++oh)
       for (int64_t ow = 0; ow < q.Wo; ++ow) dst[oh * q.Wo + ow] = src[oh * q.Wj + ow] + bv;
@@ -200,12 +235,9 @@ void direct_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, const 
   const ConvDirectUkernel<T>& uk = pick_ukernel<T>();
   Corr q = forward_corr(p);
   const int64_t Cg = q.Cg, Kg = q.Kg, R = p.R, S = p.S;
-  std::vector<T> xs = phase_split<T>(q, Src{p.H, p.W, 1, 1, p.pt, p.pl}, x, uk.max_pos);
-  std::vector<T> wp = pack_weights<T>(q, uk.kb, [&](int64_t g, int64_t k, int64_t c, int64_t r,
-                                                    int64_t s) {
-    return w[(((g * Kg + k) * Cg + c) * R + r) * S + s];
-  });
-  correlate<T>(q, uk, xs.data(), wp.data(), bias, y);
+  const T* xs = phase_split<T>(q, Src{p.H, p.W, 1, 1, p.pt, p.pl}, x, uk.max_pos);
+  const T* wp = pack_weights<T>(q, uk.kb, WSrc<T>{w, Kg * Cg * R * S, Cg * R * S, R * S, S, 1});
+  correlate<T>(q, uk, xs, wp, bias, y);
 }
 
 template <class T>
@@ -222,12 +254,11 @@ void direct_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) 
   q.Ho = p.H; q.Wo = p.W;
   q.finish();
   Src src{p.Ho, p.Wo, p.sh, p.sw, (R - 1) * p.dh - p.pt, (S - 1) * p.dw - p.pl};
-  std::vector<T> xs = phase_split<T>(q, src, gy, uk.max_pos);
-  std::vector<T> wp = pack_weights<T>(q, uk.kb, [&](int64_t g, int64_t c, int64_t k, int64_t r,
-                                                    int64_t s) {
-    return w[(((g * Kg + k) * Cg + c) * R + (R - 1 - r)) * S + (S - 1 - s)];
-  });
-  correlate<T>(q, uk, xs.data(), wp.data(), nullptr, dx);
+  const T* xs = phase_split<T>(q, src, gy, uk.max_pos);
+  // element (g, c, k, r, s) = w[g*Kg + k][c][R-1-r][S-1-s]
+  const T* wp = pack_weights<T>(
+      q, uk.kb, WSrc<T>{w + (R - 1) * S + (S - 1), Kg * Cg * R * S, R * S, Cg * R * S, -S, -1});
+  correlate<T>(q, uk, xs, wp, nullptr, dx);
 }
 
 template <class T>
@@ -240,11 +271,11 @@ void direct_conv2d_weight(const Conv2dParams& p, const T* x, const T* gy, T* dw)
     return;
   }
   const int64_t L = uk.lanes, P = q.Ho * q.Wj, Plen = (P + L - 1) / L * L;
-  std::vector<T> xs = phase_split<T>(q, Src{p.H, p.W, 1, 1, p.pt, p.pl}, x, uk.max_pos + L);
+  const T* xs = phase_split<T>(q, Src{p.H, p.W, 1, 1, p.pt, p.pl}, x, uk.max_pos + L);
   // grad_output on the same Wj-wide grid, zero in the junk columns and the tail.
-  std::vector<T> gz(static_cast<size_t>(p.N * p.K * Plen));
+  T* gz = scratch<T>(2, static_cast<size_t>(p.N * p.K * Plen));
   parallel_for(p.N * p.K, [&](int64_t nk) {
-    T* dst = gz.data() + nk * Plen;
+    T* dst = gz + nk * Plen;
     const T* s = gy + nk * p.Ho * p.Wo;
     std::memset(dst, 0, sizeof(T) * static_cast<size_t>(Plen));
     for (int64_t oh = 0; oh < p.Ho; ++oh)
@@ -260,12 +291,12 @@ void direct_conv2d_weight(const Conv2dParams& p, const T* x, const T* gy, T* dw)
     for (int64_t n = 0; n < p.N; ++n) {
       for (int64_t i = 0; i < KA; ++i) {
         int64_t k = b * KA + i < Kg ? b * KA + i : Kg - 1;
-        ap[i] = gz.data() + (n * p.K + g * Kg + k) * Plen;
+        ap[i] = gz + (n * p.K + g * Kg + k) * Plen;
       }
       for (int64_t j = 0; j < NB; ++j) {
         int64_t jj = jb * NB + j < J ? jb * NB + j : J - 1;
         int64_t c = jj / T_, t = jj % T_;
-        bp[j] = xs.data() + (n * p.C + g * Cg + c) * q.cstride + q.tap_off[t];
+        bp[j] = xs + (n * p.C + g * Cg + c) * q.cstride + q.tap_off[t];
       }
       uk.dot(ukernels::ConvDotArgs<T>{ap, bp, Plen, out});
     }
