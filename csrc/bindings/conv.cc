@@ -1,9 +1,162 @@
+// conv2d, conv2d_input, conv2d_weight: array checks, GIL release, call into ops/conv2d.
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "bindings/arrays.h"
+#include "ops/conv2d.h"
 
 namespace py = pybind11;
 
 namespace fastconv::bindings {
+namespace {
 
-void register_conv(py::module_& m) {}
+using ops::Conv2dOp;
+using ops::Conv2dParams;
+
+void check(bool ok, const std::string& msg) {
+  if (!ok) throw py::value_error(msg);
+}
+
+template <class T>
+py::array conv2d_t(const py::array& xa, const py::array& wa, const py::object& ba,
+                   Conv2dParams p, const std::string& algorithm) {
+  carray<T> x = require<T>(xa, 4, "conv2d: input");
+  carray<T> w = require<T>(wa, 4, "conv2d: weight");
+  p.N = x.shape(0); p.C = x.shape(1); p.H = x.shape(2); p.W = x.shape(3);
+  p.K = w.shape(0); p.R = w.shape(2); p.S = w.shape(3);
+  check(p.groups >= 1 && w.shape(1) * p.groups == p.C,
+        "conv2d: weight.shape[1] * groups must equal the input channels");
+  const T* bias = nullptr;
+  carray<T> b;
+  if (!ba.is_none()) {
+    b = require<T>(py::reinterpret_borrow<py::array>(ba), 1, "conv2d: bias");
+    check(b.shape(0) == p.K, "conv2d: bias must have weight.shape[0] elements");
+    bias = b.data();
+  }
+  ops::finish_params(p);
+  const ops::Conv2dAlgo& algo = ops::select_conv2d(Conv2dOp::forward, p, algorithm);
+  carray<T> y = empty<T>({p.N, p.K, p.Ho, p.Wo});
+  const T* xp = x.data();
+  const T* wp = w.data();
+  T* yp = y.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    if constexpr (std::is_same_v<T, float>) algo.f32.fn(p, xp, wp, bias, yp);
+    else algo.f64.fn(p, xp, wp, bias, yp);
+  }
+  return std::move(y);
+}
+
+template <class T>
+py::array conv2d_input_t(const py::array& ga, const py::array& wa, int64_t H, int64_t W,
+                         Conv2dParams p, const std::string& algorithm) {
+  carray<T> g = require<T>(ga, 4, "conv2d_input: grad_output");
+  carray<T> w = require<T>(wa, 4, "conv2d_input: weight");
+  p.N = g.shape(0); p.H = H; p.W = W;
+  p.K = w.shape(0); p.R = w.shape(2); p.S = w.shape(3);
+  p.C = w.shape(1) * p.groups;
+  check(p.groups >= 1, "conv2d_input: groups must be >= 1");
+  check(g.shape(1) == p.K, "conv2d_input: grad_output.shape[1] must equal weight.shape[0]");
+  ops::finish_params(p);
+  check(g.shape(2) == p.Ho && g.shape(3) == p.Wo,
+        "conv2d_input: grad_output spatial size does not match the convolution's output");
+  const ops::Conv2dAlgo& algo = ops::select_conv2d(Conv2dOp::input_grad, p, algorithm);
+  carray<T> dx = empty<T>({p.N, p.C, p.H, p.W});
+  const T* gp = g.data();
+  const T* wp = w.data();
+  T* dp = dx.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    if constexpr (std::is_same_v<T, float>) algo.f32.fn(p, gp, wp, nullptr, dp);
+    else algo.f64.fn(p, gp, wp, nullptr, dp);
+  }
+  return std::move(dx);
+}
+
+template <class T>
+py::array conv2d_weight_t(const py::array& xa, const py::array& ga, int64_t R, int64_t S,
+                          Conv2dParams p, const std::string& algorithm) {
+  carray<T> x = require<T>(xa, 4, "conv2d_weight: input");
+  carray<T> g = require<T>(ga, 4, "conv2d_weight: grad_output");
+  p.N = x.shape(0); p.C = x.shape(1); p.H = x.shape(2); p.W = x.shape(3);
+  p.K = g.shape(1); p.R = R; p.S = S;
+  check(g.shape(0) == p.N, "conv2d_weight: input and grad_output batch sizes differ");
+  ops::finish_params(p);
+  check(g.shape(2) == p.Ho && g.shape(3) == p.Wo,
+        "conv2d_weight: grad_output spatial size does not match the convolution's output");
+  const ops::Conv2dAlgo& algo = ops::select_conv2d(Conv2dOp::weight_grad, p, algorithm);
+  carray<T> dw = empty<T>({p.K, p.C / p.groups, p.R, p.S});
+  const T* xp = x.data();
+  const T* gp = g.data();
+  T* dp = dw.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    if constexpr (std::is_same_v<T, float>) algo.f32.fn(p, xp, gp, nullptr, dp);
+    else algo.f64.fn(p, xp, gp, nullptr, dp);
+  }
+  return std::move(dw);
+}
+
+Conv2dParams geometry(int64_t sh, int64_t sw, int64_t pt, int64_t pb, int64_t pl, int64_t pr,
+                      int64_t dh, int64_t dw, int64_t groups) {
+  Conv2dParams p{};
+  p.sh = sh; p.sw = sw; p.pt = pt; p.pb = pb; p.pl = pl; p.pr = pr; p.dh = dh; p.dw = dw;
+  p.groups = groups;
+  return p;
+}
+
+void same_dtype(const py::array& a, const py::array& b, const char* op) {
+  if (!a.dtype().is(b.dtype()))
+    throw py::type_error(std::string(op) + ": arrays must share one dtype");
+}
+
+}  // namespace
+
+void register_conv(py::module_& m) {
+  m.def("conv2d_algorithms", [] { return ops::conv2d_algorithm_names(); },
+        "Registered conv2d algorithms, in 'auto' preference order.");
+  m.def(
+      "conv2d",
+      [](const py::array& x, const py::array& w, const py::object& bias, int64_t sh, int64_t sw,
+         int64_t pt, int64_t pb, int64_t pl, int64_t pr, int64_t dh, int64_t dw, int64_t groups,
+         const std::string& algorithm) -> py::array {
+        same_dtype(x, w, "conv2d");
+        Conv2dParams p = geometry(sh, sw, pt, pb, pl, pr, dh, dw, groups);
+        if (is_f32(x)) return conv2d_t<float>(x, w, bias, p, algorithm);
+        if (is_f64(x)) return conv2d_t<double>(x, w, bias, p, algorithm);
+        throw py::type_error("conv2d: expected float32 or float64 arrays");
+      },
+      py::arg("x"), py::arg("w"), py::arg("bias"), py::arg("sh"), py::arg("sw"), py::arg("pt"),
+      py::arg("pb"), py::arg("pl"), py::arg("pr"), py::arg("dh"), py::arg("dw"),
+      py::arg("groups"), py::arg("algorithm"));
+  m.def(
+      "conv2d_input",
+      [](const py::array& g, const py::array& w, int64_t H, int64_t W, int64_t sh, int64_t sw,
+         int64_t pt, int64_t pb, int64_t pl, int64_t pr, int64_t dh, int64_t dw, int64_t groups,
+         const std::string& algorithm) -> py::array {
+        same_dtype(g, w, "conv2d_input");
+        Conv2dParams p = geometry(sh, sw, pt, pb, pl, pr, dh, dw, groups);
+        if (is_f32(g)) return conv2d_input_t<float>(g, w, H, W, p, algorithm);
+        if (is_f64(g)) return conv2d_input_t<double>(g, w, H, W, p, algorithm);
+        throw py::type_error("conv2d_input: expected float32 or float64 arrays");
+      },
+      py::arg("grad_output"), py::arg("w"), py::arg("H"), py::arg("W"), py::arg("sh"),
+      py::arg("sw"), py::arg("pt"), py::arg("pb"), py::arg("pl"), py::arg("pr"), py::arg("dh"),
+      py::arg("dw"), py::arg("groups"), py::arg("algorithm"));
+  m.def(
+      "conv2d_weight",
+      [](const py::array& x, const py::array& g, int64_t R, int64_t S, int64_t sh, int64_t sw,
+         int64_t pt, int64_t pb, int64_t pl, int64_t pr, int64_t dh, int64_t dw, int64_t groups,
+         const std::string& algorithm) -> py::array {
+        same_dtype(x, g, "conv2d_weight");
+        Conv2dParams p = geometry(sh, sw, pt, pb, pl, pr, dh, dw, groups);
+        if (is_f32(x)) return conv2d_weight_t<float>(x, g, R, S, p, algorithm);
+        if (is_f64(x)) return conv2d_weight_t<double>(x, g, R, S, p, algorithm);
+        throw py::type_error("conv2d_weight: expected float32 or float64 arrays");
+      },
+      py::arg("x"), py::arg("grad_output"), py::arg("R"), py::arg("S"), py::arg("sh"),
+      py::arg("sw"), py::arg("pt"), py::arg("pb"), py::arg("pl"), py::arg("pr"), py::arg("dh"),
+      py::arg("dw"), py::arg("groups"), py::arg("algorithm"));
+}
 
 }  // namespace fastconv::bindings

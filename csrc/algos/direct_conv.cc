@@ -1,0 +1,320 @@
+#include "algos/direct_conv.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <vector>
+
+#include "runtime/cpu.h"
+#include "runtime/parallel.h"
+#include "ukernels/conv_direct.h"
+
+namespace fastconv::algos {
+namespace {
+
+using ops::Conv2dParams;
+using ukernels::ConvDirectUkernel;
+
+template <class T>
+const ConvDirectUkernel<T>& pick_ukernel();
+
+template <>
+const ConvDirectUkernel<float>& pick_ukernel<float>() {
+  using namespace ukernels;
+  static const ConvDirectUkernel<float> k[] = {
+      {"f32_conv_direct_4x12_scalar", 4, 12, 4, f32_conv_direct_4x12_scalar, 4, 3,
+       "f32_conv_dot_4x3_scalar", f32_conv_dot_4x3_scalar},
+      {"f32_conv_direct_4x24_avx2", 4, 24, 8, f32_conv_direct_4x24_avx2, 4, 3,
+       "f32_conv_dot_4x3_avx2", f32_conv_dot_4x3_avx2},
+      {"f32_conv_direct_8x48_avx512", 8, 48, 16, f32_conv_direct_8x48_avx512, 4, 5,
+       "f32_conv_dot_4x5_avx512", f32_conv_dot_4x5_avx512},
+  };
+  return k[static_cast<int>(active_isa())];
+}
+
+template <>
+const ConvDirectUkernel<double>& pick_ukernel<double>() {
+  using namespace ukernels;
+  static const ConvDirectUkernel<double> k[] = {
+      {"f64_conv_direct_4x6_scalar", 4, 6, 2, f64_conv_direct_4x6_scalar, 4, 3,
+       "f64_conv_dot_4x3_scalar", f64_conv_dot_4x3_scalar},
+      {"f64_conv_direct_4x12_avx2", 4, 12, 4, f64_conv_direct_4x12_avx2, 4, 3,
+       "f64_conv_dot_4x3_avx2", f64_conv_dot_4x3_avx2},
+      {"f64_conv_direct_8x24_avx512", 8, 24, 8, f64_conv_direct_8x24_avx512, 4, 5,
+       "f64_conv_dot_4x5_avx512", f64_conv_dot_4x5_avx512},
+  };
+  return k[static_cast<int>(active_isa())];
+}
+
+// Growable per-calling-thread scratch (no zero fill, no page faults once warm). Slot i holds
+// one buffer; the parallel regions use pointers from the calling thread's slots.
+template <class T>
+T* scratch(int slot, size_t n) {
+  struct Buf {
+    void* p = nullptr;
+    size_t bytes = 0;
+    ~Buf() { std::free(p); }
+  };
+  thread_local Buf bufs[4];
+  Buf& b = bufs[slot];
+  const size_t need = (n * sizeof(T) + 63) / 64 * 64;
+  if (b.bytes < need) {
+    std::free(b.p);
+    b.p = std::aligned_alloc(64, need);
+    if (!b.p) throw std::bad_alloc();
+    b.bytes = need;
+  }
+  return static_cast<T*>(b.p);
+}
+
+// A correlation problem on the phase-split layout (the forward conv, or the input gradient
+// seen as a stride-1 correlation of the zero-inserted grad_output).
+struct Corr {
+  int64_t N, G, Cg, Kg;      // images, groups, input / output channels per group
+  int64_t Hp, Wp;            // padded input
+  int64_t sh, sw, dh, dw, R, S;
+  int64_t Ho, Wo;            // output
+  int64_t Hi, Wj, plane, cstride;
+  std::vector<int64_t> tap_off;
+
+  void finish() {
+    Hi = (Hp + sh - 1) / sh;
+    Wj = (Wp + sw - 1) / sw;
+    plane = Hi * Wj;
+    cstride = sh * sw * plane;
+    tap_off.resize(R * S);
+    for (int64_t r = 0; r < R; ++r)
+      for (int64_t s = 0; s < S; ++s)
+        tap_off[r * S + s] = (((r * dh) % sh) * sw + (s * dw) % sw) * plane +
+                             ((r * dh) / sh) * Wj + (s * dw) / sw;
+  }
+};
+
+// Where the padded input comes from: padded coordinate u maps to the (zero-inserted by up)
+// source index z = u - off; z % up != 0 or z outside [0, Hs*up) reads 0.
+struct Src {
+  int64_t Hs, Ws, up_h, up_w, off_h, off_w;
+};
+
+// xs[n][c][pr][pc][i][j] for all N * G * Cg channels, plus zeroed slack for over-reads.
+template <class T>
+T* phase_split(const Corr& q, const Src& s, const T* src, int64_t max_pos) {
+  const int64_t nch = q.N * q.G * q.Cg;
+  T* xs = scratch<T>(0, static_cast<size_t>(nch * q.cstride + q.cstride + 2 * max_pos + 64));
+  std::memset(xs + nch * q.cstride, 0,
+              sizeof(T) * static_cast<size_t>(q.cstride + 2 * max_pos + 64));
+  parallel_for(nch, [&](int64_t nc) {
+    const T* sp = src + nc * s.Hs * s.Ws;
+    for (int64_t pr = 0; pr < q.sh; ++pr)
+      for (int64_t pc = 0; pc < q.sw; ++pc) {
+        T* dst = xs + nc * q.cstride + (pr * q.sw + pc) * q.plane;
+        for (int64_t i = 0; i < q.Hi; ++i) {
+          T* row = dst + i * q.Wj;
+          const int64_t u = i * q.sh + pr, z = u - s.off_h;
+          if (u >= q.Hp || z < 0 || z % s.up_h != 0 || z / s.up_h >= s.Hs) {
+            std::memset(row, 0, sizeof(T) * static_cast<size_t>(q.Wj));
+            continue;
+          }
+          const T* srow = sp + (z / s.up_h) * s.Ws;
+          if (q.sw == 1 && s.up_w == 1) {
+            int64_t j0 = s.off_w > 0 ? s.off_w : 0;
+            int64_t j1 = s.off_w + s.Ws < q.Wp ? s.off_w + s.Ws : q.Wp;
+            if (j1 < j0) j1 = j0;
+            std::memset(row, 0, sizeof(T) * static_cast<size_t>(q.Wj));
+            if (j1 > j0)
+              std::memcpy(row + j0, srow + (j0 - s.off_w), sizeof(T) * static_cast<size_t>(j1 - j0));
+            continue;
+          }
+          for (int64_t j = 0; j < q.Wj; ++j) {
+            const int64_t v = j * q.sw + pc, zc = v - s.off_w;
+            row[j] = (v < q.Wp && zc >= 0 && zc % s.up_w == 0 && zc / s.up_w < s.Ws)
+                         ? srow[zc / s.up_w] : T(0);
+          }
+        }
+      }
+  });
+  return xs;
+}
+
+// A weight tensor seen through strides: element (g, k, c, r, s) of the correlation's weights is
+// base[g*sg + k*sk + c*sc + r*sr + s*ss] (negative strides flip the kernel for the input grad).
+template <class T>
+struct WSrc {
+  const T* base;
+  int64_t sg, sk, sc, sr, ss;
+};
+
+// Packs weights as [g][k-block][c][tap][KB] (zero-padded output channels).
+template <class T>
+T* pack_weights(const Corr& q, int kb, const WSrc<T>& w) {
+  const int64_t T_ = q.R * q.S, nkb = (q.Kg + kb - 1) / kb;
+  T* wp = scratch<T>(1, static_cast<size_t>(q.G * nkb * q.Cg * T_ * kb));
+  parallel_for(q.G * nkb, [&](int64_t gb) {
+    const int64_t g = gb / nkb, b = gb % nkb;
+    const int64_t kvalid = q.Kg - b * kb < kb ? q.Kg - b * kb : kb;
+    T* dst = wp + gb * q.Cg * T_ * kb;
+    const T* src = w.base + g * w.sg + b * kb * w.sk;
+    for (int64_t c = 0; c < q.Cg; ++c)
+      for (int64_t r = 0; r < q.R; ++r)
+        for (int64_t s = 0; s < q.S; ++s, dst += kb) {
+          const T* e = src + c * w.sc + r * w.sr + s * w.ss;
+          int64_t k = 0;
+          for (; k < kvalid; ++k) dst[k] = e[k * w.sk];
+          for (; k < kb; ++k) dst[k] = T(0);
+        }
+  });
+  return wp;
+}
+
+// y[n][g*Kg + k][oh][ow] = bias + sum_{c, r, s} wp * xs over the tiles of the flattened grid.
+// The micro-kernel writes whole tiles into a Wj-wide scratch grid; one pass then drops the junk
+// columns and adds the bias.
+template <class T>
+void correlate(const Corr& q, const ConvDirectUkernel<T>& uk, const T* xs, const T* wp,
+               const T* bias, T* y) {
+  const int64_t KB = uk.kb, MP = uk.max_pos, T_ = q.R * q.S;
+  const int64_t P = q.Ho * q.Wj;
+  const int64_t ntile = (P + MP - 1) / MP, nkb = (q.Kg + KB - 1) / KB;
+  const int64_t Ktot = q.G * q.Kg, Ctot = q.G * q.Cg, Pst = ntile * MP, Kgp = nkb * KB;
+  T* grid = scratch<T>(2, static_cast<size_t>(q.N * q.G * Kgp * Pst));
+  // Loop order: when a group's weights outweigh an image's input, keep one k-block's weights
+  // hot across every image and tile; otherwise keep one tile of input hot across k-blocks.
+  const bool kb_outer = q.Kg * q.Cg * T_ > q.Cg * q.cstride;
+  parallel_for(q.N * q.G * ntile * nkb, [&](int64_t item) {
+    int64_t tile, b, n, g;
+    if (kb_outer) {
+      tile = item % ntile;
+      n = (item / ntile) % q.N;
+      b = (item / (ntile * q.N)) % nkb;
+      g = item / (ntile * q.N * nkb);
+    } else {
+      b = item % nkb;
+      tile = (item / nkb) % ntile;
+      const int64_t ng = item / (ntile * nkb);
+      n = ng / q.G;
+      g = ng % q.G;
+    }
+    const int64_t p0 = tile * MP;
+    ukernels::ConvTileArgs<T> a;
+    a.x = xs + (n * Ctot + g * q.Cg) * q.cstride + p0;
+    a.x_cstride = q.cstride;
+    a.tap_off = q.tap_off.data();
+    a.taps = T_;
+    a.channels = q.Cg;
+    a.w = wp + (g * nkb + b) * q.Cg * T_ * KB;
+    a.y = grid + ((n * q.G + g) * Kgp + b * KB) * Pst + p0;
+    a.y_stride = Pst;
+    a.npos = P - p0 < MP ? P - p0 : MP;
+    uk.tile(a);
+  });
+  parallel_for(q.N * Ktot, [&](int64_t nk) {
+    const int64_t n = nk / Ktot, ko = nk % Ktot, g = ko / q.Kg, k = ko % q.Kg;
+    const T bv = bias ? bias[ko] : T(0);
+    const T* src = grid + ((n * q.G + g) * Kgp + k) * Pst;
+    T* dst = y + nk * q.Ho * q.Wo;
+    for (int64_t oh = 0; oh < q.Ho; ++oh)
+      for (int64_t ow = 0; ow < q.Wo; ++ow) dst[oh * q.Wo + ow] = src[oh * q.Wj + ow] + bv;
+  });
+}
+
+Corr forward_corr(const Conv2dParams& p) {
+  Corr q;
+  q.N = p.N; q.G = p.groups; q.Cg = p.C / p.groups; q.Kg = p.K / p.groups;
+  q.Hp = p.H + p.pt + p.pb; q.Wp = p.W + p.pl + p.pr;
+  q.sh = p.sh; q.sw = p.sw; q.dh = p.dh; q.dw = p.dw; q.R = p.R; q.S = p.S;
+  q.Ho = p.Ho; q.Wo = p.Wo;
+  q.finish();
+  return q;
+}
+
+}  // namespace
+
+template <class T>
+void direct_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, const T* bias, T* y) {
+  if (p.N == 0) return;
+  const ConvDirectUkernel<T>& uk = pick_ukernel<T>();
+  Corr q = forward_corr(p);
+  const int64_t Cg = q.Cg, Kg = q.Kg, R = p.R, S = p.S;
+  const T* xs = phase_split<T>(q, Src{p.H, p.W, 1, 1, p.pt, p.pl}, x, uk.max_pos);
+  const T* wp = pack_weights<T>(q, uk.kb, WSrc<T>{w, Kg * Cg * R * S, Cg * R * S, R * S, S, 1});
+  correlate<T>(q, uk, xs, wp, bias, y);
+}
+
+template <class T>
+void direct_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) {
+  if (p.N == 0) return;
+  const ConvDirectUkernel<T>& uk = pick_ukernel<T>();
+  // dx[ih] = sum_r gz[ih + pt - r*dh] w[r], gz = grad_output zero-inserted by the stride:
+  // a stride-1 correlation with the flipped kernel over gz shifted by (R-1)*dh - pt.
+  const int64_t Cg = p.C / p.groups, Kg = p.K / p.groups, R = p.R, S = p.S;
+  Corr q;
+  q.N = p.N; q.G = p.groups; q.Cg = Kg; q.Kg = Cg;
+  q.Hp = p.H + (R - 1) * p.dh; q.Wp = p.W + (S - 1) * p.dw;
+  q.sh = 1; q.sw = 1; q.dh = p.dh; q.dw = p.dw; q.R = R; q.S = S;
+  q.Ho = p.H; q.Wo = p.W;
+  q.finish();
+  Src src{p.Ho, p.Wo, p.sh, p.sw, (R - 1) * p.dh - p.pt, (S - 1) * p.dw - p.pl};
+  const T* xs = phase_split<T>(q, src, gy, uk.max_pos);
+  // element (g, c, k, r, s) = w[g*Kg + k][c][R-1-r][S-1-s]
+  const T* wp = pack_weights<T>(
+      q, uk.kb, WSrc<T>{w + (R - 1) * S + (S - 1), Kg * Cg * R * S, R * S, Cg * R * S, -S, -1});
+  correlate<T>(q, uk, xs, wp, nullptr, dx);
+}
+
+template <class T>
+void direct_conv2d_weight(const Conv2dParams& p, const T* x, const T* gy, T* dw) {
+  const ConvDirectUkernel<T>& uk = pick_ukernel<T>();
+  Corr q = forward_corr(p);
+  const int64_t Cg = q.Cg, Kg = q.Kg, T_ = p.R * p.S, J = Cg * T_;
+  if (p.N == 0) {
+    std::memset(dw, 0, sizeof(T) * static_cast<size_t>(p.K * J));
+    return;
+  }
+  const int64_t L = uk.lanes, P = q.Ho * q.Wj, Plen = (P + L - 1) / L * L;
+  const T* xs = phase_split<T>(q, Src{p.H, p.W, 1, 1, p.pt, p.pl}, x, uk.max_pos + L);
+  // grad_output on the same Wj-wide grid, zero in the junk columns and the tail.
+  T* gz = scratch<T>(2, static_cast<size_t>(p.N * p.K * Plen));
+  parallel_for(p.N * p.K, [&](int64_t nk) {
+    T* dst = gz + nk * Plen;
+    const T* s = gy + nk * p.Ho * p.Wo;
+    std::memset(dst, 0, sizeof(T) * static_cast<size_t>(Plen));
+    for (int64_t oh = 0; oh < p.Ho; ++oh)
+      std::memcpy(dst + oh * q.Wj, s + oh * p.Wo, sizeof(T) * static_cast<size_t>(p.Wo));
+  });
+  const int64_t KA = uk.dot_ka, NB = uk.dot_nb;
+  const int64_t nkb = (Kg + KA - 1) / KA, njb = (J + NB - 1) / NB;
+  parallel_for(p.groups * nkb * njb, [&](int64_t item) {
+    const int64_t jb = item % njb, b = (item / njb) % nkb, g = item / (njb * nkb);
+    T out[8 * 8] = {};
+    const T* ap[8];
+    const T* bp[8];
+    for (int64_t n = 0; n < p.N; ++n) {
+      for (int64_t i = 0; i < KA; ++i) {
+        int64_t k = b * KA + i < Kg ? b * KA + i : Kg - 1;
+        ap[i] = gz + (n * p.K + g * Kg + k) * Plen;
+      }
+      for (int64_t j = 0; j < NB; ++j) {
+        int64_t jj = jb * NB + j < J ? jb * NB + j : J - 1;
+        int64_t c = jj / T_, t = jj % T_;
+        bp[j] = xs + (n * p.C + g * Cg + c) * q.cstride + q.tap_off[t];
+      }
+      uk.dot(ukernels::ConvDotArgs<T>{ap, bp, Plen, out});
+    }
+    for (int64_t i = 0; i < KA && b * KA + i < Kg; ++i)
+      for (int64_t j = 0; j < NB && jb * NB + j < J; ++j)
+        dw[(g * Kg + b * KA + i) * J + jb * NB + j] = out[i * NB + j];
+  });
+}
+
+template void direct_conv2d_forward<float>(const Conv2dParams&, const float*, const float*,
+                                           const float*, float*);
+template void direct_conv2d_forward<double>(const Conv2dParams&, const double*, const double*,
+                                            const double*, double*);
+template void direct_conv2d_input<float>(const Conv2dParams&, const float*, const float*, float*);
+template void direct_conv2d_input<double>(const Conv2dParams&, const double*, const double*,
+                                          double*);
+template void direct_conv2d_weight<float>(const Conv2dParams&, const float*, const float*, float*);
+template void direct_conv2d_weight<double>(const Conv2dParams&, const double*, const double*,
+                                           double*);
+
+}  // namespace fastconv::algos

@@ -1,0 +1,100 @@
+#include "ops/conv2d.h"
+
+#include <stdexcept>
+
+#include "algos/direct_conv.h"
+
+namespace fastconv::ops {
+
+void finish_params(Conv2dParams& p) {
+  auto bad = [](const std::string& m) { throw std::invalid_argument("conv2d: " + m); };
+  if (p.N < 0 || p.C < 1 || p.H < 1 || p.W < 1 || p.K < 1 || p.R < 1 || p.S < 1)
+    bad("sizes must be positive");
+  if (p.sh < 1 || p.sw < 1 || p.dh < 1 || p.dw < 1) bad("stride and dilation must be >= 1");
+  if (p.pt < 0 || p.pb < 0 || p.pl < 0 || p.pr < 0) bad("padding must be >= 0");
+  if (p.groups < 1 || p.C % p.groups != 0 || p.K % p.groups != 0)
+    bad("groups must divide the input and output channels");
+  int64_t eh = p.H + p.pt + p.pb - p.dh * (p.R - 1) - 1;
+  int64_t ew = p.W + p.pl + p.pr - p.dw * (p.S - 1) - 1;
+  if (eh < 0 || ew < 0) bad("kernel larger than the padded input");
+  p.Ho = eh / p.sh + 1;
+  p.Wo = ew / p.sw + 1;
+}
+
+namespace {
+
+template <class T>
+void run_direct_forward(const Conv2dParams& p, const T* x, const T* w, const T* b, T* y) {
+  algos::direct_conv2d_forward<T>(p, x, w, b, y);
+}
+template <class T>
+void run_direct_input(const Conv2dParams& p, const T* gy, const T* w, const T*, T* dx) {
+  algos::direct_conv2d_input<T>(p, gy, w, dx);
+}
+template <class T>
+void run_direct_weight(const Conv2dParams& p, const T* x, const T* gy, const T*, T* dw) {
+  algos::direct_conv2d_weight<T>(p, x, gy, dw);
+}
+
+const char* direct_declines(const Conv2dParams&) { return nullptr; }
+
+const std::vector<Conv2dAlgo> kForward = {
+    {"direct", direct_declines, {run_direct_forward<float>}, {run_direct_forward<double>}},
+};
+const std::vector<Conv2dAlgo> kInput = {
+    {"direct", direct_declines, {run_direct_input<float>}, {run_direct_input<double>}},
+};
+const std::vector<Conv2dAlgo> kWeight = {
+    {"direct", direct_declines, {run_direct_weight<float>}, {run_direct_weight<double>}},
+};
+
+const char* op_name(Conv2dOp op) {
+  switch (op) {
+    case Conv2dOp::input_grad: return "conv2d_input";
+    case Conv2dOp::weight_grad: return "conv2d_weight";
+    default: return "conv2d";
+  }
+}
+
+}  // namespace
+
+const std::vector<Conv2dAlgo>& conv2d_candidates(Conv2dOp op) {
+  switch (op) {
+    case Conv2dOp::input_grad: return kInput;
+    case Conv2dOp::weight_grad: return kWeight;
+    default: return kForward;
+  }
+}
+
+std::vector<std::string> conv2d_algorithm_names() {
+  std::vector<std::string> names;
+  for (Conv2dOp op : {Conv2dOp::forward, Conv2dOp::input_grad, Conv2dOp::weight_grad})
+    for (const Conv2dAlgo& a : conv2d_candidates(op)) {
+      bool seen = false;
+      for (const std::string& n : names) seen = seen || n == a.name;
+      if (!seen) names.push_back(a.name);
+    }
+  return names;
+}
+
+const Conv2dAlgo& select_conv2d(Conv2dOp op, const Conv2dParams& p, const std::string& algorithm) {
+  const std::vector<Conv2dAlgo>& list = conv2d_candidates(op);
+  std::string available, reasons;
+  for (const Conv2dAlgo& a : list) {
+    available += (available.empty() ? "'" : ", '") + std::string(a.name) + "'";
+    if (algorithm != "auto" && algorithm != a.name) continue;
+    const char* why = a.decline_reason(p);
+    if (!why) return a;
+    if (algorithm != "auto")
+      throw std::invalid_argument(std::string(op_name(op)) + ": algorithm '" + algorithm +
+                                  "' does not support this shape: " + why);
+    reasons += std::string(reasons.empty() ? "" : "; ") + a.name + ": " + why;
+  }
+  if (algorithm == "auto")
+    throw std::invalid_argument(std::string(op_name(op)) + ": no algorithm supports this shape (" +
+                                reasons + ")");
+  throw std::invalid_argument(std::string(op_name(op)) + ": unknown algorithm '" + algorithm +
+                              "'; expected 'auto' or one of " + available);
+}
+
+}  // namespace fastconv::ops

@@ -1,0 +1,9 @@
+// Direct-conv dot tile (weight gradient): the shared algorithm of ukernels/conv_direct_impl.h.
+#include "ukernels/avx2/simd_avx2.h"
+#include "ukernels/conv_direct_impl.h"
+
+namespace fastconv::ukernels {
+
+void f64_conv_dot_4x3_avx2(const ConvDotArgs<double>& a) { conv_dot<F64Traits, 4, 3>(a); }
+
+}  // namespace fastconv::ukernels

@@ -1,0 +1,43 @@
+// AVX2+FMA traits. Include only from csrc/ukernels/avx2/ files.
+#pragma once
+
+#include <immintrin.h>
+
+namespace fastconv::ukernels {
+namespace {
+
+struct F32Traits {
+  using T = float;
+  using V = __m256;
+  static constexpr int L = 8;
+  static inline V zero() { return _mm256_setzero_ps(); }
+  static inline V load(const T* p) { return _mm256_loadu_ps(p); }
+  static inline void store(T* p, V v) { _mm256_storeu_ps(p, v); }
+  static inline V bcast(const T* p) { return _mm256_broadcast_ss(p); }
+  static inline V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static inline T hsum(V v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+};
+
+struct F64Traits {
+  using T = double;
+  using V = __m256d;
+  static constexpr int L = 4;
+  static inline V zero() { return _mm256_setzero_pd(); }
+  static inline V load(const T* p) { return _mm256_loadu_pd(p); }
+  static inline void store(T* p, V v) { _mm256_storeu_pd(p, v); }
+  static inline V bcast(const T* p) { return _mm256_broadcast_sd(p); }
+  static inline V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
+  static inline T hsum(V v) {
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    s = _mm_add_sd(s, _mm_unpackhi_pd(s, s));
+    return _mm_cvtsd_f64(s);
+  }
+};
+
+}  // namespace
+}  // namespace fastconv::ukernels

@@ -1,0 +1,34 @@
+// AVX-512F traits. Include only from csrc/ukernels/avx512/ files.
+#pragma once
+
+#include <immintrin.h>
+
+namespace fastconv::ukernels {
+namespace {
+
+struct F32Traits {
+  using T = float;
+  using V = __m512;
+  static constexpr int L = 16;
+  static inline V zero() { return _mm512_setzero_ps(); }
+  static inline V load(const T* p) { return _mm512_loadu_ps(p); }
+  static inline void store(T* p, V v) { _mm512_storeu_ps(p, v); }
+  static inline V bcast(const T* p) { return _mm512_set1_ps(*p); }
+  static inline V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static inline T hsum(V v) { return _mm512_reduce_add_ps(v); }
+};
+
+struct F64Traits {
+  using T = double;
+  using V = __m512d;
+  static constexpr int L = 8;
+  static inline V zero() { return _mm512_setzero_pd(); }
+  static inline V load(const T* p) { return _mm512_loadu_pd(p); }
+  static inline void store(T* p, V v) { _mm512_storeu_pd(p, v); }
+  static inline V bcast(const T* p) { return _mm512_set1_pd(*p); }
+  static inline V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
+  static inline T hsum(V v) { return _mm512_reduce_add_pd(v); }
+};
+
+}  // namespace
+}  // namespace fastconv::ukernels

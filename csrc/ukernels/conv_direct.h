@@ -1,0 +1,68 @@
+// Direct-convolution micro-kernels (portable declarations; no intrinsics).
+//
+// Data layout (built by csrc/algos/direct_conv.cc): the input of one image is copied into a
+// zero-padded, phase-split buffer so that every tap (r, s) of every stride/dilation reads a
+// contiguous run in the flattened output index p = oh * Wj + ow.
+//
+// Forward tile: y[k][p] = sum_{c, t} w[c][t][k] * x[c * x_cstride + tap_off[t] + p]
+//   for k < KB, p < npos (the kernel may compute and store up to npos rounded up to its
+//   vector width; it reads x up to that many positions past tap_off, the caller keeps slack).
+// Dot tile (weight gradient): out[i * NB + j] += sum_{l < len} a[i][l] * b[j][l]
+//   for i < KA, j < NB; len is a multiple of the vector width.
+#pragma once
+
+#include <cstdint>
+
+namespace fastconv::ukernels {
+
+template <class T>
+struct ConvTileArgs {
+  const T* x;              // channel 0, flat position of the tile's first output
+  int64_t x_cstride;       // elements between consecutive channels
+  const int64_t* tap_off;  // taps offsets (relative, same for every channel)
+  int64_t taps;
+  int64_t channels;
+  const T* w;              // packed [channels][taps][KB]
+  T* y;                    // KB rows of y_stride elements; overwritten
+  int64_t y_stride;
+  int64_t npos;            // 1 .. max_pos
+};
+
+template <class T>
+struct ConvDotArgs {
+  const T* const* a;  // KA row pointers
+  const T* const* b;  // NB row pointers
+  int64_t len;        // multiple of the kernel's lanes
+  T* out;             // KA x NB, accumulated (+=)
+};
+
+template <class T>
+struct ConvDirectUkernel {
+  const char* name;
+  int kb;        // output channels per forward tile
+  int max_pos;   // positions per forward tile
+  int lanes;     // vector width (dot len granularity, forward store granularity)
+  void (*tile)(const ConvTileArgs<T>&);
+  int dot_ka, dot_nb;
+  const char* dot_name;
+  void (*dot)(const ConvDotArgs<T>&);
+};
+
+#define FASTCONV_DECL_CONV(T, name) void name(const ConvTileArgs<T>&);
+#define FASTCONV_DECL_DOT(T, name) void name(const ConvDotArgs<T>&);
+FASTCONV_DECL_CONV(float, f32_conv_direct_4x12_scalar)
+FASTCONV_DECL_CONV(double, f64_conv_direct_4x6_scalar)
+FASTCONV_DECL_CONV(float, f32_conv_direct_4x24_avx2)
+FASTCONV_DECL_CONV(double, f64_conv_direct_4x12_avx2)
+FASTCONV_DECL_CONV(float, f32_conv_direct_8x48_avx512)
+FASTCONV_DECL_CONV(double, f64_conv_direct_8x24_avx512)
+FASTCONV_DECL_DOT(float, f32_conv_dot_4x3_scalar)
+FASTCONV_DECL_DOT(double, f64_conv_dot_4x3_scalar)
+FASTCONV_DECL_DOT(float, f32_conv_dot_4x3_avx2)
+FASTCONV_DECL_DOT(double, f64_conv_dot_4x3_avx2)
+FASTCONV_DECL_DOT(float, f32_conv_dot_4x5_avx512)
+FASTCONV_DECL_DOT(double, f64_conv_dot_4x5_avx512)
+#undef FASTCONV_DECL_CONV
+#undef FASTCONV_DECL_DOT
+
+}  // namespace fastconv::ukernels

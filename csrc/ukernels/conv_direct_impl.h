@@ -1,0 +1,104 @@
+// The direct-convolution micro-kernel algorithm, shared by every ISA. Include only from a file
+// under csrc/ukernels/<isa>/, after that ISA's traits header (simd_<isa>.h): everything here is
+// a template in an anonymous namespace, instantiated with the file's internal-linkage traits,
+// so no inline function compiled with ISA flags can leak into portable code.
+//
+// Traits Tr: T (scalar), V (vector), L (lanes), zero(), load(p), store(p, v), bcast(p),
+// fma(a, b, c) = a * b + c, hsum(v).
+#pragma once
+
+#include "ukernels/conv_direct.h"
+
+// Constant-trip loops are unrolled before scalar replacement so the accumulator arrays live in
+// registers (without it GCC keeps storing them to the stack every iteration).
+#define FASTCONV_UNROLL _Pragma("GCC unroll 32")
+
+namespace fastconv::ukernels {
+namespace {
+
+// KB output channels x NV vectors of flattened output positions, accumulated in registers over
+// every (channel, tap); one vector load per position vector, one broadcast per channel.
+template <class Tr, int KB, int NV>
+inline void conv_tile_fixed(const ConvTileArgs<typename Tr::T>& a) {
+  using T = typename Tr::T;
+  using V = typename Tr::V;
+  V acc[KB][NV];
+  FASTCONV_UNROLL
+  for (int k = 0; k < KB; ++k)
+    FASTCONV_UNROLL
+    for (int v = 0; v < NV; ++v) acc[k][v] = Tr::zero();
+  const T* w = a.w;
+  const int64_t taps = a.taps;
+  const int64_t* tap_off = a.tap_off;
+  for (int64_t c = 0; c < a.channels; ++c) {
+    const T* xc = a.x + c * a.x_cstride;
+    for (int64_t t = 0; t < taps; ++t) {
+      const T* xp = xc + tap_off[t];
+      // The next channel's rows: the hardware prefetchers do not follow the channel stride.
+      __builtin_prefetch(xp + a.x_cstride);
+      __builtin_prefetch(xp + a.x_cstride + NV * Tr::L - 1);
+      V xv[NV];
+      FASTCONV_UNROLL
+      for (int v = 0; v < NV; ++v) xv[v] = Tr::load(xp + v * Tr::L);
+      FASTCONV_UNROLL
+      for (int k = 0; k < KB; ++k) {
+        V wk = Tr::bcast(w + k);
+        FASTCONV_UNROLL
+        for (int v = 0; v < NV; ++v) acc[k][v] = Tr::fma(wk, xv[v], acc[k][v]);
+      }
+      w += KB;
+    }
+  }
+  FASTCONV_UNROLL
+  for (int k = 0; k < KB; ++k)
+    FASTCONV_UNROLL
+    for (int v = 0; v < NV; ++v) Tr::store(a.y + k * a.y_stride + v * Tr::L, acc[k][v]);
+}
+
+// Picks the number of position vectors for npos (the last tile of a row range may be short).
+template <class Tr, int KB, int NV>
+inline void conv_tile(const ConvTileArgs<typename Tr::T>& a) {
+  if constexpr (NV > 1) {
+    if (a.npos <= (NV - 1) * Tr::L) {
+      conv_tile<Tr, KB, NV - 1>(a);
+      return;
+    }
+  }
+  conv_tile_fixed<Tr, KB, NV>(a);
+}
+
+// out[i][j] += dot(a[i], b[j]) for KA x NB rows of length len (a multiple of L).
+template <class Tr, int KA, int NB>
+inline void conv_dot(const ConvDotArgs<typename Tr::T>& d) {
+  using T = typename Tr::T;
+  using V = typename Tr::V;
+  V acc[KA][NB];
+  FASTCONV_UNROLL
+  for (int i = 0; i < KA; ++i)
+    FASTCONV_UNROLL
+    for (int j = 0; j < NB; ++j) acc[i][j] = Tr::zero();
+  const T* ap[KA];
+  const T* bp[NB];
+  FASTCONV_UNROLL
+  for (int i = 0; i < KA; ++i) ap[i] = d.a[i];
+  FASTCONV_UNROLL
+  for (int j = 0; j < NB; ++j) bp[j] = d.b[j];
+  for (int64_t l = 0; l < d.len; l += Tr::L) {
+    V bv[NB];
+    FASTCONV_UNROLL
+    for (int j = 0; j < NB; ++j) bv[j] = Tr::load(bp[j] + l);
+    FASTCONV_UNROLL
+    for (int i = 0; i < KA; ++i) {
+      V av = Tr::load(ap[i] + l);
+      FASTCONV_UNROLL
+      for (int j = 0; j < NB; ++j) acc[i][j] = Tr::fma(av, bv[j], acc[i][j]);
+    }
+  }
+  FASTCONV_UNROLL
+  for (int i = 0; i < KA; ++i)
+    FASTCONV_UNROLL
+    for (int j = 0; j < NB; ++j) d.out[i * NB + j] += Tr::hsum(acc[i][j]);
+}
+
+}  // namespace
+}  // namespace fastconv::ukernels
