@@ -3,16 +3,20 @@
 Forward layout trick: the input is zero-padded once into ``xpad`` (N, C, Hp, Wp) and viewed
 flat as (N, C*Hp*Wp). The reduction index ``q = c*R*S + r*S + s`` becomes one list of flat
 offsets ``qoff[q] = c*Hp*Wp + r*dh*Wp + s*dw``, so ``w.reshape(K, Q)`` is the weight matrix as
-given and every tap is a contiguous (or ``sw``-strided) run of the input. Output "rows" are
+given and every tap is a contiguous run of the input. Output "rows" are
 runs of ``row_len`` outputs whose input starts ``rowstep`` apart:
 
 * stride 1 (sh == sw == 1): a single row of length (Hout-1)*Wp + Wout over the padded width
   (the Wp-Wout columns between rows are computed and thrown away), so the innermost loop is
   long even for 7x7 maps;
-* otherwise one row per output row (row_len = Wout, rowstep = sh*Wp, input step sw).
+  With N > 1 and small maps the batch is folded in too: the padded input is laid out
+  (C, N*Hp*Wp) and one row covers all images;
+* otherwise one row per output row (row_len = Wout, rowstep = sh*Wp). For sw > 1 the
+  padded input is stored split into sw column phases, (N, C, Hp, sw, ceil(Wp/sw)), so a
+  stride-sw tap is still a contiguous run and only one (contiguous) loop body is compiled.
 
 The innermost loop runs over that row, contiguously, updating a block of 4 output channels
-with 2 reduction taps per pass (8 FMAs per 2 input loads and 4 output load/stores), which
+with 4 reduction taps per pass (16 FMAs per 4 input loads and 4 output load/stores), which
 LLVM vectorises. Work items (n, block of output channels, row, chunk of the row) are
 independent and spread with ``prange``.
 
@@ -220,6 +224,23 @@ def _extract(yflat, Ho, Wo, Wp):
     return out
 
 
+@njit_cached(parallel=True)
+def _extract_batch(yflat, N, Ho, Wo, Wp, L):
+    # yflat: (1, K, M) with output (n, oh, ow) at n*L + oh*Wp + ow
+    K = yflat.shape[1]
+    out = np.empty((N, K, Ho, Wo), dtype=yflat.dtype)
+    for p in prange(N * K):
+        n = p // K
+        k = p % K
+        for oh in range(Ho):
+            for ow in range(Wo):
+                out[n, k, oh, ow] = yflat[0, k, n * L + oh * Wp + ow]
+    return out
+
+
+_FOLD_BELOW = 1024      # fold the batch into the row when one image's row is shorter
+
+
 def _forward(x, w, bias, stride, padding, dilation, groups):
     N, C, H, W = x.shape
     K, Cg, R, S = w.shape
@@ -247,6 +268,16 @@ def _forward(x, w, bias, stride, padding, dilation, groups):
     qoff = (np.arange(Cg, dtype=np.int64)[:, None] * L + tap[None, :]).reshape(-1)
     has_bias = bias is not None
     b = bias if has_bias else np.zeros(1, dtype=x.dtype)
+    if sh == 1 and sw == 1 and N > 1 and Ho * Wp < _FOLD_BELOW:
+        # small maps: fold the batch into the flat row, (C, N*Hp*Wp) layout, so the inner
+        # loop stays long (7x7 layers would otherwise run 61-element rows)
+        LN = N * L
+        xt = np.ascontiguousarray(xp.reshape(N, C, L).transpose(1, 0, 2)).reshape(1, C * LN)
+        qoff = (np.arange(Cg, dtype=np.int64)[:, None] * LN + tap[None, :]).reshape(-1)
+        row_len = (N - 1) * L + (Ho - 1) * Wp + Wo
+        y3 = np.empty((1, K, row_len), dtype=x.dtype)
+        _conv_core(xt, wq, qoff, b, has_bias, y3, groups, Cg * LN, 1, row_len, 0)
+        return _extract_batch(y3, N, Ho, Wo, Wp, L)
     if sh == 1 and sw == 1 and Wo < Wp:
         row_len = (Ho - 1) * Wp + Wo
         y3 = np.empty((N, K, row_len), dtype=x.dtype)
