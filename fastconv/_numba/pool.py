@@ -101,7 +101,7 @@ def _avg_pool(x, kh, kw, sh, sw, ph, pw, Ho, Wo, include_pad, divisor):
                 for h in range(hs, he):
                     for w in range(ws, we):
                         acc += xp[h, w]
-                if divisor > 0:
+                if divisor != 0:
                     div = divisor
                 elif include_pad:
                     div = pool
@@ -133,7 +133,7 @@ def _avg_pool_bwd(g, H, W, kh, kw, sh, sw, ph, pw, include_pad, divisor):
                 we = min(we, W)
                 if hs >= he or ws >= we:
                     continue
-                if divisor > 0:
+                if divisor != 0:
                     div = divisor
                 elif include_pad:
                     div = pool
