@@ -4,47 +4,106 @@
 // Include only from csrc/ukernels/<isa>/ files; everything here has internal linkage.
 #pragma once
 
+#include <cstddef>
+#include <utility>
+
 #include "ukernels/pool.h"
 
 namespace fastconv::ukernels {
 namespace {
 
-// Stride as a compile-time constant for the common 1 and 2 (contiguous or even/odd loads);
-// SW == 0 reads the run-time stride.
-template <class T, bool IsMin, bool WithIdx, int SW>
-void max_row(const MaxPoolRowArgs<T>& a) {
-  const int64_t sw = SW ? SW : a.sw, n = a.n;
-  T* __restrict y = a.y;
-  int64_t* __restrict idx = a.idx;
-  const T init = IsMin ? __builtin_inf() : -__builtin_inf();
-  for (int64_t j = 0; j < n; ++j) y[j] = init;
-  if (WithIdx)
-    for (int64_t j = 0; j < n; ++j) idx[j] = a.row_index[0] + a.col0 + j * sw;
-  for (int64_t r = 0; r < a.nrows; ++r)
-    for (int64_t s = 0; s < a.kw; ++s) {
-      const int64_t off = a.col0 + s * a.dw;
-      const T* __restrict src = a.rows[r] + off;
-      const int64_t base = a.row_index[r] + off;
-      for (int64_t j = 0; j < n; ++j) {
-        const T v = src[j * sw], b = y[j];
-        // v != v: a NaN replaces whatever is there, so NaN propagates and the last one wins.
-        const bool take = (IsMin ? v < b : v > b) | (v != v);
-        y[j] = take ? v : b;
-        if (WithIdx) idx[j] = take ? base + j * sw : idx[j];
-      }
-    }
+// B outputs at a time in GCC vector-extension registers (B = the ISA's lanes for T), kept
+// across all taps, so each output is stored once; the compiler lowers the vector types to this
+// file's ISA. SW: the stride as a compile-time constant for 1 (contiguous) and 2 (even lanes of
+// two loads); SW == 0 reads the run-time stride and gathers.
+// Index lanes are int32 while computing (the width of T's compare mask for float: one blend
+// per tap instead of a widen and two) and widened to int64 on store; planes of 2^31 elements
+// or more use int64 lanes throughout.
+template <class T, int B, class Idx = int64_t>
+struct Block {
+  typedef T V __attribute__((vector_size(B * sizeof(T))));
+  typedef Idx I __attribute__((vector_size(B * sizeof(Idx))));
+  typedef int64_t I64 __attribute__((vector_size(B * sizeof(int64_t))));
+};
+
+// Even elements p[0], p[2], ..., p[2B - 2] without reading p[2B - 1] (which may lie past the
+// row): the upper half comes from a second load that starts at p[B - 1].
+template <class V, class T, int B, size_t... L>
+inline V even_lanes(const T* p, std::index_sequence<L...>) {
+  V lo, hi;
+  __builtin_memcpy(&lo, p, sizeof(V));
+  __builtin_memcpy(&hi, p + B - 1, sizeof(V));
+  return __builtin_shufflevector(lo, hi, (2 * L < B ? 2 * L : 2 * L + 1)...);
 }
 
-template <class T, bool IsMin>
-void max_row_dispatch(const MaxPoolRowArgs<T>& a) {
-  if (a.idx) {
-    if (a.sw == 1) return max_row<T, IsMin, true, 1>(a);
-    if (a.sw == 2) return max_row<T, IsMin, true, 2>(a);
-    return max_row<T, IsMin, true, 0>(a);
+template <class T, int B, int SW>
+inline typename Block<T, B>::V load_strided(const T* p, int64_t sw) {
+  using V = typename Block<T, B>::V;
+  V v;
+  if constexpr (SW == 1) {
+    __builtin_memcpy(&v, p, sizeof(V));
+  } else if constexpr (SW == 2) {
+    v = even_lanes<V, T, B>(p, std::make_index_sequence<B>());
+  } else {
+    for (int l = 0; l < B; ++l) v[l] = p[l * sw];
   }
-  if (a.sw == 1) return max_row<T, IsMin, false, 1>(a);
-  if (a.sw == 2) return max_row<T, IsMin, false, 2>(a);
-  return max_row<T, IsMin, false, 0>(a);
+  return v;
+}
+
+// Index lanes as wide as T's compare mask (int32 for float, int64 for double).
+template <class T> struct IndexFor { using type = int64_t; };
+template <> struct IndexFor<float> { using type = int32_t; };
+
+// Outputs [j, j + B) of the run.
+template <class T, bool IsMin, bool WithIdx, int SW, int B, class Idx>
+inline void max_block(const MaxPoolRowArgs<T>& a, int64_t j) {
+  using V = typename Block<T, B, Idx>::V;
+  using I = typename Block<T, B, Idx>::I;
+  const int64_t sw = SW ? SW : a.sw;
+  I lane;
+  for (int l = 0; l < B; ++l) lane[l] = static_cast<Idx>(l * sw);
+  V best = V{} + (IsMin ? __builtin_inf() : -__builtin_inf());
+  I bi = I{} + static_cast<Idx>(a.row_index[0] + a.col0 + j * sw) + lane;
+  for (int64_t r = 0; r < a.nrows; ++r)
+    for (int64_t s = 0; s < a.kw; ++s) {
+      const int64_t off = a.col0 + s * a.dw + j * sw;
+      const V v = load_strided<T, B, SW>(a.rows[r] + off, sw);
+      // v != v: a NaN replaces whatever is there, so NaN propagates and the last one wins.
+      const auto take = (IsMin ? v < best : v > best) | (v != v);
+      best = take ? v : best;
+      if (WithIdx)
+        bi = __builtin_convertvector(take, I) ? I{} + static_cast<Idx>(a.row_index[r] + off) + lane
+                                              : bi;
+    }
+  __builtin_memcpy(a.y + j, &best, sizeof(V));
+  if (WithIdx) {
+    const auto wide = __builtin_convertvector(bi, typename Block<T, B, Idx>::I64);
+    __builtin_memcpy(a.idx + j, &wide, sizeof(wide));
+  }
+}
+
+// Blocks of B from j on, then the remainder in blocks of B/2, B/4, ..., 1: no scalar tail loop
+// and no read past the run.
+template <class T, bool IsMin, bool WithIdx, int SW, int B, class Idx>
+void max_row(const MaxPoolRowArgs<T>& a, int64_t j = 0) {
+  for (; j + B <= a.n; j += B) max_block<T, IsMin, WithIdx, SW, B, Idx>(a, j);
+  if constexpr (B > 1) max_row<T, IsMin, WithIdx, SW, B / 2, Idx>(a, j);
+}
+
+template <class T, bool IsMin, int B>
+void max_row_dispatch(const MaxPoolRowArgs<T>& a) {
+  using Idx32 = typename IndexFor<T>::type;
+  if (a.idx) {
+    // The largest index the run can produce; the rows ascend, so the last row bounds it.
+    const int64_t last = a.row_index[a.nrows - 1] + a.col0 + (a.n - 1) * a.sw + (a.kw - 1) * a.dw;
+    if (last > 2147483647) return max_row<T, IsMin, true, 0, B, int64_t>(a);
+    if (a.sw == 1) return max_row<T, IsMin, true, 1, B, Idx32>(a);
+    if (a.sw == 2) return max_row<T, IsMin, true, 2, B, Idx32>(a);
+    return max_row<T, IsMin, true, 0, B, Idx32>(a);
+  }
+  if (a.sw == 1) return max_row<T, IsMin, false, 1, B, int64_t>(a);
+  if (a.sw == 2) return max_row<T, IsMin, false, 2, B, int64_t>(a);
+  return max_row<T, IsMin, false, 0, B, int64_t>(a);
 }
 
 template <class T, int SW>
@@ -86,9 +145,10 @@ void avg_backward_row_dispatch(const AvgPoolBackwardRowArgs<T>& a) {
   return avg_backward_row<T, 0>(a);
 }
 
-template <class T>
+// B: outputs per register block (a multiple of the ISA's lanes for T).
+template <class T, int B>
 constexpr PoolRowUkernels<T> pool_row_ukernels(const char* name) {
-  return {name, max_row_dispatch<T, false>, max_row_dispatch<T, true>, avg_row_dispatch<T>,
+  return {name, max_row_dispatch<T, false, B>, max_row_dispatch<T, true, B>, avg_row_dispatch<T>,
           avg_backward_row_dispatch<T>};
 }
 
