@@ -1,56 +1,18 @@
-// The pooling row kernels of ukernels/pool.h, written once in plain C++ and compiled by each
-// ISA's file with that ISA's flags: the loops are simple enough for the compiler to vectorise
-// (strided loads, compare + blend), and a hand-written version measured no faster.
+// The pooling row kernels of ukernels/pool.h, written once and compiled by each ISA's file with
+// that ISA's flags. Max/min keep blocks of outputs in vector-extension registers across all
+// taps (ukernels/vecext.h); avg and its backward are plain loops the compiler vectorises
+// (a tap-outer pass per row measured as fast as register blocks there).
 // Include only from csrc/ukernels/<isa>/ files; everything here has internal linkage.
 #pragma once
 
-#include <cstddef>
-#include <utility>
-
 #include "ukernels/pool.h"
+#include "ukernels/vecext.h"
 
 namespace fastconv::ukernels {
 namespace {
 
-// B outputs at a time in GCC vector-extension registers (B = the ISA's lanes for T), kept
-// across all taps, so each output is stored once; the compiler lowers the vector types to this
-// file's ISA. SW: the stride as a compile-time constant for 1 (contiguous) and 2 (even lanes of
-// two loads); SW == 0 reads the run-time stride and gathers.
-// Index lanes are int32 while computing (the width of T's compare mask for float: one blend
-// per tap instead of a widen and two) and widened to int64 on store; planes of 2^31 elements
-// or more use int64 lanes throughout.
-template <class T, int B, class Idx = int64_t>
-struct Block {
-  typedef T V __attribute__((vector_size(B * sizeof(T))));
-  typedef Idx I __attribute__((vector_size(B * sizeof(Idx))));
-  typedef int64_t I64 __attribute__((vector_size(B * sizeof(int64_t))));
-};
-
-// Even elements p[0], p[2], ..., p[2B - 2] without reading p[2B - 1] (which may lie past the
-// row): the upper half comes from a second load that starts at p[B - 1].
-template <class V, class T, int B, size_t... L>
-inline V even_lanes(const T* p, std::index_sequence<L...>) {
-  V lo, hi;
-  __builtin_memcpy(&lo, p, sizeof(V));
-  __builtin_memcpy(&hi, p + B - 1, sizeof(V));
-  return __builtin_shufflevector(lo, hi, (2 * L < B ? 2 * L : 2 * L + 1)...);
-}
-
-template <class T, int B, int SW>
-inline typename Block<T, B>::V load_strided(const T* p, int64_t sw) {
-  using V = typename Block<T, B>::V;
-  V v;
-  if constexpr (SW == 1) {
-    __builtin_memcpy(&v, p, sizeof(V));
-  } else if constexpr (SW == 2) {
-    v = even_lanes<V, T, B>(p, std::make_index_sequence<B>());
-  } else {
-    for (int l = 0; l < B; ++l) v[l] = p[l * sw];
-  }
-  return v;
-}
-
-// Index lanes as wide as T's compare mask (int32 for float, int64 for double).
+// Index lanes as wide as T's compare mask (int32 for float: one blend per tap instead of a
+// widen and two), widened to int64 on store; planes of 2^31 elements or more use int64 lanes.
 template <class T> struct IndexFor { using type = int64_t; };
 template <> struct IndexFor<float> { using type = int32_t; };
 
