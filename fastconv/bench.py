@@ -112,8 +112,14 @@ def bench_layers(layers: Iterable[Layer], batch_sizes=(1,), contenders: Optional
         for n in batch_sizes:
             x, w = layer.arrays(n)
             for label, backend, algorithm in contenders:
-                seconds = median_time(lambda: layer.run(fc, x, w, backend=backend, algorithm=algorithm),
-                                      repeat=repeat)
+                run = lambda: layer.run(fc, x, w, backend=backend, algorithm=algorithm)
+                try:
+                    run()
+                except ValueError as e:   # this algorithm declines the shape: say why
+                    rows.append({"layer": layer.name, "N": n, "impl": label,
+                                 "note": str(e).split(": ", 1)[-1]})
+                    continue
+                seconds = median_time(run, repeat=repeat)
                 rows.append({"layer": layer.name, "N": n, "impl": label, "ms": seconds * 1e3,
                              "GFLOP/s": layer.flops(n) / seconds / 1e9})
                 if progress:
