@@ -110,3 +110,15 @@ def test_cpp_kernels_flush_denormals_and_restore_the_fp_state(op, threads):
         fc.pad(x, (1, 1, 1, 1), "reflect", backend="cpp")
     assert core.flush_bits() == before              # the caller's state is restored
     np.testing.assert_array_equal(x, x0)
+
+
+def test_every_backend_exposes_the_contract():
+    from fastconv import _backend_api
+    names = [n for n in vars(_backend_api.Backend) if not n.startswith("_")]
+    for backend in fc.info()["backends"]:
+        module = _dispatch.get(backend)
+        for n in names:
+            assert hasattr(module, n), f"backend {backend!r} lacks {n}"
+        assert "direct" in module.conv_algorithms
+        x = np.ones((1, 1, 3, 3))
+        assert module.pad(x, (1, 1, 1, 1), "constant", 0.0).shape == (1, 1, 5, 5)
