@@ -40,6 +40,14 @@ T* thread_buffer(int slot, size_t n) {
   return bufs[slot].data();
 }
 
+// Short row copies (tens of elements, two per output row) as inline vector code: GCC would
+// otherwise turn the loop into a memcpy call that costs more than the copy.
+template <class T>
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) void copy_row(T* dst, const T* src,
+                                                                           int64_t n) {
+  for (int64_t j = 0; j < n; ++j) dst[j] = src[j];
+}
+
 }  // namespace
 
 template <class T>
@@ -56,19 +64,20 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
   const int64_t flat_n = (p.Ho - 1) * Wp + p.Wo;
   parallel_for(p.N * p.groups, [&](int64_t ng) {
     const int64_t n = ng / p.groups, g = ng % p.groups;
-    // The group's input planes, zero-padded once and shared by its Kg output channels.
+    // The group's input planes, zero-padded, shared by its Kg output channels. Only the
+    // interior is written per plane: the borders stay zero from the buffer's first use with
+    // this geometry (a thread's buffer is reused across calls).
+    thread_local int64_t geometry[4] = {-1, -1, -1, -1};
     T* xp = thread_buffer<T>(0, static_cast<size_t>(Cg * padded));
+    const int64_t key[4] = {Cg, Hp, Wp, p.pt * Wp + p.pl};
+    if (!std::equal(key, key + 4, geometry)) {
+      std::fill(xp, xp + Cg * padded, T(0));
+      std::copy(key, key + 4, geometry);
+    }
     for (int64_t c = 0; c < Cg; ++c) {
       const T* src = x + (n * p.C + g * Cg + c) * plane;
-      T* dst = xp + c * padded;
-      std::fill(dst, dst + p.pt * Wp, T(0));
-      for (int64_t h = 0; h < p.H; ++h) {
-        T* row = dst + (p.pt + h) * Wp;
-        std::fill(row, row + p.pl, T(0));
-        std::copy(src + h * p.W, src + (h + 1) * p.W, row + p.pl);
-        std::fill(row + p.pl + p.W, row + Wp, T(0));
-      }
-      std::fill(dst + (p.pt + p.H) * Wp, dst + padded, T(0));
+      T* dst = xp + c * padded + p.pt * Wp + p.pl;
+      for (int64_t h = 0; h < p.H; ++h) copy_row(dst + h * Wp, src + h * p.W, p.W);
     }
     T* flat = p.sh == 1 && p.sw == 1 ? thread_buffer<T>(1, static_cast<size_t>(flat_n)) : nullptr;
     const T** rows = thread_buffer<const T*>(0, static_cast<size_t>(2 * taps));
@@ -83,8 +92,7 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
         for (int64_t c = 0; c < Cg; ++c)
           for (int64_t r = 0; r < p.R; ++r) rows[c * p.R + r] = xp + c * padded + r * p.dh * Wp;
         uk.row({rows, wrow, taps, 0, flat_n, 1, p.dw, p.S, b, flat});
-        for (int64_t oh = 0; oh < p.Ho; ++oh)
-          std::copy(flat + oh * Wp, flat + oh * Wp + p.Wo, yk + oh * p.Wo);
+        for (int64_t oh = 0; oh < p.Ho; ++oh) copy_row(yk + oh * p.Wo, flat + oh * Wp, p.Wo);
         continue;
       }
       for (int64_t oh = 0; oh < p.Ho; ++oh) {
