@@ -67,12 +67,13 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
     // The group's input planes, zero-padded, shared by its Kg output channels. Only the
     // interior is written per plane: the borders stay zero from the buffer's first use with
     // this geometry (a thread's buffer is reused across calls).
-    thread_local int64_t geometry[4] = {-1, -1, -1, -1};
+    // The key is everything that decides which elements are border.
+    thread_local int64_t geometry[7] = {-1, -1, -1, -1, -1, -1, -1};
     T* xp = thread_buffer<T>(0, static_cast<size_t>(Cg * padded));
-    const int64_t key[4] = {Cg, Hp, Wp, p.pt * Wp + p.pl};
-    if (!std::equal(key, key + 4, geometry)) {
+    const int64_t key[7] = {Cg, p.H, p.W, p.pt, p.pb, p.pl, p.pr};
+    if (!std::equal(key, key + 7, geometry)) {
       std::fill(xp, xp + Cg * padded, T(0));
-      std::copy(key, key + 4, geometry);
+      std::copy(key, key + 7, geometry);
     }
     for (int64_t c = 0; c < Cg; ++c) {
       const T* src = x + (n * p.C + g * Cg + c) * plane;
