@@ -1,5 +1,9 @@
 // conv2d, conv2d_input, conv2d_weight: array checks, GIL release, call into ops/conv2d.
 #include <pybind11/pybind11.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <pybind11/stl.h>
 
 #include "bindings/arrays.h"
@@ -13,6 +17,29 @@ namespace {
 
 using ops::Conv2dOp;
 using ops::Conv2dParams;
+
+// FASTCONV_VERBOSE=1 (read once): each call says which algorithm it runs and why, on Python's
+// sys.stderr.
+const ops::Conv2dAlgo& select(Conv2dOp op, const Conv2dParams& p, const std::string& algorithm) {
+  static const bool verbose = [] {
+    const char* v = std::getenv("FASTCONV_VERBOSE");
+    return v && *v && std::string(v) != "0";
+  }();
+  if (!verbose) return ops::select_conv2d(op, p, algorithm);
+  std::string why;
+  const ops::Conv2dAlgo& algo = ops::select_conv2d(op, p, algorithm, &why);
+  static const char* names[] = {"conv2d", "conv2d_input", "conv2d_weight"};
+  char shape[192];
+  std::snprintf(shape, sizeof shape,
+                "N=%lld C=%lld H=%lld W=%lld K=%lld R=%lld S=%lld stride=%lldx%lld groups=%lld",
+                (long long)p.N, (long long)p.C, (long long)p.H, (long long)p.W, (long long)p.K,
+                (long long)p.R, (long long)p.S, (long long)p.sh, (long long)p.sw,
+                (long long)p.groups);
+  py::print(std::string("fastconv: ") + names[static_cast<int>(op)] + " " + shape + ": '" +
+                algo.name + "' (" + why + ")",
+            py::arg("file") = py::module_::import("sys").attr("stderr"));
+  return algo;
+}
 
 void check(bool ok, const std::string& msg) {
   if (!ok) throw py::value_error(msg);
@@ -35,7 +62,7 @@ py::array conv2d_t(const py::array& xa, const py::array& wa, const py::object& b
     bias = b.data();
   }
   ops::finish_params(p);
-  const ops::Conv2dAlgo& algo = ops::select_conv2d(Conv2dOp::forward, p, algorithm);
+  const ops::Conv2dAlgo& algo = select(Conv2dOp::forward, p, algorithm);
   carray<T> y = empty<T>({p.N, p.K, p.Ho, p.Wo});
   const T* xp = x.data();
   const T* wp = w.data();
@@ -61,7 +88,7 @@ py::array conv2d_input_t(const py::array& ga, const py::array& wa, int64_t H, in
   ops::finish_params(p);
   check(g.shape(2) == p.Ho && g.shape(3) == p.Wo,
         "conv2d_input: grad_output spatial size does not match the convolution's output");
-  const ops::Conv2dAlgo& algo = ops::select_conv2d(Conv2dOp::input_grad, p, algorithm);
+  const ops::Conv2dAlgo& algo = select(Conv2dOp::input_grad, p, algorithm);
   carray<T> dx = empty<T>({p.N, p.C, p.H, p.W});
   const T* gp = g.data();
   const T* wp = w.data();
@@ -85,7 +112,7 @@ py::array conv2d_weight_t(const py::array& xa, const py::array& ga, int64_t R, i
   ops::finish_params(p);
   check(g.shape(2) == p.Ho && g.shape(3) == p.Wo,
         "conv2d_weight: grad_output spatial size does not match the convolution's output");
-  const ops::Conv2dAlgo& algo = ops::select_conv2d(Conv2dOp::weight_grad, p, algorithm);
+  const ops::Conv2dAlgo& algo = select(Conv2dOp::weight_grad, p, algorithm);
   carray<T> dw = empty<T>({p.K, p.C / p.groups, p.R, p.S});
   const T* xp = x.data();
   const T* gp = g.data();
