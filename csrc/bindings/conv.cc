@@ -144,6 +144,24 @@ void register_conv(py::module_& m) {
   m.attr("IM2COL_TILE_BYTES") = algos::kIm2colTileBytes;
   m.def("im2col_last_tile_bytes", &algos::im2col_last_tile_bytes,
         "Bytes of the col tile buffer the last im2col call used per thread (0: 1x1 conv, no copy).");
+  m.def(
+      "select_conv2d",
+      [](const std::string& op, int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t R,
+         int64_t S, int64_t sh, int64_t sw, int64_t pt, int64_t pb, int64_t pl, int64_t pr,
+         int64_t dh, int64_t dw, int64_t groups, const std::string& algorithm) {
+        const Conv2dOp which = op == "forward"      ? Conv2dOp::forward
+                               : op == "input_grad" ? Conv2dOp::input_grad
+                               : op == "weight_grad"
+                                   ? Conv2dOp::weight_grad
+                                   : throw py::value_error("op: 'forward', 'input_grad' or 'weight_grad'");
+        Conv2dParams p = geometry(sh, sw, pt, pb, pl, pr, dh, dw, groups);
+        p.N = N; p.C = C; p.H = H; p.W = W; p.K = K; p.R = R; p.S = S;
+        ops::finish_params(p);
+        std::string why;
+        const ops::Conv2dAlgo& a = ops::select_conv2d(which, p, algorithm, &why);
+        return py::make_tuple(std::string(a.name), why);
+      },
+      "(algorithm, why) the op would run for these sizes: introspection for benchmarks and tests.");
   m.def("conv2d_algorithms", [] { return ops::conv2d_algorithm_names(); },
         "Registered conv2d algorithms, in 'auto' preference order.");
   m.def(
