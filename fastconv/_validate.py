@@ -23,11 +23,15 @@ PAD_MODES = ("constant", "reflect", "replicate", "circular")
 # Scalars and pairs
 
 def _is_int(v) -> bool:
+    if type(v) is int:        # the common case, without the ABC check (per-call overhead matters)
+        return True
     return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
 
 
 def pair(value, name: str, *, minimum: int) -> Tuple[int, int]:
     """An int or a sequence of two ints, each >= minimum."""
+    if type(value) is int and value >= minimum:    # the common case, fast
+        return (value, value)
     if _is_int(value):
         values = (int(value), int(value))
     elif isinstance(value, (tuple, list)) and len(value) == 2 and all(_is_int(v) for v in value):
@@ -62,6 +66,9 @@ def float_array(a, name: str) -> np.ndarray:
 
 
 def same_dtype(*named: Tuple[str, Optional[np.ndarray]]) -> None:
+    dtypes = {a.dtype for _, a in named if a is not None}
+    if len(dtypes) == 1:
+        return
     (first_name, first), *rest = [(n, a) for n, a in named if a is not None]
     for name, arr in rest:
         if arr.dtype != first.dtype:
@@ -86,6 +93,9 @@ def batched(x: np.ndarray, name: str, op: str) -> Tuple[np.ndarray, bool]:
 
 def contiguous(x: np.ndarray) -> np.ndarray:
     """C-contiguous, aligned, native-endian (a copy only when needed; the input is never changed)."""
+    flags = x.flags
+    if flags.c_contiguous and flags.aligned and x.dtype.isnative:
+        return x
     if not x.dtype.isnative:
         x = x.astype(x.dtype.newbyteorder("="))
     return np.require(x, requirements=("C", "A"))
@@ -222,8 +232,10 @@ def conv2d_planned_args(plan: ConvPlanArgs, input) -> ConvArgs:
 def conv2d_args(input, weight, bias, stride, padding, dilation, groups, padding_mode) -> ConvArgs:
     x = float_array(input, "input")
     w = _weight(weight, "conv2d")
+    # The input's own errors first, as torch reports them; then the plan's rules, then the rest.
     same_dtype(("input", x), ("weight", w))
-    batched(x, "input", "conv2d")
+    if x.ndim not in (3, 4):
+        batched(x, "input", "conv2d")
     return conv2d_planned_args(
         conv2d_plan_args(w, bias, stride, padding, dilation, groups, padding_mode), x)
 

@@ -129,8 +129,10 @@ def test_verbose_explains_the_algorithm_choice(tmp_path):
     code = ("import numpy as np, fastconv as fc\n"
             "fc.conv2d(np.ones((1, 8, 9, 9), np.float32), np.ones((8, 1, 3, 3), np.float32),"
             " groups=8, backend='cpp')\n")
-    env = dict(os.environ, FASTCONV_VERBOSE="1")
-    # cwd: not the checkout, whose fastconv/ folder would shadow the installed package
+    # The fastconv under test, wherever it was imported from (installed or a developer build);
+    # cwd is not the checkout, whose fastconv/ folder would shadow an installed package.
+    where = os.path.dirname(os.path.dirname(fc.__file__))
+    env = dict(os.environ, FASTCONV_VERBOSE="1", PYTHONPATH=where)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          timeout=300, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
