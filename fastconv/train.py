@@ -48,6 +48,11 @@ def _shift(images, rng, max_shift=1):
                   rows[:, None, :, None], cols[:, None, None, :]]
 
 
+def _load(data):
+    """'digits', a folder of IDX files, or an already loaded (train, test) pair of Datasets."""
+    return tuple(data) if isinstance(data, (tuple, list)) else datasets.load(data)
+
+
 def _check_settings(epochs, batch_size, lr):
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -73,7 +78,7 @@ def train_cnn(data="digits", epochs=15, batch_size=32, lr=3e-3, seed=0, out=None
     _check_settings(epochs, batch_size, lr)
     nn.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    train, test = datasets.load(data)
+    train, test = _load(data)
     model = models.digits_cnn(num_classes=train.num_classes, image_size=train.images.shape[-1])
     opt = optim.Adam(model.parameters(), lr=lr)
     criterion = nn.CrossEntropyLoss()
@@ -111,7 +116,7 @@ def train_cnn(data="digits", epochs=15, batch_size=32, lr=3e-3, seed=0, out=None
     test_acc, pred, _ = evaluate(model, test)
     result = {"test_accuracy": test_acc, "train_seconds": float(sum(history["epoch_seconds"])),
               "seconds_per_epoch": float(np.mean(history["epoch_seconds"])), "epochs": epochs,
-              "seed": seed, "data": str(data), "history": history}
+              "seed": seed, "data": data if isinstance(data, str) else "datasets", "history": history}
     if log:
         log(f"test accuracy {test_acc:.4f} on {len(test)} images; {result['train_seconds']:.1f} s "
             f"training, {result['seconds_per_epoch']:.2f} s/epoch")
@@ -151,7 +156,7 @@ def train_gan(data="digits", epochs=60, batch_size=64, lr=2e-4, seed=0, out=None
     _check_settings(epochs, batch_size, lr)
     nn.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    train, _ = datasets.load(data)
+    train, _ = _load(data)
     if len(train) < batch_size:
         raise ValueError(f"batch_size {batch_size} is larger than the {len(train)} training images")
     real_images = train.images * 2 - 1                       # the generator's Tanh range
