@@ -1,7 +1,7 @@
 """Training loops behind `fastconv train cnn` and `fastconv train gan`.
 
     result = fastconv.train.train_cnn(epochs=15, out="runs/cnn")     # test accuracy, timings
-    result = fastconv.train.train_gan(epochs=60, out="runs/gan", cnn="runs/cnn/cnn.npz")
+    result = fastconv.train.train_gan(epochs=100, out="runs/gan", cnn="runs/cnn/cnn.npz")
 
 Same seed, same result: `seed` fixes parameter initialisation, dropout, batch order,
 augmentation and the generator's noise. The digits' train/test split is fixed separately
@@ -168,25 +168,27 @@ def score_samples(cnn, images, num_classes=10):
 
 
 @_one_blas_thread
-def train_gan(data="digits", epochs=60, batch_size=64, lr=2e-4, seed=0, out=None, cnn=None,
+def train_gan(data="digits", epochs=100, batch_size=64, lr=2e-4, seed=0, out=None, cnn=None,
               progress=True, samples=1000, log=print):
     """DCGAN on the digits: Adam(lr, betas=(0.5, 0.999)) for both players, BCE with logits,
-    the non-saturating generator loss (-log D(G(z))). Saves a sample grid per epoch and the
-    loss curves; when a trained CNN is given (`cnn`: a path or model), scores `samples`
-    generated digits with it."""
+    the non-saturating generator loss (-log D(G(z))). The learning rate stays at lr for the
+    first half and falls linearly to 0 over the second (sharper digits at the end). A GAN has
+    no use for a test split, so it learns from all images (train and test). Saves a sample grid
+    per epoch and the loss curves; when a trained CNN is given (`cnn`: a path or model),
+    scores `samples` generated digits with it."""
     _check_settings(epochs, batch_size, lr)
     nn.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    train, _ = _load(data)
-    if len(train) < batch_size:
-        raise ValueError(f"batch_size {batch_size} is larger than the {len(train)} training images")
-    real_images = train.images * 2 - 1                       # the generator's Tanh range
+    real_images = np.concatenate([split.images for split in _load(data)]) * 2 - 1   # Tanh range
+    if len(real_images) < batch_size:
+        raise ValueError(f"batch_size {batch_size} is larger than the {len(real_images)} images")
     generator, discriminator = models.dcgan_generator(), models.dcgan_discriminator()
     opt_g = optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999))
     opt_d = optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
     bce = nn.BCEWithLogitsLoss()
     fixed_noise = rng.standard_normal((100, models.LATENT_DIM, 1, 1)).astype(np.float32)
-    steps_per_epoch = len(train) // batch_size               # full batches only: stable BatchNorm
+    steps_per_epoch = len(real_images) // batch_size         # full batches only: stable BatchNorm
+    total_steps, step = epochs * steps_per_epoch, 0
     history = {"loss_d": [], "loss_g": [], "d_real": [], "d_fake": [], "epoch_seconds": []}
     out = Path(out) if out is not None else None
     if out is not None:
@@ -194,9 +196,11 @@ def train_gan(data="digits", epochs=60, batch_size=64, lr=2e-4, seed=0, out=None
     for epoch in range(1, epochs + 1):
         generator.train()
         started, stats = time.perf_counter(), []
-        order = rng.permutation(len(train))
+        order = rng.permutation(len(real_images))
         bar = _progress(range(steps_per_epoch), steps_per_epoch, f"epoch {epoch}/{epochs}", progress)
         for i in bar:
+            opt_g.lr = opt_d.lr = lr * min(1.0, 2 * (1 - step / total_steps))
+            step += 1
             real = real_images[order[i * batch_size:(i + 1) * batch_size]]
             noise = rng.standard_normal((batch_size, models.LATENT_DIM, 1, 1)).astype(np.float32)
             fake = generator(noise)
@@ -245,9 +249,11 @@ def train_gan(data="digits", epochs=60, batch_size=64, lr=2e-4, seed=0, out=None
         discriminator.save(out / "gan_discriminator.npz")
         (out / "gan.json").write_text(json.dumps(result, indent=2))
         _plot_gan(history, out / "gan_losses.png")
+        if "score" in result:
+            _plot_classes(result["score"], out / "gan_classes.png")
         if log:
             log(f"saved {out}/gan_generator.npz, gan_discriminator.npz, gan.json, gan_losses.png, "
-                f"gan_samples_epoch*.png")
+                f"gan_samples_epoch*.png" + (", gan_classes.png" if "score" in result else ""))
     result["generator"], result["discriminator"] = generator, discriminator
     return result
 
@@ -329,6 +335,20 @@ def _plot_gan(history, path):
     right.plot(epochs, history["d_fake"], label="D(G(z))")
     right.set(xlabel="epoch", ylabel="mean probability", title="discriminator outputs", ylim=(0, 1))
     right.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def _plot_classes(score, path):
+    plt = _pyplot()
+    fractions = score["class_fractions"]
+    fig, ax = plt.subplots(figsize=(4.5, 3))
+    ax.bar(range(len(fractions)), fractions)
+    ax.axhline(0.03, color="gray", linestyle="--", linewidth=1)
+    ax.set(xlabel="digit the CNN sees", ylabel="share of samples", xticks=range(len(fractions)),
+           title=f"{score['samples']} samples, mean top-class p = "
+                 f"{score['mean_top_probability']:.3f}")
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)

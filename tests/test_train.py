@@ -66,7 +66,7 @@ def test_gan_trains_deterministically_and_scores_samples(small_digits, tmp_path)
     assert score["samples"] == 50 and abs(sum(score["class_fractions"]) - 1) < 1e-9
     assert 0.1 <= score["mean_top_probability"] <= 1
     for name in ("gan_samples_epoch001.png", "gan_samples_epoch002.png", "gan_losses.png",
-                 "gan_generator.npz", "gan_discriminator.npz", "gan.json"):
+                 "gan_generator.npz", "gan_discriminator.npz", "gan.json", "gan_classes.png"):
         assert (tmp_path / name).stat().st_size > 0, name
     images = first["generator"].eval()(np.zeros((3, models.LATENT_DIM, 1, 1), np.float32))
     assert images.shape == (3, 1, 8, 8) and np.abs(images).max() <= 1
