@@ -9,7 +9,6 @@ import math
 
 import numpy as np
 
-from .. import _dispatch
 from .. import _validate as V
 from .. import functional as F
 from .. import grad as G
@@ -17,14 +16,6 @@ from .module import Module, Parameter, rng
 
 __all__ = ["Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "Linear", "Flatten", "ReLU",
            "LeakyReLU", "Sigmoid", "Tanh", "BatchNorm1d", "BatchNorm2d", "Dropout"]
-
-
-def _backend_for(op: str):
-    """None (the default backend) unless the compiled extension lacks `op`: then numba.
-    Lets the layers run while an op is still being ported to C++."""
-    if _dispatch.default() == "cpp" and not hasattr(_dispatch._core, op):
-        return "numba"
-    return None
 
 
 def _uniform(shape, bound: float) -> Parameter:
@@ -87,7 +78,7 @@ class Conv2d(Module):
             t, bo, l, r = self._pads
             self.input_hw = x.shape[2:]
             self.source = _pad_source_index(x.shape[2:], (l, r, t, bo), self.padding_mode)
-            x = F.pad(x, (l, r, t, bo), mode=self.padding_mode, backend=_backend_for("pad"))
+            x = F.pad(x, (l, r, t, bo), mode=self.padding_mode)
             self.x, self.conv_padding = x, 0
         else:
             self.x, self.source, self.conv_padding = x, None, self.padding
@@ -108,7 +99,7 @@ class Conv2d(Module):
 def _pad_source_index(hw, pads, mode) -> np.ndarray:
     """For each pixel of the padded plane, the flat index h*W + w of the input pixel it copies."""
     plane = np.arange(hw[0] * hw[1], dtype=np.float64).reshape(1, 1, *hw)
-    return F.pad(plane, pads, mode=mode, backend=_backend_for("pad")).astype(np.int64).ravel()
+    return F.pad(plane, pads, mode=mode).astype(np.int64).ravel()
 
 
 def _pad_adjoint(grad_padded, source, input_hw) -> np.ndarray:
@@ -182,13 +173,11 @@ class MaxPool2d(Module):
     def forward(self, x):
         self.input_shape = x.shape
         y, self.indices = F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation,
-                                       self.ceil_mode, return_indices=True,
-                                       backend=_backend_for("max_pool2d"))
+                                       self.ceil_mode, return_indices=True)
         return y
 
     def backward(self, grad):
-        return G.max_pool2d_input(np.ascontiguousarray(grad), self.indices, self.input_shape,
-                                  backend=_backend_for("max_pool2d_backward"))
+        return G.max_pool2d_input(np.ascontiguousarray(grad), self.indices, self.input_shape)
 
 
 class AvgPool2d(Module):
@@ -213,11 +202,10 @@ class AvgPool2d(Module):
 
     def forward(self, x):
         self.input_shape = x.shape
-        return F.avg_pool2d(x, *self._geometry(), backend=_backend_for("avg_pool2d"))
+        return F.avg_pool2d(x, *self._geometry())
 
     def backward(self, grad):
-        return G.avg_pool2d_input(np.ascontiguousarray(grad), self.input_shape, *self._geometry(),
-                                  backend=_backend_for("avg_pool2d_backward"))
+        return G.avg_pool2d_input(np.ascontiguousarray(grad), self.input_shape, *self._geometry())
 
 
 # -- dense and shape ------------------------------------------------------------------------
@@ -270,10 +258,10 @@ class Flatten(Module):
 class ReLU(Module):
     def forward(self, x):
         self.positive = x > 0
-        return np.where(self.positive, x, 0).astype(x.dtype, copy=False)
+        return x * self.positive
 
     def backward(self, grad):
-        return np.where(self.positive, grad, 0).astype(grad.dtype, copy=False)
+        return grad * self.positive
 
 
 class LeakyReLU(Module):
