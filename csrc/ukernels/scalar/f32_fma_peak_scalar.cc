@@ -5,7 +5,7 @@
 namespace fastconv::ukernels {
 
 float f32_fma_peak_scalar(int64_t iterations, float seed) {
-  constexpr int kChains = f32_fma_peak_scalar_chains, kLanes = f32_fma_peak_scalar_lanes;
+  constexpr int kChains = f32_fma_peak_scalar_chains;  // one lane
   const float a = 1.0f - 1e-7f, b = 1e-7f;
   float acc[kChains];
   for (int i = 0; i < kChains; ++i) acc[i] = seed + static_cast<float>(i);
