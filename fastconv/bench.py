@@ -437,7 +437,7 @@ def plot(path, rows: List[dict]) -> bool:
                        rotation=30, ha="right")
     ax.set_ylabel("GFLOP/s (higher is better)")
     ax.set_title("fastconv bench: float32 conv forward")
-    ax.legend(fontsize=7, ncol=min(len(impls), 4))
+    ax.legend(fontsize=7, ncol=min(len(impls), 4), loc="upper center")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
