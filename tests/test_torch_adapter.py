@@ -92,11 +92,13 @@ def test_gradcheck(op, ref, make, case):
 @pytest.mark.parametrize("module", [
     nn.Conv2d(3, 4, 3, stride=2, padding=1, bias=False),
     nn.Conv2d(4, 4, 4, padding="same", groups=2),                 # even kernel: uneven pads
+    nn.Conv2d(4, 6, 3, padding="same", dilation=2, groups=2),
     nn.Conv2d(3, 2, 3, padding=1, padding_mode="reflect"),
     nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1),
     nn.MaxPool2d(3, 2, 1),
     nn.MaxPool2d(2, return_indices=True, ceil_mode=True),
 ], ids=repr)
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
 def test_converted_modules_match_torch(module):
     x = torch.randn(2, module.in_channels if hasattr(module, "in_channels") else 3, 9, 9)
     if getattr(module, "in_channels", 3) == 4:
@@ -154,18 +156,20 @@ def _rel_err(got, expected):
 
 
 def test_resnet18_style_model_outputs_and_gradients_match():
+    # Batch 8: the last stage is 1x1, and training-mode batch norm over only 4 values there
+    # magnifies float32 rounding past 1e-3 for torch's own float32-vs-float64 gradients too.
     torch.manual_seed(0)
     model = SmallResNet18()
     converted = fct.convert(model)
     assert model.state_dict().keys() == converted.state_dict().keys()
     kinds = {type(m) for m in converted.modules()}
     assert {fct.Conv2d, fct.MaxPool2d} <= kinds and nn.Conv2d not in kinds
-    x = torch.randn(4, 3, 32, 32)
+    x = torch.randn(8, 3, 32, 32)
     model.eval(), converted.eval()
     with torch.no_grad():
         assert _rel_err(converted(x), model(x)) < 1e-4
     model.train(), converted.train()
-    target = torch.randint(0, 10, (4,))
+    target = torch.randint(0, 10, (8,))
     for m in (model, converted):
         F.cross_entropy(m(x), target).backward()
     for (name, p), q in zip(model.named_parameters(), converted.parameters()):
