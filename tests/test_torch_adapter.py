@@ -12,6 +12,17 @@ nn = torch.nn
 F = torch.nn.functional
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_kernel_thread():
+    """The adapter, not threading, is under test here; gradcheck makes hundreds of tiny calls,
+    and on a busy machine every parallel region can wait a scheduler tick for its second core."""
+    import fastconv as fc
+    saved = fc.get_num_threads()
+    fc.set_num_threads(1)
+    yield
+    fc.set_num_threads(saved)
+
+
 def _t(*shape, dtype=torch.float64, grad=False, seed=0):
     g = torch.Generator().manual_seed(seed + sum(shape))
     return torch.randn(*shape, generator=g, dtype=dtype).requires_grad_(grad)
