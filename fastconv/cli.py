@@ -27,8 +27,16 @@ def _name_list(text: str):
     return [v.strip() for v in text.split(",") if v.strip()]
 
 
-def _flatten(lists):
-    return [v for values in lists for v in values] if lists else None
+def _positive(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or value <= 0:
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
+        return value
+    return parse
 
 
 def _bench(args) -> int:
@@ -42,11 +50,11 @@ def _bench(args) -> int:
     except ValueError as exc:
         print(f"fastconv bench: {exc}", file=sys.stderr)
         return 2
-    threads = _flatten(args.threads)
+    threads = args.threads
     if threads is None:   # one thread (the steadiest figures here) and all of them
         import fastconv as fc
         threads = sorted({1, fc.get_num_threads()})
-    batches = _flatten(args.batch) or [1]
+    batches = args.batch or [1]
     print(bench.header(threads))
     cases = sum(1 if layer.shape.batch else len(batches) for layer in layers) * len(threads)
     progress, bar = None, None
@@ -92,12 +100,12 @@ def main(argv=None) -> int:
                    help="C++ algorithms to time, comma-separated (default: all offered)")
     b.add_argument("--backends", type=_name_list, default=None,
                    help="contender families, comma-separated: cpp,numba,torch,ort (default: all installed)")
-    b.add_argument("--threads", type=_int_list, nargs="+", default=None,
+    b.add_argument("--threads", type=_int_list, default=None,
                    help="thread counts, e.g. 1,2 (default: 1 and all cores)")
-    b.add_argument("--batch", type=_int_list, nargs="+", default=None,
+    b.add_argument("--batch", type=_int_list, default=None,
                    help="batch sizes, e.g. 1,8 (default 1; a shape string's mb wins)")
-    b.add_argument("--repeat", type=int, default=5, help="timing rounds per case (median; default 5)")
-    b.add_argument("--min-time", type=float, default=0.02,
+    b.add_argument("--repeat", type=_positive(int), default=5, help="timing rounds per case (median; default 5)")
+    b.add_argument("--min-time", type=_positive(float), default=0.02,
                    help="seconds per timing sample (default 0.02)")
     b.add_argument("--json", metavar="FILE", help="write the rows and the machine description as JSON")
     b.add_argument("--plot", metavar="FILE.png", help="write a bar chart (needs matplotlib)")
