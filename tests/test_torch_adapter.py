@@ -197,12 +197,17 @@ def test_convert_inplace_and_leaves_others_alone():
         fct.convert(object())
 
 
-def test_compiles_with_fake_tensors():
+def test_export_and_compile_trace_the_operators():
     model = fct.convert(nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.MaxPool2d(2),
                                       nn.ConvTranspose2d(4, 2, 2, stride=2)))
-    x = torch.randn(1, 3, 8, 8)
+    x = torch.randn(1, 3, 8, 8, requires_grad=True)
     exported = torch.export.export(model, (x,))
     torch.testing.assert_close(exported.module()(x), model(x))
+    compiled = torch.compile(model, backend="aot_eager", fullgraph=True)   # no C compiler needed
+    y = compiled(x)
+    torch.testing.assert_close(y, model(x))
+    y.sum().backward()
+    assert x.grad.shape == x.shape
 
 
 def test_import_without_torch_says_what_to_install():
