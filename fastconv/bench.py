@@ -162,6 +162,9 @@ def _fastconv_contender(backend: str, algorithm: str, label: str) -> Contender:
             fn()
         except ValueError as exc:    # the algorithm declines this shape, with its reason
             raise Unsupported(str(exc)) from None
+        # Again after the first call: fastconv's numba backend imports numba lazily, and a
+        # thread count set before that does not reach numba's pool.
+        fc.set_num_threads(threads)
         return fn
     return Contender(label, backend, prepare)
 
