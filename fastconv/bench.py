@@ -248,16 +248,17 @@ def default_contenders(algorithms: Optional[Sequence[str]] = None,
         if unknown:
             raise ValueError(f"backends {unknown} are not available here (available: {available})")
         available = [b for b in available if b in backends]
+    offered = cpp_algorithms + (["plan"] if hasattr(fc, "Conv2dPlan") else [])
     if algorithms is not None:
-        unknown = [a for a in algorithms if a not in cpp_algorithms + ["plan"]]
+        unknown = [a for a in algorithms if a not in offered]
         if unknown:
             raise ValueError(f"algorithms {unknown} are not offered by the C++ backend "
-                             f"(offered: {cpp_algorithms + (['plan'] if hasattr(fc, 'Conv2dPlan') else [])})")
+                             f"(offered: {offered})")
     contenders = []
     if "cpp" in available:
         contenders += [_fastconv_contender("cpp", a, f"cpp/{a}") for a in cpp_algorithms
                        if algorithms is None or a in algorithms]
-        if hasattr(fc, "Conv2dPlan") and (algorithms is None or "plan" in algorithms):
+        if "plan" in offered and (algorithms is None or "plan" in algorithms):
             contenders.append(_plan_contender())
     if "numba" in available:
         contenders.append(_fastconv_contender("numba", "direct", "numba/direct"))
@@ -290,20 +291,22 @@ def _set_threads(threads: int) -> None:
 
 
 def _thread_settings():
+    """The process's thread counts, to restore after benchmarking (torch's only if it is
+    already imported: importing it just for this would cost seconds)."""
+    import sys
     import fastconv as fc
     saved = {"fastconv": fc.get_num_threads()}
-    if _installed("torch"):
-        import torch
-        saved["torch"] = torch.get_num_threads()
+    if "torch" in sys.modules:
+        saved["torch"] = sys.modules["torch"].get_num_threads()
     return saved
 
 
 def _restore_threads(saved):
+    import sys
     import fastconv as fc
     fc.set_num_threads(saved["fastconv"])
     if "torch" in saved:
-        import torch
-        torch.set_num_threads(saved["torch"])
+        sys.modules["torch"].set_num_threads(saved["torch"])
 
 
 def bench_layers(layers: Iterable[Layer], batch_sizes: Sequence[int] = (1,),
