@@ -113,8 +113,11 @@ def test_bench_rejects_bad_shape_strings(capsys):
     assert "oh7 given, but the other sizes give oh6" in capsys.readouterr().err
 
 
-def test_peak_probe_reports_a_positive_rate():
+def test_peak_probe_runs_at_every_isa_level(impl, threads):
+    if impl != "cpp":
+        pytest.skip("the FMA probe is part of the compiled extension")
     from fastconv import _dispatch
-    if _dispatch._core is None:
-        pytest.skip("compiled extension not built")
-    assert _dispatch._core.fma_peak_gflops(1) > 0
+    peak = _dispatch._core.fma_peak_gflops(threads)
+    assert 0 < peak < float("inf")
+    with pytest.raises(TypeError):
+        _dispatch._core.fma_peak_gflops("two")
