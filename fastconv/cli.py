@@ -94,20 +94,24 @@ def main(argv=None) -> int:
                     "installed) on suite layers or benchdnn-style shape strings, e.g. "
                     "mb8ic64ih56oc64oh56kh3ph1 (sh/dh/g: stride, dilation as benchdnn counts it, "
                     "groups; a deconv: prefix for transposed convolution).")
-    b.add_argument("layers", nargs="*", help="suite layer names or shape strings (default: a quick set)")
+    b.add_argument("layers", nargs="*",
+                   help="suite layer names or shape strings (default: a quick set)")
     b.add_argument("--suite", "--all", action="store_true", help="every layer of the shipped suite")
     b.add_argument("--algorithms", type=_name_list, default=None,
                    help="C++ algorithms to time, comma-separated (default: all offered)")
     b.add_argument("--backends", type=_name_list, default=None,
-                   help="contender families, comma-separated: cpp,numba,torch,ort (default: all installed)")
+                   help="contender families, comma-separated: cpp,numba,torch,ort "
+                        "(default: all installed)")
     b.add_argument("--threads", type=_int_list, default=None,
                    help="thread counts, e.g. 1,2 (default: 1 and all cores)")
     b.add_argument("--batch", type=_int_list, default=None,
                    help="batch sizes, e.g. 1,8 (default 1; a shape string's mb wins)")
-    b.add_argument("--repeat", type=_positive(int), default=5, help="timing rounds per case (median; default 5)")
+    b.add_argument("--repeat", type=_positive(int), default=5,
+                   help="timing rounds per case (median; default 5)")
     b.add_argument("--min-time", type=_positive(float), default=0.02,
                    help="seconds per timing sample (default 0.02)")
-    b.add_argument("--json", metavar="FILE", help="write the rows and the machine description as JSON")
+    b.add_argument("--json", metavar="FILE",
+                   help="write the rows and the machine description as JSON")
     b.add_argument("--plot", metavar="FILE.png", help="write a bar chart (needs matplotlib)")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     b.set_defaults(func=_bench)

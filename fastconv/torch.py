@@ -1,8 +1,8 @@
 """fastconv as a PyTorch backend: custom operators, nn modules, and `convert(model)`.
 
     import fastconv.torch as fct
-    model = fct.convert(torchvision.models.resnet18())   # Conv2d/ConvTranspose2d/MaxPool2d -> fastconv
-    y = model(x)                                          # forward and backward run fastconv's kernels
+    model = fct.convert(torchvision.models.resnet18())  # Conv2d/ConvTranspose2d/MaxPool2d
+    y = model(x)                                         # forward and backward run fastconv
 
 The operators (`torch.ops.fastconv.conv2d`, `conv_transpose2d`, `max_pool2d`, and the gradient
 operators their backward uses) are `torch.library.custom_op`s with a fake (meta) implementation,
@@ -90,6 +90,10 @@ def _(input, weight_size, grad_output, stride, padding, dilation, groups):
     return input.new_empty(weight_size)
 
 
+def _bias_grad(grad: Tensor) -> Tensor:
+    return grad.sum((0, 2, 3) if grad.dim() == 4 else (1, 2))   # NCHW or unbatched CHW
+
+
 def _conv2d_setup_context(ctx, inputs, output):
     input, weight, bias, stride, padding, dilation, groups = inputs
     ctx.save_for_backward(input, weight)
@@ -103,7 +107,7 @@ def _conv2d_backward(ctx, grad):
     needs = ctx.needs_input_grad
     grad_input = _conv2d_input(list(input.shape), weight, grad, *ctx.conv) if needs[0] else None
     grad_weight = _conv2d_weight(input, list(weight.shape), grad, *ctx.conv) if needs[1] else None
-    grad_bias = grad.sum((0, 2, 3) if grad.dim() == 4 else (1, 2)) if ctx.has_bias and needs[2] else None
+    grad_bias = _bias_grad(grad) if ctx.has_bias and needs[2] else None
     return grad_input, grad_weight, grad_bias, None, None, None, None
 
 
@@ -147,7 +151,7 @@ def _conv_transpose2d_backward(ctx, grad):
     needs = ctx.needs_input_grad
     grad_input = conv2d(grad, weight, None, *ctx.conv) if needs[0] else None
     grad_weight = _conv2d_weight(grad, list(weight.shape), input, *ctx.conv) if needs[1] else None
-    grad_bias = grad.sum((0, 2, 3) if grad.dim() == 4 else (1, 2)) if ctx.has_bias and needs[2] else None
+    grad_bias = _bias_grad(grad) if ctx.has_bias and needs[2] else None
     return grad_input, grad_weight, grad_bias, None, None, None, None, None
 
 
@@ -193,7 +197,8 @@ def _max_pool2d_setup_context(ctx, inputs, output):
 
 def _max_pool2d_backward_formula(ctx, grad, grad_indices):
     indices, = ctx.saved_tensors
-    return _max_pool2d_backward(grad.contiguous(), indices, ctx.input_size), None, None, None, None, None
+    grad_input = _max_pool2d_backward(grad.contiguous(), indices, ctx.input_size)
+    return grad_input, None, None, None, None, None
 
 
 max_pool2d.register_autograd(_max_pool2d_backward_formula, setup_context=_max_pool2d_setup_context)
