@@ -121,3 +121,20 @@ def test_peak_probe_runs_at_every_isa_level(impl, threads):
     assert 0 < peak < float("inf")
     with pytest.raises(TypeError):
         _dispatch._core.fma_peak_gflops("two")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--backends", "tensorflow"], "not available"),
+    (["--algorithms", "fft"], "not offered"),
+    (["no_such_layer"], "unknown layer 'no_such_layer'"),
+])
+def test_bench_rejects_unknown_names(args, message, capsys):
+    assert cli.main(["bench", "--no-progress", *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [["--threads", "1,x"], ["--batch", "0"], ["--repeat", "0"]])
+def test_bench_rejects_bad_numbers(args):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["bench", *args])
+    assert exit_info.value.code == 2
