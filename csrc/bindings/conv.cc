@@ -40,7 +40,7 @@ py::array conv2d_t(const py::array& xa, const py::array& wa, const py::object& b
   const T* wp = w.data();
   T* yp = y.mutable_data();
   {
-    py::gil_scoped_release nogil;
+    KernelScope scope;
     if constexpr (std::is_same_v<T, float>) algo.f32.fn(p, xp, wp, bias, yp);
     else algo.f64.fn(p, xp, wp, bias, yp);
   }
@@ -66,7 +66,7 @@ py::array conv2d_input_t(const py::array& ga, const py::array& wa, int64_t H, in
   const T* wp = w.data();
   T* dp = dx.mutable_data();
   {
-    py::gil_scoped_release nogil;
+    KernelScope scope;
     if constexpr (std::is_same_v<T, float>) algo.f32.fn(p, gp, wp, nullptr, dp);
     else algo.f64.fn(p, gp, wp, nullptr, dp);
   }
@@ -90,7 +90,7 @@ py::array conv2d_weight_t(const py::array& xa, const py::array& ga, int64_t R, i
   const T* gp = g.data();
   T* dp = dw.mutable_data();
   {
-    py::gil_scoped_release nogil;
+    KernelScope scope;
     if constexpr (std::is_same_v<T, float>) algo.f32.fn(p, xp, gp, nullptr, dp);
     else algo.f64.fn(p, xp, gp, nullptr, dp);
   }

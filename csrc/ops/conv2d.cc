@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "algos/depthwise_conv.h"
 #include "algos/direct_conv.h"
 
 namespace fastconv::ops {
@@ -38,7 +39,24 @@ void run_direct_weight(const Conv2dParams& p, const T* x, const T* gy, const T*,
 
 const char* direct_declines(const Conv2dParams&) { return nullptr; }
 
+template <class T>
+void run_depthwise_forward(const Conv2dParams& p, const T* x, const T* w, const T* b, T* y) {
+  algos::depthwise_conv2d_forward<T>(p, x, w, b, y);
+}
+
+const char* depthwise_declines(const Conv2dParams& p) {
+  static_assert(algos::kDepthwiseMaxInputsPerGroup == 2 && algos::kDepthwiseMaxOutputsPerGroup == 4,
+                "update the messages below");
+  if (p.C / p.groups > algos::kDepthwiseMaxInputsPerGroup)
+    return "more than 2 input channels per group (blocked kernels reuse loads across channels)";
+  if (p.K / p.groups > algos::kDepthwiseMaxOutputsPerGroup)
+    return "more than 4 output channels per group (blocked kernels reuse loads across channels)";
+  return nullptr;
+}
+
 const std::vector<Conv2dAlgo> kForward = {
+    {"depthwise", depthwise_declines, {run_depthwise_forward<float>},
+     {run_depthwise_forward<double>}},
     {"direct", direct_declines, {run_direct_forward<float>}, {run_direct_forward<double>}},
 };
 const std::vector<Conv2dAlgo> kInput = {
