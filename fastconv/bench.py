@@ -408,7 +408,8 @@ def write_json(path, rows: List[dict], thread_counts: Sequence[int]) -> None:
     import json
     import platform
     import fastconv as fc
-    document = {"fastconv": fc.info(), "machine": platform.machine(),
+    document = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "fastconv": fc.info(), "machine": platform.machine(),
                 "processor": platform.processor(), "peak_gflops":
                 {str(t): machine_peak(t) for t in thread_counts}, "rows": rows}
     with open(path, "w") as f:
