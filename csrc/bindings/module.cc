@@ -10,6 +10,7 @@ void register_pad(py::module_& m);
 void register_pool(py::module_& m);
 void register_gemm(py::module_& m);
 void register_plan(py::module_& m);
+void register_peak(py::module_& m);
 }  // namespace fastconv::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -21,4 +22,5 @@ PYBIND11_MODULE(_core, m) {
   register_pool(m);
   register_gemm(m);
   register_plan(m);
+  register_peak(m);
 }
