@@ -31,7 +31,7 @@ py::array gemm_t(const py::array& a, const py::array& b, int threads) {
   carray<T> c = empty<T>({M, N});
   T* cp = c.mutable_data();
   {
-    py::gil_scoped_release nogil;
+    KernelScope scope;
     gemm::gemm<T>(M, N, K, ao, bo, cp, N, false, threads);
   }
   return std::move(c);
@@ -76,7 +76,7 @@ class PyPackedA {
     carray<T> c = empty<T>({p.rows(), N});
     T* cp = c.mutable_data();
     {
-      py::gil_scoped_release nogil;
+      KernelScope scope;
       gemm::gemm<T>(p, N, bo, cp, N, false, threads);
     }
     return std::move(c);

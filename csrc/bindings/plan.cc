@@ -105,7 +105,7 @@ class Conv2dPlanCore {
     const T* bp = st.has_bias ? st.bias.data() : nullptr;
     T* yp = y.mutable_data();
     {
-      py::gil_scoped_release nogil;
+      KernelScope scope;
       if (p.N == 0) {
       } else if (std::string(algo_->name) == "im2col") {
         algos::im2col_conv2d_forward<T>(p, xp, st.im2col, bp, yp);
