@@ -58,9 +58,11 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
   const int64_t Hp = p.H + p.pt + p.pb, Wp = p.W + p.pl + p.pr;
   const int64_t plane = p.H * p.W, padded = Hp * Wp, out_plane = p.Ho * p.Wo;
   const int64_t taps = Cg * p.R;
-  // Stride 1: the output plane is one flat run over the padded grid, p = oh * Wp + ow (tap
-  // (r, s) reads p + r*dh*Wp + s*dw), so a small plane is a few long vector runs instead of
-  // many short rows; columns ow >= Wo of that grid are junk, dropped on copy-out.
+  // Stride 1 with short rows: the output plane is one flat run over the padded grid,
+  // p = oh * Wp + ow (tap (r, s) reads p + r*dh*Wp + s*dw), so a small plane is a few long
+  // vector runs instead of many short rows; columns ow >= Wo of that grid are junk, dropped on
+  // copy-out. Long rows are written in place, row by row (no copy-out pass).
+  constexpr int64_t kFlatBelowWidth = 64;
   const int64_t flat_n = (p.Ho - 1) * Wp + p.Wo;
   parallel_for(p.N * p.groups, [&](int64_t ng) {
     const int64_t n = ng / p.groups, g = ng % p.groups;
@@ -80,7 +82,9 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
       T* dst = xp + c * padded + p.pt * Wp + p.pl;
       for (int64_t h = 0; h < p.H; ++h) copy_row(dst + h * Wp, src + h * p.W, p.W);
     }
-    T* flat = p.sh == 1 && p.sw == 1 ? thread_buffer<T>(1, static_cast<size_t>(flat_n)) : nullptr;
+    T* flat = p.sh == 1 && p.sw == 1 && p.Wo < kFlatBelowWidth
+                  ? thread_buffer<T>(1, static_cast<size_t>(flat_n))
+                  : nullptr;
     const T** rows = thread_buffer<const T*>(0, static_cast<size_t>(2 * taps));
     const T** wrow = rows + taps;
     for (int64_t kk = 0; kk < Kg; ++kk) {
