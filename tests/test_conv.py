@@ -50,6 +50,7 @@ CONV_CASES = [
     (1, 7, 13, 17, 5, 3, 3, 2, 1, 1, 1),            # the suite's odd layer
     (2, 1, 28, 28, 8, 5, 5, 1, 2, 1, 1),            # MNIST-like
     (1, 4, 9, 30, 3, 1, 3, 1, (0, 1), (1, 3), 1),
+    (1, 4, 5, 70, 8, 3, 3, 1, 1, 1, 4),             # depthwise-like, rows wider than 64
 ]
 
 
