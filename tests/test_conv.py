@@ -6,7 +6,16 @@ import pytest
 
 import fastconv as fc
 from fastconv import reference
+from fastconv import _dispatch
 from conftest import assert_close, random
+
+
+@pytest.fixture(params=["direct", "im2col"])
+def algorithm(request, impl):
+    """Each conv algorithm the backend under test offers (others are skipped)."""
+    if request.param not in _dispatch.get(impl).conv_algorithms:
+        pytest.skip(f"backend {impl} has no {request.param!r} algorithm")
+    return request.param
 
 # (N, C, H, W, K, R, S, stride, padding, dilation, groups)
 CONV_CASES = [
@@ -47,13 +56,13 @@ def _magnitude_conv(x, w, b, stride, padding, dilation, groups):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", CONV_CASES, ids=_ids(CONV_CASES))
-def test_conv2d_forward(impl, case, dtype):
+def test_conv2d_forward(impl, algorithm, case, dtype):
     n, c, h, w, k, r, s, stride, padding, dilation, groups = case
     x = random((n, c, h, w), dtype, 1)
     wt = random((k, c // groups, r, s), dtype, 2)
     b = random((k,), dtype, 3)
     x0, w0 = x.copy(), wt.copy()
-    y = fc.conv2d(x, wt, b, stride, padding, dilation, groups, backend=impl)
+    y = fc.conv2d(x, wt, b, stride, padding, dilation, groups, algorithm=algorithm, backend=impl)
     ref = fc.conv2d(x.astype(np.float64), wt.astype(np.float64), b.astype(np.float64), stride,
                     padding, dilation, groups, backend="reference")
     assert_close(y, ref, _magnitude_conv(x, wt, b, stride, padding, dilation, groups), dtype,
@@ -63,7 +72,7 @@ def test_conv2d_forward(impl, case, dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", CONV_CASES, ids=_ids(CONV_CASES))
-def test_conv2d_gradients(impl, case, dtype):
+def test_conv2d_gradients(impl, algorithm, case, dtype):
     n, c, h, w, k, r, s, stride, padding, dilation, groups = case
     if isinstance(padding, str):
         pytest.skip("torch.nn.grad takes numeric padding")
@@ -73,11 +82,11 @@ def test_conv2d_gradients(impl, case, dtype):
     gy = random(y_shape, dtype, 6)
     args = (stride, padding, dilation, groups)
     f64 = lambda a: a.astype(np.float64)
-    dx = fc.grad.conv2d_input(x.shape, wt, gy, *args, backend=impl)
+    dx = fc.grad.conv2d_input(x.shape, wt, gy, *args, algorithm=algorithm, backend=impl)
     dx_ref = fc.grad.conv2d_input(x.shape, f64(wt), f64(gy), *args, backend="reference")
     dx_mag = fc.grad.conv2d_input(x.shape, np.abs(f64(wt)), np.abs(f64(gy)), *args, backend="reference")
     assert_close(dx, dx_ref, dx_mag, dtype, what="conv2d_input")
-    dw = fc.grad.conv2d_weight(x, wt.shape, gy, *args, backend=impl)
+    dw = fc.grad.conv2d_weight(x, wt.shape, gy, *args, algorithm=algorithm, backend=impl)
     dw_ref = fc.grad.conv2d_weight(f64(x), wt.shape, f64(gy), *args, backend="reference")
     dw_mag = fc.grad.conv2d_weight(np.abs(f64(x)), wt.shape, np.abs(f64(gy)), *args, backend="reference")
     assert_close(dw, dw_ref, dw_mag, dtype, what="conv2d_weight")
@@ -86,11 +95,12 @@ def test_conv2d_gradients(impl, case, dtype):
 @pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
 @pytest.mark.parametrize("case", [(2, 3, 7, 9, 4, 3, 3, 1, 1, 1, 1), (1, 4, 6, 5, 4, 3, 2, 2, (2, 1), 1, 2),
                                   (1, 2, 5, 5, 3, 3, 3, 1, "same", 2, 1)])
-def test_conv2d_padding_modes(impl, case, mode):
+def test_conv2d_padding_modes(impl, algorithm, case, mode):
     n, c, h, w, k, r, s, stride, padding, dilation, groups = case
     x = random((n, c, h, w), np.float32, 7)
     wt = random((k, c // groups, r, s), np.float32, 8)
-    y = fc.conv2d(x, wt, None, stride, padding, dilation, groups, padding_mode=mode, backend=impl)
+    y = fc.conv2d(x, wt, None, stride, padding, dilation, groups, padding_mode=mode,
+                  algorithm=algorithm, backend=impl)
     ref = fc.conv2d(x.astype(np.float64), wt.astype(np.float64), None, stride, padding, dilation,
                     groups, padding_mode=mode, backend="reference")
     mag = fc.conv2d(np.abs(x).astype(np.float64), np.abs(wt).astype(np.float64), None, stride,
@@ -111,41 +121,42 @@ TRANSPOSE_CASES = [
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", TRANSPOSE_CASES, ids=_ids(TRANSPOSE_CASES))
-def test_conv_transpose2d(impl, case, dtype):
+def test_conv_transpose2d(impl, algorithm, case, dtype):
     n, c, h, w, k, r, s, stride, padding, output_padding, groups, dilation = case
     x = random((n, c, h, w), dtype, 9)
     wt = random((c, k // groups, r, s), dtype, 10)
     b = random((k,), dtype, 11)
     args = (stride, padding, output_padding, groups, dilation)
-    y = fc.conv_transpose2d(x, wt, b, *args, backend=impl)
+    y = fc.conv_transpose2d(x, wt, b, *args, algorithm=algorithm, backend=impl)
     f64 = lambda a: a.astype(np.float64)
     ref = fc.conv_transpose2d(f64(x), f64(wt), f64(b), *args, backend="reference")
     mag = fc.conv_transpose2d(np.abs(f64(x)), np.abs(f64(wt)), np.abs(f64(b)), *args, backend="reference")
     assert_close(y, ref, mag, dtype, what="conv_transpose2d")
 
 
-def test_threads_agree(impl, threads):
+def test_threads_agree(impl, algorithm, threads):
     x = random((3, 16, 19, 23), np.float32, 12)
     wt = random((24, 16, 3, 3), np.float32, 13)
-    y = fc.conv2d(x, wt, None, 1, 1, backend=impl)
+    y = fc.conv2d(x, wt, None, 1, 1, algorithm=algorithm, backend=impl)
     ref = fc.conv2d(x.astype(np.float64), wt.astype(np.float64), None, 1, 1, backend="reference")
     mag = fc.conv2d(np.abs(x).astype(np.float64), np.abs(wt).astype(np.float64), None, 1, 1,
                     backend="reference")
     assert_close(y, ref, mag, np.float32, what=f"conv2d with {threads} threads")
 
 
-def test_non_contiguous_and_unbatched(impl):
+def test_non_contiguous_and_unbatched(impl, algorithm):
     base = random((2, 6, 14, 18), np.float32, 14)
     x = base[:, ::2, ::2, 1::2]                    # strided view, not contiguous
     wt = random((4, 3, 3, 3), np.float32, 15)[:, :, ::-1, :]
     assert not x.flags.c_contiguous and not wt.flags.c_contiguous
-    y = fc.conv2d(x, wt, padding=1, backend=impl)
+    y = fc.conv2d(x, wt, padding=1, algorithm=algorithm, backend=impl)
     ref = fc.conv2d(np.ascontiguousarray(x), np.ascontiguousarray(wt), padding=1, backend="reference")
     np.testing.assert_allclose(y, ref, rtol=1e-4, atol=1e-4)
-    y1 = fc.conv2d(x[0], wt, padding=1, backend=impl)         # CHW in, CHW out
+    y1 = fc.conv2d(x[0], wt, padding=1, algorithm=algorithm, backend=impl)  # CHW in, CHW out
     np.testing.assert_allclose(y1, y[0], rtol=1e-5, atol=1e-5)
 
 
-def test_empty_batch(impl):
-    y = fc.conv2d(np.zeros((0, 3, 8, 8), np.float32), np.ones((4, 3, 3, 3), np.float32), backend=impl)
+def test_empty_batch(impl, algorithm):
+    y = fc.conv2d(np.zeros((0, 3, 8, 8), np.float32), np.ones((4, 3, 3, 3), np.float32),
+                  algorithm=algorithm, backend=impl)
     assert y.shape == (0, 4, 6, 6)

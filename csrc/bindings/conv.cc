@@ -3,6 +3,7 @@
 #include <pybind11/stl.h>
 
 #include "bindings/arrays.h"
+#include "algos/im2col_gemm.h"
 #include "ops/conv2d.h"
 
 namespace py = pybind11;
@@ -113,6 +114,9 @@ void same_dtype(const py::array& a, const py::array& b, const char* op) {
 }  // namespace
 
 void register_conv(py::module_& m) {
+  m.attr("IM2COL_TILE_BYTES") = algos::kIm2colTileBytes;
+  m.def("im2col_last_tile_bytes", &algos::im2col_last_tile_bytes,
+        "Bytes of the col tile buffer the last im2col call used per thread (0: 1x1 conv, no copy).");
   m.def("conv2d_algorithms", [] { return ops::conv2d_algorithm_names(); },
         "Registered conv2d algorithms, in 'auto' preference order.");
   m.def(

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "algos/direct_conv.h"
+#include "algos/im2col_gemm.h"
 
 namespace fastconv::ops {
 
@@ -38,13 +39,40 @@ void run_direct_weight(const Conv2dParams& p, const T* x, const T* gy, const T*,
 
 const char* direct_declines(const Conv2dParams&) { return nullptr; }
 
+template <class T>
+void run_im2col_forward(const Conv2dParams& p, const T* x, const T* w, const T* b, T* y) {
+  algos::im2col_conv2d_forward<T>(p, x, w, b, y);
+}
+template <class T>
+void run_im2col_input(const Conv2dParams& p, const T* gy, const T* w, const T*, T* dx) {
+  algos::im2col_conv2d_input<T>(p, gy, w, dx);
+}
+template <class T>
+void run_im2col_weight(const Conv2dParams& p, const T* x, const T* gy, const T*, T* dw) {
+  algos::im2col_conv2d_weight<T>(p, x, gy, dw);
+}
+
+const char* im2col_declines(const Conv2dParams&) { return nullptr; }
+// A GEMM with one row (or column) per group leaves the register tile mostly empty; the direct
+// kernels serve depthwise and near-depthwise layers better.
+const char* im2col_auto_declines(const Conv2dParams& p) {
+  if (p.C / p.groups < 4 && p.K / p.groups < 4) return "fewer than 4 channels per group";
+  return nullptr;
+}
+
 const std::vector<Conv2dAlgo> kForward = {
+    {"im2col", im2col_declines, {run_im2col_forward<float>}, {run_im2col_forward<double>},
+     im2col_auto_declines},
     {"direct", direct_declines, {run_direct_forward<float>}, {run_direct_forward<double>}},
 };
 const std::vector<Conv2dAlgo> kInput = {
+    {"im2col", im2col_declines, {run_im2col_input<float>}, {run_im2col_input<double>},
+     im2col_auto_declines},
     {"direct", direct_declines, {run_direct_input<float>}, {run_direct_input<double>}},
 };
 const std::vector<Conv2dAlgo> kWeight = {
+    {"im2col", im2col_declines, {run_im2col_weight<float>}, {run_im2col_weight<double>},
+     im2col_auto_declines},
     {"direct", direct_declines, {run_direct_weight<float>}, {run_direct_weight<double>}},
 };
 
@@ -84,6 +112,7 @@ const Conv2dAlgo& select_conv2d(Conv2dOp op, const Conv2dParams& p, const std::s
     available += (available.empty() ? "'" : ", '") + std::string(a.name) + "'";
     if (algorithm != "auto" && algorithm != a.name) continue;
     const char* why = a.decline_reason(p);
+    if (!why && algorithm == "auto" && a.auto_decline_reason) why = a.auto_decline_reason(p);
     if (!why) return a;
     if (algorithm != "auto")
       throw std::invalid_argument(std::string(op_name(op)) + ": algorithm '" + algorithm +

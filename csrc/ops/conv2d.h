@@ -39,6 +39,9 @@ struct Conv2dAlgo {
   const char* (*decline_reason)(const Conv2dParams&);  // nullptr when supported
   Conv2dRun<float> f32;
   Conv2dRun<double> f64;
+  // Why "auto" should pass over a shape this candidate supports (another one is faster there);
+  // nullptr = no objection. An explicit algorithm= request ignores it.
+  const char* (*auto_decline_reason)(const Conv2dParams&) = nullptr;
 };
 
 // The candidates for op, in "auto" order.
