@@ -4,6 +4,7 @@
 
 #include "algos/direct_conv.h"
 #include "algos/im2col_gemm.h"
+#include "algos/winograd.h"
 
 namespace fastconv::ops {
 
@@ -60,10 +61,31 @@ const char* im2col_auto_declines(const Conv2dParams& p) {
   return nullptr;
 }
 
+// Winograd: "winograd" picks the tile (algos/winograd.h); the _f2/_f4 names force one and are
+// never chosen by "auto".
+template <class T, int M>
+void run_winograd_forward(const Conv2dParams& p, const T* x, const T* w, const T* b, T* y) {
+  algos::winograd_conv2d_forward<T>(p, x, w, b, y, M);
+}
+const char* winograd_declines(const Conv2dParams& p) { return algos::winograd_declines(p); }
+// The transforms cost a^2 memory passes per channel; with few channels per group they are not
+// repaid by the multiplies saved.
+const char* winograd_auto_declines(const Conv2dParams& p) {
+  if (p.C / p.groups < 8 || p.K / p.groups < 8) return "fewer than 8 channels per group";
+  return nullptr;
+}
+const char* explicit_only(const Conv2dParams&) { return "only on explicit request"; }
+
 const std::vector<Conv2dAlgo> kForward = {
+    {"winograd", winograd_declines, {run_winograd_forward<float, 0>},
+     {run_winograd_forward<double, 0>}, winograd_auto_declines},
     {"im2col", im2col_declines, {run_im2col_forward<float>}, {run_im2col_forward<double>},
      im2col_auto_declines},
     {"direct", direct_declines, {run_direct_forward<float>}, {run_direct_forward<double>}},
+    {"winograd_f2", winograd_declines, {run_winograd_forward<float, 2>},
+     {run_winograd_forward<double, 2>}, explicit_only},
+    {"winograd_f4", winograd_declines, {run_winograd_forward<float, 4>},
+     {run_winograd_forward<double, 4>}, explicit_only},
 };
 const std::vector<Conv2dAlgo> kInput = {
     {"im2col", im2col_declines, {run_im2col_input<float>}, {run_im2col_input<double>},

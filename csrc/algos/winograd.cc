@@ -1,0 +1,306 @@
+#include "algos/winograd.h"
+
+#include <cstring>
+
+#include "runtime/cpu.h"
+#include "runtime/parallel.h"
+
+namespace fastconv::algos {
+namespace {
+
+using ops::Conv2dParams;
+using ukernels::GemmUkernel;
+using ukernels::WinogradTransforms;
+using ukernels::WinogradUkernels;
+
+constexpr int64_t kL2Bytes = 1 << 20;
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+double balance(int64_t units, int threads) {
+  return static_cast<double>(units) / (threads * ceil_div(units, threads));
+}
+
+template <class T>
+const WinogradUkernels<T>& active_transforms();
+template <>
+const WinogradUkernels<float>& active_transforms<float>() {
+  using namespace ukernels;
+  static const WinogradUkernels<float>* k[] = {&f32_winograd_scalar, &f32_winograd_avx2,
+                                               &f32_winograd_avx512};
+  return *k[static_cast<int>(active_isa())];
+}
+template <>
+const WinogradUkernels<double>& active_transforms<double>() {
+  using namespace ukernels;
+  static const WinogradUkernels<double>* k[] = {&f64_winograd_scalar, &f64_winograd_avx2,
+                                                &f64_winograd_avx512};
+  return *k[static_cast<int>(active_isa())];
+}
+
+template <class T>
+const WinogradTransforms<T>& transforms_for(const WinogradUkernels<T>& uk, int m) {
+  return m == 2 ? uk.f2 : uk.f4;
+}
+
+int64_t tile_count(int64_t out, int m) { return ceil_div(out, m); }
+
+// Where one tile of a block reads and writes.
+struct TileSpot {
+  int64_t n;         // image
+  int64_t ih0, iw0;  // input patch origin (may be negative: padding)
+  int64_t oh0, ow0;  // output tile origin
+  bool interior;     // the whole patch lies inside the input
+};
+
+// How one call's tiles are cut into blocks and shared among threads.
+struct Schedule {
+  int m, a, X;
+  int64_t th, tw, per_image, total;  // tiles per column, per row, per image, in all
+  int64_t panels;                    // NR-wide tile panels per block
+  int64_t block;                     // tiles per block (panels * NR)
+  int64_t blocks, kparts, items;
+  int threads;
+};
+
+template <class T>
+Schedule schedule(const Conv2dParams& p, const WinogradWeights<T>& w) {
+  Schedule s;
+  s.m = w.tile();
+  s.a = s.m + 2;
+  s.X = s.a * s.a;
+  s.th = tile_count(p.Ho, s.m);
+  s.tw = tile_count(p.Wo, s.m);
+  s.per_image = s.th * s.tw;
+  s.total = p.N * s.per_image;
+  const int64_t nr = w.gemm_ukernel().nr;
+  // V (X x Cg x block) and M (X x Kg x block) together in about half of L2.
+  const int64_t panel_bytes = s.X * (w.c_per_group() + w.k_per_group()) * nr * sizeof(T);
+  s.panels = max64(1, min64(4, kL2Bytes / 2 / panel_bytes));
+  s.panels = min64(s.panels, ceil_div(s.total, nr));
+  s.block = s.panels * nr;
+  s.blocks = ceil_div(s.total, s.block);
+  const int64_t work = s.blocks * w.groups();
+  s.threads = gemm::gemm_threads(w.k_per_group() * s.X, s.total * w.groups(), w.c_per_group());
+  s.kparts = 1;
+  if (s.threads > 1 && balance(work, s.threads) < 0.85)
+    s.kparts = min64(w.k_panels(), s.threads);
+  s.items = work * s.kparts;
+  if (s.items < s.threads) s.threads = static_cast<int>(s.items);
+  return s;
+}
+
+// Per-thread scratch, kept for the life of the (pool) thread.
+struct Scratch {
+  AlignedBuffer v, mm, patch, out, spots;
+};
+Scratch& scratch() {
+  thread_local Scratch s;
+  return s;
+}
+
+// One block of tiles (images, tile rows and columns in raster order) x one group x one range of
+// output-channel panels: transform in, X GEMMs, transform out.
+template <class T>
+void run_block(const Conv2dParams& p, const T* x, const WinogradWeights<T>& w, const T* bias,
+               T* y, const Schedule& s, int64_t g, int64_t blk, int64_t kp0, int64_t kp1) {
+  const GemmUkernel<T>& uk = w.gemm_ukernel();
+  const WinogradTransforms<T>& tr = transforms_for(w.transforms(), s.m);
+  const int64_t nr = uk.nr, mr = uk.mr;
+  const int64_t Cg = w.c_per_group(), Kg = w.k_per_group();
+  const int64_t t0 = blk * s.block, count = min64(s.block, s.total - t0);
+  const int64_t panels = ceil_div(count, nr);
+  const int64_t ld = panels * nr;                // columns of V and M
+  const int64_t krows = min64(kp1 * mr, Kg) - kp0 * mr;
+  const int a = s.a, m = s.m, X = s.X;
+
+  Scratch& sc = scratch();
+  T* v = sc.v.get<T>(X * Cg * ld);
+  T* mm = sc.mm.get<T>(X * (kp1 - kp0) * mr * ld);
+  T* patch = sc.patch.get<T>(X * nr);
+  T* out = sc.out.get<T>(m * m * nr);
+  TileSpot* spots = sc.spots.get<TileSpot>(ld);
+
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t t = t0 + i, n = t / s.per_image, r = t % s.per_image;
+    TileSpot& sp = spots[i];
+    sp.n = n;
+    sp.oh0 = r / s.tw * m;
+    sp.ow0 = r % s.tw * m;
+    sp.ih0 = sp.oh0 - p.pt;
+    sp.iw0 = sp.ow0 - p.pl;
+    sp.interior = sp.ih0 >= 0 && sp.iw0 >= 0 && sp.ih0 + a <= p.H && sp.iw0 + a <= p.W;
+  }
+
+  // Input transform, straight into NR-wide B panels: V[xi][panel][c][lane].
+  const int64_t HW = p.H * p.W;
+  const int64_t v_xi = panels * Cg * nr;
+  for (int64_t tp = 0; tp < panels; ++tp) {
+    const int64_t lanes = min64(nr, count - tp * nr);
+    // Lanes past the last tile transform zeros (their GEMM columns are computed, never stored).
+    if (tp == 0 || lanes < nr) std::memset(patch, 0, X * nr * sizeof(T));
+    const TileSpot* ps = spots + tp * nr;
+    for (int64_t c = 0; c < Cg; ++c) {
+      const T* plane = x + (g * Cg + c) * HW;
+      for (int64_t l = 0; l < lanes; ++l) {
+        const TileSpot& sp = ps[l];
+        const T* src = plane + sp.n * p.C * HW;
+        if (sp.interior) {
+          const T* row = src + sp.ih0 * p.W + sp.iw0;
+          for (int i = 0; i < a; ++i, row += p.W)
+            for (int j = 0; j < a; ++j) patch[(i * a + j) * nr + l] = row[j];
+        } else {
+          for (int i = 0; i < a; ++i) {
+            const int64_t ih = sp.ih0 + i;
+            const bool row_in = ih >= 0 && ih < p.H;
+            for (int j = 0; j < a; ++j) {
+              const int64_t iw = sp.iw0 + j;
+              patch[(i * a + j) * nr + l] =
+                  row_in && iw >= 0 && iw < p.W ? src[ih * p.W + iw] : T(0);
+            }
+          }
+        }
+      }
+      tr.input(patch, nr, v + (tp * Cg + c) * nr, v_xi);
+    }
+  }
+
+  // X GEMMs: M[xi] (krows x ld) = U[xi] (rows of panels kp0..kp1) * V[xi]. The depth is cut
+  // to the GEMM's KC so an A panel stays in L1 across the tile panels.
+  const int64_t kc_max = gemm::blocking_for(uk).kc;
+  const int64_t m_xi = krows * ld;
+  for (int64_t xi = 0; xi < X; ++xi) {
+    const T* vx = v + xi * v_xi;
+    T* mx = mm + xi * m_xi;
+    for (int64_t c0 = 0; c0 < Cg; c0 += kc_max) {
+      const int64_t kc = min64(kc_max, Cg - c0);
+      for (int64_t kp = kp0; kp < kp1; ++kp) {
+        const T* ap = w.panel(g, xi, kp) + c0 * mr;
+        const int64_t rows = min64(mr, Kg - kp * mr);
+        T* crow = mx + (kp - kp0) * mr * ld;
+        for (int64_t tp = 0; tp < panels; ++tp)
+          uk.fn(kc, ap, vx + (tp * Cg + c0) * nr, crow + tp * nr, ld, rows, nr, c0 > 0);
+      }
+    }
+  }
+
+  // Output transform and scatter into y (tiles at the bottom and right edges are clipped).
+  const int64_t HWo = p.Ho * p.Wo;
+  for (int64_t kl = 0; kl < krows; ++kl) {
+    const int64_t k = kp0 * mr + kl;
+    const T b = bias ? bias[g * Kg + k] : T(0);
+    for (int64_t tp = 0; tp < panels; ++tp) {
+      const int64_t lanes = min64(nr, count - tp * nr);
+      tr.output(mm + kl * ld + tp * nr, m_xi, nr, b, out);
+      const TileSpot* ps = spots + tp * nr;
+      for (int64_t l = 0; l < lanes; ++l) {
+        const TileSpot& sp = ps[l];
+        T* dst = y + (sp.n * p.K + g * Kg + k) * HWo + sp.oh0 * p.Wo + sp.ow0;
+        const int64_t hi = min64(m, p.Ho - sp.oh0), wj = min64(m, p.Wo - sp.ow0);
+        for (int64_t i = 0; i < hi; ++i, dst += p.Wo)
+          for (int64_t j = 0; j < wj; ++j) dst[j] = out[(i * m + j) * nr + l];
+      }
+    }
+  }
+}
+
+}  // namespace
+
+const char* winograd_declines(const Conv2dParams& p) {
+  if (p.R != 3 || p.S != 3) return "needs a 3x3 kernel";
+  if (p.sh != 1 || p.sw != 1) return "needs stride 1";
+  if (p.dh != 1 || p.dw != 1) return "needs dilation 1";
+  return nullptr;
+}
+
+int winograd_default_tile(const Conv2dParams& p) {
+  if (p.C / p.groups < kWinogradF4MinChannels || p.K / p.groups < kWinogradF4MinChannels) return 2;
+  const int64_t mults4 = tile_count(p.Ho, 4) * tile_count(p.Wo, 4) * 36;
+  const int64_t mults2 = tile_count(p.Ho, 2) * tile_count(p.Wo, 2) * 16;
+  return mults4 < mults2 ? 4 : 2;
+}
+
+template <class T>
+void WinogradWeights<T>::pack(const Conv2dParams& p, const T* w, int m) {
+  m_ = m;
+  G_ = p.groups;
+  Kg_ = p.K / p.groups;
+  Cg_ = p.C / p.groups;
+  gemm_ = &gemm::active_ukernel<T>();
+  transforms_ = &active_transforms<T>();
+  const int64_t mr = gemm_->mr, X = (m + 2) * (m + 2);
+  kpanels_ = ceil_div(Kg_, mr);
+  data_ = buf_.get<T>(max64(1, G_ * X * kpanels_ * Cg_ * mr));
+  const WinogradTransforms<T>& tr = transforms_for(*transforms_, m);
+  const int64_t u_xi = kpanels_ * Cg_ * mr;
+  const int64_t jobs = G_ * kpanels_;
+  auto job = [&](int64_t jb) {
+    const int64_t g = jb / kpanels_, kp = jb % kpanels_;
+    const int64_t rows = min64(mr, Kg_ - kp * mr);
+    T taps[9 * 32];  // 9 x MR, MR <= 32 for every GEMM kernel
+    for (int64_t c = 0; c < Cg_; ++c) {
+      for (int64_t r = 0; r < mr; ++r) {
+        if (r >= rows) {
+          for (int q = 0; q < 9; ++q) taps[q * mr + r] = T(0);
+          continue;
+        }
+        const T* src = w + ((g * Kg_ + kp * mr + r) * Cg_ + c) * 9;
+        for (int q = 0; q < 9; ++q) taps[q * mr + r] = src[q];
+      }
+      tr.filter(taps, mr, data_ + (g * X * kpanels_ + kp) * Cg_ * mr + c * mr, u_xi);
+    }
+  };
+  const int threads = jobs > 1 && Kg_ * Cg_ * G_ >= 4096 ? max_threads() : 1;
+  if (threads > 1) {
+    parallel_for(threads, [&](int64_t t) {
+      for (int64_t jb = jobs * t / threads; jb < jobs * (t + 1) / threads; ++jb) job(jb);
+    });
+  } else {
+    for (int64_t jb = 0; jb < jobs; ++jb) job(jb);
+  }
+}
+
+template <class T>
+void winograd_conv2d_forward(const Conv2dParams& p, const T* x, const WinogradWeights<T>& w,
+                             const T* bias, T* y) {
+  if (p.N == 0) return;
+  const Schedule s = schedule(p, w);
+  const int64_t per_group = s.blocks * s.kparts;
+  auto item = [&](int64_t it) {
+    const int64_t g = it / per_group, rest = it % per_group;
+    const int64_t blk = rest / s.kparts, part = rest % s.kparts;
+    const int64_t kp0 = w.k_panels() * part / s.kparts, kp1 = w.k_panels() * (part + 1) / s.kparts;
+    if (kp0 < kp1) run_block(p, x, w, bias, y, s, g, blk, kp0, kp1);
+  };
+  if (s.threads <= 1) {
+    for (int64_t it = 0; it < s.items; ++it) item(it);
+    return;
+  }
+  parallel_for(s.threads, [&](int64_t t) {
+    for (int64_t it = s.items * t / s.threads; it < s.items * (t + 1) / s.threads; ++it) item(it);
+  });
+}
+
+template <class T>
+void winograd_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, const T* bias, T* y,
+                             int m) {
+  thread_local WinogradWeights<T> packed;
+  packed.pack(p, w, m ? m : winograd_default_tile(p));
+  winograd_conv2d_forward(p, x, packed, bias, y);
+}
+
+template class WinogradWeights<float>;
+template class WinogradWeights<double>;
+template void winograd_conv2d_forward<float>(const Conv2dParams&, const float*,
+                                             const WinogradWeights<float>&, const float*, float*);
+template void winograd_conv2d_forward<double>(const Conv2dParams&, const double*,
+                                              const WinogradWeights<double>&, const double*,
+                                              double*);
+template void winograd_conv2d_forward<float>(const Conv2dParams&, const float*, const float*,
+                                             const float*, float*, int);
+template void winograd_conv2d_forward<double>(const Conv2dParams&, const double*, const double*,
+                                              const double*, double*, int);
+
+}  // namespace fastconv::algos
