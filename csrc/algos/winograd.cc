@@ -92,6 +92,14 @@ Schedule schedule(const Conv2dParams& p, const WinogradWeights<T>& w) {
   return s;
 }
 
+// The distance between the X planes of V and M, which the transforms touch all at once: a
+// multiple of 4 KiB would put all X streams in the same L1 set (12 ways), so the planes are
+// spaced 4 KiB + 64 bytes apart modulo 4 KiB.
+int64_t skewed(int64_t elems, size_t elem_bytes) {
+  const int64_t page = 4096 / static_cast<int64_t>(elem_bytes);
+  return ceil_div(elems, page) * page + 64 / static_cast<int64_t>(elem_bytes);
+}
+
 // Per-thread scratch, kept for the life of the (pool) thread.
 struct Scratch {
   AlignedBuffer v, mm, patch, out, spots;
@@ -117,8 +125,10 @@ void run_block(const Conv2dParams& p, const T* x, const WinogradWeights<T>& w, c
   const int a = s.a, m = s.m, X = s.X;
 
   Scratch& sc = scratch();
-  T* v = sc.v.get<T>(X * Cg * ld);
-  T* mm = sc.mm.get<T>(X * (kp1 - kp0) * mr * ld);
+  const int64_t v_xi = skewed(panels * Cg * nr, sizeof(T));
+  const int64_t m_xi = skewed(krows * ld, sizeof(T));
+  T* v = sc.v.get<T>(X * v_xi);
+  T* mm = sc.mm.get<T>(X * m_xi);
   T* patch = sc.patch.get<T>(X * nr);
   T* out = sc.out.get<T>(m * m * nr);
   TileSpot* spots = sc.spots.get<TileSpot>(ld);
@@ -136,7 +146,6 @@ void run_block(const Conv2dParams& p, const T* x, const WinogradWeights<T>& w, c
 
   // Input transform, straight into NR-wide B panels: V[xi][panel][c][lane].
   const int64_t HW = p.H * p.W;
-  const int64_t v_xi = panels * Cg * nr;
   for (int64_t tp = 0; tp < panels; ++tp) {
     const int64_t lanes = min64(nr, count - tp * nr);
     // Lanes past the last tile transform zeros (their GEMM columns are computed, never stored).
@@ -170,7 +179,6 @@ void run_block(const Conv2dParams& p, const T* x, const WinogradWeights<T>& w, c
   // X GEMMs: M[xi] (krows x ld) = U[xi] (rows of panels kp0..kp1) * V[xi]. The depth is cut
   // to the GEMM's KC so an A panel stays in L1 across the tile panels.
   const int64_t kc_max = gemm::blocking_for(uk).kc;
-  const int64_t m_xi = krows * ld;
   for (int64_t xi = 0; xi < X; ++xi) {
     const T* vx = v + xi * v_xi;
     T* mx = mm + xi * m_xi;
@@ -232,24 +240,35 @@ void WinogradWeights<T>::pack(const Conv2dParams& p, const T* w, int m) {
   transforms_ = &active_transforms<T>();
   const int64_t mr = gemm_->mr, X = (m + 2) * (m + 2);
   kpanels_ = ceil_div(Kg_, mr);
-  data_ = buf_.get<T>(max64(1, G_ * X * kpanels_ * Cg_ * mr));
+  data_ = buf_.get<T>(max64(1, G_ * X * skewed(kpanels_ * Cg_ * mr, sizeof(T))));
   const WinogradTransforms<T>& tr = transforms_for(*transforms_, m);
-  const int64_t u_xi = kpanels_ * Cg_ * mr;
+  u_xi_ = skewed(kpanels_ * Cg_ * mr, sizeof(T));
   const int64_t jobs = G_ * kpanels_;
+  // A job transforms the filters of one MR-row panel, kChunk input channels per transform
+  // call: the call's lanes are (channel, row) pairs in the packed order, so each of the X
+  // outputs is one contiguous run (X scattered short writes per channel thrash the cache).
+  constexpr int64_t kChunk = 16;
   auto job = [&](int64_t jb) {
     const int64_t g = jb / kpanels_, kp = jb % kpanels_;
     const int64_t rows = min64(mr, Kg_ - kp * mr);
-    T taps[9 * 32];  // 9 x MR, MR <= 32 for every GEMM kernel
-    for (int64_t c = 0; c < Cg_; ++c) {
-      for (int64_t r = 0; r < mr; ++r) {
-        if (r >= rows) {
-          for (int q = 0; q < 9; ++q) taps[q * mr + r] = T(0);
-          continue;
+    T taps[9 * kChunk * 32];     // 9 x (kChunk * MR), MR <= 32 for every GEMM kernel
+    T staged[36 * kChunk * 32];  // X x (kChunk * MR), copied out one plane at a time
+    for (int64_t c0 = 0; c0 < Cg_; c0 += kChunk) {
+      const int64_t cn = min64(kChunk, Cg_ - c0), lanes = cn * mr;
+      for (int64_t r = 0; r < mr; ++r)
+        for (int64_t c = 0; c < cn; ++c) {
+          const int64_t l = c * mr + r;
+          if (r >= rows) {
+            for (int q = 0; q < 9; ++q) taps[q * lanes + l] = T(0);
+            continue;
+          }
+          const T* src = w + ((g * Kg_ + kp * mr + r) * Cg_ + c0 + c) * 9;
+          for (int q = 0; q < 9; ++q) taps[q * lanes + l] = src[q];
         }
-        const T* src = w + ((g * Kg_ + kp * mr + r) * Cg_ + c) * 9;
-        for (int q = 0; q < 9; ++q) taps[q * mr + r] = src[q];
-      }
-      tr.filter(taps, mr, data_ + (g * X * kpanels_ + kp) * Cg_ * mr + c * mr, u_xi);
+      tr.filter(taps, lanes, staged, lanes);
+      for (int64_t xi = 0; xi < X; ++xi)
+        std::memcpy(data_ + (g * X + xi) * u_xi_ + kp * Cg_ * mr + c0 * mr, staged + xi * lanes,
+                    lanes * sizeof(T));
     }
   };
   const int threads = jobs > 1 && Kg_ * Cg_ * G_ >= 4096 ? max_threads() : 1;

@@ -9,7 +9,7 @@
 // F(4x4) does 36 multiplies per 16 outputs where direct does 144; F(2x2) 16 per 4 (36).
 //
 // Layout, chosen so no GEMM operand is repacked per call: U is stored as the micro-kernel's
-// MR-row panels ([g][xi][k panel][c][MR]), and the input transform writes V straight into
+// MR-row panels ([g][xi][k panel][c][MR], planes skewed against cache-set aliasing), and the input transform writes V straight into
 // NR-column panels ([xi][t panel][c][NR]), tiles in the vector lanes. The T tiles of a block
 // are consecutive in (image, tile row, tile column) order, so blocks span images when the
 // images are small. One block's V and M live in per-thread buffers sized for L2; threads take
@@ -59,13 +59,14 @@ class WinogradWeights {
   const ukernels::WinogradUkernels<T>& transforms() const { return *transforms_; }
   // The Cg x MR panel of U[xi] for output channels [kp * MR, kp * MR + MR) of group g.
   const T* panel(int64_t g, int64_t xi, int64_t kp) const {
-    return data_ + ((g * (m_ + 2) * (m_ + 2) + xi) * kpanels_ + kp) * Cg_ * gemm_->mr;
+    return data_ + (g * (m_ + 2) * (m_ + 2) + xi) * u_xi_ + kp * Cg_ * gemm_->mr;
   }
   size_t bytes() const { return buf_.bytes(); }
 
  private:
   int m_ = 0;
   int64_t G_ = 0, Kg_ = 0, Cg_ = 0, kpanels_ = 0;
+  int64_t u_xi_ = 0;  // elements between the planes of consecutive xi
   const ukernels::GemmUkernel<T>* gemm_ = nullptr;
   const ukernels::WinogradUkernels<T>* transforms_ = nullptr;
   AlignedBuffer buf_;

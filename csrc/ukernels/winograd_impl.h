@@ -123,12 +123,27 @@ void winograd_output(const T* mm, int64_t m_stride, int64_t lanes, T bias, T* y)
   }
 }
 
-// Any lane count (the GEMM's MR, not a multiple of the vector width): a plain loop over lanes
-// that the compiler vectorises.
-template <class T, class Tile>
-void winograd_filter(const T* __restrict g, int64_t lanes, T* __restrict u, int64_t u_stride) {
+// Any lane count: whole vectors, then a scalar tail.
+template <class T, int B, class Tile>
+void winograd_filter(const T* g, int64_t lanes, T* u, int64_t u_stride) {
+  using V = typename Lanes<T, B>::V;
   constexpr int a = Tile::a;
-  for (int64_t l = 0; l < lanes; ++l) {
+  int64_t l0 = 0;
+  for (; l0 + B <= lanes; l0 += B) {
+    V t[a][3];
+    for (int s = 0; s < 3; ++s) {
+      V col[3], r[a];
+      for (int q = 0; q < 3; ++q) __builtin_memcpy(&col[q], g + (q * 3 + s) * lanes + l0, sizeof(V));
+      Tile::template filt1d<V, T>(col, r);
+      for (int i = 0; i < a; ++i) t[i][s] = r[i];
+    }
+    for (int i = 0; i < a; ++i) {
+      V r[a];
+      Tile::template filt1d<V, T>(t[i], r);
+      for (int j = 0; j < a; ++j) __builtin_memcpy(u + (i * a + j) * u_stride + l0, &r[j], sizeof(V));
+    }
+  }
+  for (int64_t l = l0; l < lanes; ++l) {
     T t[a][3];
     for (int s = 0; s < 3; ++s) {
       const T col[3] = {g[s * lanes + l], g[(3 + s) * lanes + l], g[(6 + s) * lanes + l]};
@@ -148,8 +163,8 @@ template <class T, int B>
 constexpr WinogradUkernels<T> winograd_ukernels(const char* name) {
   return WinogradUkernels<T>{
       name, B,
-      {winograd_input<T, B, TileF2>, winograd_output<T, B, TileF2>, winograd_filter<T, TileF2>},
-      {winograd_input<T, B, TileF4>, winograd_output<T, B, TileF4>, winograd_filter<T, TileF4>}};
+      {winograd_input<T, B, TileF2>, winograd_output<T, B, TileF2>, winograd_filter<T, B, TileF2>},
+      {winograd_input<T, B, TileF4>, winograd_output<T, B, TileF4>, winograd_filter<T, B, TileF4>}};
 }
 
 }  // namespace
