@@ -170,34 +170,62 @@ def _check_fits(x4: np.ndarray, kernel, pads, dilation, op: str) -> None:
                          f"greater than actual input size")
 
 
-def conv2d_args(input, weight, bias, stride, padding, dilation, groups, padding_mode) -> ConvArgs:
+@dataclass
+class ConvPlanArgs:
+    weight: np.ndarray                 # (K, C/g, R, S), C-contiguous
+    bias: Optional[np.ndarray]
+    stride: Tuple[int, int]
+    padding: Tuple[int, int, int, int]   # (top, bottom, left, right), before padding_mode
+    dilation: Tuple[int, int]
+    groups: int
+    padding_mode: str
+
+
+def conv2d_plan_args(weight, bias, stride, padding, dilation, groups, padding_mode) -> ConvPlanArgs:
+    """The conv2d rules that do not involve the input (checked once by Conv2dPlan)."""
     op = "conv2d"
-    x = float_array(input, "input")
     w = _weight(weight, op)
-    same_dtype(("input", x), ("weight", w))
-    x4, unbatched = batched(x, "input", op)
     stride = pair(stride, "stride", minimum=1)
     dilation = pair(dilation, "dilation", minimum=1)
     groups = positive_int(groups, "groups")
     if padding_mode not in PADDING_MODES:
         raise ValueError(f"padding_mode must be one of {list(PADDING_MODES)}, got '{padding_mode}'")
     _groups_divide(groups, w.shape[0], "weight (out channels) at dimension 0", w, op)
-    if x4.shape[1] != w.shape[1] * groups:
-        raise ValueError(f"{op}: given groups={groups}, weight of size {list(w.shape)}, expected "
-                         f"input{list(x.shape)} to have {w.shape[1] * groups} channels, but got "
-                         f"{x4.shape[1]} channels instead")
     b = _bias(bias, w.shape[0], w, op)
-    same_dtype(("input", x), ("bias", b))
-    kernel = w.shape[2:]
-    pads = _padding_spec(padding, kernel, dilation, stride)
+    same_dtype(("weight", w), ("bias", b))
+    pads = _padding_spec(padding, w.shape[2:], dilation, stride)
+    return ConvPlanArgs(contiguous(w), b, stride, pads, dilation, groups, padding_mode)
+
+
+def conv2d_planned_args(plan: ConvPlanArgs, input) -> ConvArgs:
+    """The conv2d rules that involve the input, given the checked rest."""
+    op = "conv2d"
+    x = float_array(input, "input")
+    w = plan.weight
+    same_dtype(("input", x), ("weight", w))
+    x4, unbatched = batched(x, "input", op)
+    if x4.shape[1] != w.shape[1] * plan.groups:
+        raise ValueError(f"{op}: given groups={plan.groups}, weight of size {list(w.shape)}, expected "
+                         f"input{list(x.shape)} to have {w.shape[1] * plan.groups} channels, but got "
+                         f"{x4.shape[1]} channels instead")
+    pads = plan.padding
     mode_pads = None
-    if padding_mode != "zeros" and any(pads):
+    if plan.padding_mode != "zeros" and any(pads):
         # nn.Conv2d semantics: pad with the mode first, then convolve without padding.
         mode_pads = (pads[2], pads[3], pads[0], pads[1])
-        _check_mode_pad(x4.shape, mode_pads, padding_mode, "padding")
-    _check_fits(x4, kernel, pads, dilation, op)
-    return ConvArgs(contiguous(x4), contiguous(w), b, stride, pads, dilation, groups, mode_pads,
-                    padding_mode, unbatched)
+        _check_mode_pad(x4.shape, mode_pads, plan.padding_mode, "padding")
+    _check_fits(x4, w.shape[2:], pads, plan.dilation, op)
+    return ConvArgs(contiguous(x4), w, plan.bias, plan.stride, pads, plan.dilation, plan.groups,
+                    mode_pads, plan.padding_mode, unbatched)
+
+
+def conv2d_args(input, weight, bias, stride, padding, dilation, groups, padding_mode) -> ConvArgs:
+    x = float_array(input, "input")
+    w = _weight(weight, "conv2d")
+    same_dtype(("input", x), ("weight", w))
+    batched(x, "input", "conv2d")
+    return conv2d_planned_args(
+        conv2d_plan_args(w, bias, stride, padding, dilation, groups, padding_mode), x)
 
 
 @dataclass

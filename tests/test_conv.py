@@ -160,3 +160,45 @@ def test_empty_batch(impl, algorithm):
     y = fc.conv2d(np.zeros((0, 3, 8, 8), np.float32), np.ones((4, 3, 3, 3), np.float32),
                   algorithm=algorithm, backend=impl)
     assert y.shape == (0, 4, 6, 6)
+
+
+@pytest.mark.skipif(_dispatch._core is None, reason="fastconv._core is not built")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", [
+    # (N, C, H, W, K, R, S, stride, padding): the whole col matrix (64*49 x 26*96) is far over
+    # the tile budget, so it is built a few output rows at a time; then a small layer whose
+    # whole col fits; then a 1x1 conv, which needs no col buffer at all.
+    (1, 64, 30, 100, 3, 7, 7, 1, 1),
+    (2, 3, 9, 9, 4, 3, 3, 2, 1),
+    (2, 8, 9, 9, 4, 1, 1, 1, 0),
+])
+def test_im2col_workspace_bound(case, dtype):
+    """The col tile of every im2col op stays within the documented bound
+    max(IM2COL_TILE_BYTES, one output row of col), and results stay right when tiled."""
+    core = _dispatch._core
+    n, c, h, w, k, r, s, stride, padding = case
+    x, wt = random((n, c, h, w), dtype, 20), random((k, c, r, s), dtype, 21)
+    ho = (h + 2 * padding - r) // stride + 1
+    wo = (w + 2 * padding - s) // stride + 1
+    item = np.dtype(dtype).itemsize
+    row_bytes = c * r * s * wo * item
+    bound = 0 if (r, s, stride, padding) == (1, 1, 1, 0) else max(core.IM2COL_TILE_BYTES, row_bytes)
+    f64 = lambda a: a.astype(np.float64)
+    y = fc.conv2d(x, wt, None, stride, padding, algorithm="im2col", backend="cpp")
+    assert core.im2col_last_tile_bytes() <= bound
+    ref = fc.conv2d(f64(x), f64(wt), None, stride, padding, backend="reference")
+    mag = fc.conv2d(np.abs(f64(x)), np.abs(f64(wt)), None, stride, padding, backend="reference")
+    assert_close(y, ref, mag, dtype, what="tiled im2col conv2d")
+    gy = random(y.shape, dtype, 22)
+    fc.grad.conv2d_input(x.shape, wt, gy, stride, padding, algorithm="im2col", backend="cpp")
+    assert core.im2col_last_tile_bytes() <= bound
+    dw = fc.grad.conv2d_weight(x, wt.shape, gy, stride, padding, algorithm="im2col", backend="cpp")
+    assert core.im2col_last_tile_bytes() <= bound
+    dw_ref = fc.grad.conv2d_weight(f64(x), wt.shape, f64(gy), stride, padding, backend="reference")
+    dw_mag = fc.grad.conv2d_weight(np.abs(f64(x)), wt.shape, np.abs(f64(gy)), stride, padding,
+                                   backend="reference")
+    assert_close(dw, dw_ref, dw_mag, dtype, what="tiled im2col conv2d_weight")
+    if bound:
+        assert core.im2col_last_tile_bytes() > 0
+    if c * r * s * ho * wo * item > core.IM2COL_TILE_BYTES:
+        assert core.im2col_last_tile_bytes() < c * r * s * ho * wo * item

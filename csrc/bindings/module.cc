@@ -9,6 +9,7 @@ void register_conv(py::module_& m);
 void register_pad(py::module_& m);
 void register_pool(py::module_& m);
 void register_gemm(py::module_& m);
+void register_plan(py::module_& m);
 }  // namespace fastconv::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -19,4 +20,5 @@ PYBIND11_MODULE(_core, m) {
   register_pad(m);
   register_pool(m);
   register_gemm(m);
+  register_plan(m);
 }

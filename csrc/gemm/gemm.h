@@ -5,8 +5,9 @@
 // -> jr over NR-wide panels of the B block -> ir over MR-tall panels of the A block -> the
 // micro-kernel (csrc/ukernels/gemm.h) on one MR x NR tile with the k loop inside it.
 // Sizes are derived from the micro-kernel's tile and this machine family's caches (48 KiB L1d,
-// 1 MiB L2, 32 MiB L3): a KC x NR micro-panel of B stays in L1 across the ir loop, the MC x KC
-// block of A in L2 across the jr loop, the KC x NC block of B in L3.
+// 1 MiB L2, 32 MiB L3): the MC x KC block of A fills half of L2 across the jr loop, the KC x NC
+// block of B an eighth of L3; KC is long (512) so the C tile's load/store is amortised, and the
+// KC x NR micro-panel of B, reused across the ir loop, is served from L1/L2 (see blocking_for).
 // Threads split the macro loop over M panels or over N panels, whichever balances better; no
 // two threads write the same part of C, so results do not depend on scheduling.
 #pragma once

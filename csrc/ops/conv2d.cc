@@ -54,12 +54,21 @@ void run_im2col_weight(const Conv2dParams& p, const T* x, const T* gy, const T*,
 }
 
 const char* im2col_declines(const Conv2dParams&) { return nullptr; }
-// A GEMM with one row (or column) per group leaves the register tile mostly empty; the direct
-// kernels serve depthwise and near-depthwise layers better.
-const char* im2col_auto_declines(const Conv2dParams& p) {
+// "auto" preferences, from side-by-side timings on the suite layers (benchmarks/bench_gemm.py,
+// benchmarks/test_layers.py). A GEMM with one row or column per group leaves the register tile
+// mostly empty: direct serves depthwise-like layers.
+const char* few_channels(const Conv2dParams& p) {
   if (p.C / p.groups < 4 && p.K / p.groups < 4) return "fewer than 4 channels per group";
   return nullptr;
 }
+// Forward: 1x1 convs are a GEMM on NCHW with no copy; for larger kernels the col copy costs more
+// than the direct kernels lose by not packing.
+const char* im2col_forward_auto_declines(const Conv2dParams& p) {
+  if (const char* why = few_channels(p)) return why;
+  if (!algos::im2col_is_pointwise(p)) return "kernel larger than 1x1 (or strided/padded): direct avoids the col copy";
+  return nullptr;
+}
+const char* im2col_grad_auto_declines(const Conv2dParams& p) { return few_channels(p); }
 
 // Winograd: "winograd" picks the tile (algos/winograd.h); the _f2/_f4 names force one and are
 // never chosen by "auto".
@@ -80,7 +89,7 @@ const std::vector<Conv2dAlgo> kForward = {
     {"winograd", winograd_declines, {run_winograd_forward<float, 0>},
      {run_winograd_forward<double, 0>}, winograd_auto_declines},
     {"im2col", im2col_declines, {run_im2col_forward<float>}, {run_im2col_forward<double>},
-     im2col_auto_declines},
+     im2col_forward_auto_declines},
     {"direct", direct_declines, {run_direct_forward<float>}, {run_direct_forward<double>}},
     {"winograd_f2", winograd_declines, {run_winograd_forward<float, 2>},
      {run_winograd_forward<double, 2>}, explicit_only},
@@ -89,12 +98,12 @@ const std::vector<Conv2dAlgo> kForward = {
 };
 const std::vector<Conv2dAlgo> kInput = {
     {"im2col", im2col_declines, {run_im2col_input<float>}, {run_im2col_input<double>},
-     im2col_auto_declines},
+     im2col_grad_auto_declines},
     {"direct", direct_declines, {run_direct_input<float>}, {run_direct_input<double>}},
 };
 const std::vector<Conv2dAlgo> kWeight = {
     {"im2col", im2col_declines, {run_im2col_weight<float>}, {run_im2col_weight<double>},
-     im2col_auto_declines},
+     im2col_grad_auto_declines},
     {"direct", direct_declines, {run_direct_weight<float>}, {run_direct_weight<double>}},
 };
 
@@ -127,7 +136,8 @@ std::vector<std::string> conv2d_algorithm_names() {
   return names;
 }
 
-const Conv2dAlgo& select_conv2d(Conv2dOp op, const Conv2dParams& p, const std::string& algorithm) {
+const Conv2dAlgo& select_conv2d(Conv2dOp op, const Conv2dParams& p, const std::string& algorithm,
+                                std::string* why_chosen) {
   const std::vector<Conv2dAlgo>& list = conv2d_candidates(op);
   std::string available, reasons;
   for (const Conv2dAlgo& a : list) {
@@ -135,7 +145,17 @@ const Conv2dAlgo& select_conv2d(Conv2dOp op, const Conv2dParams& p, const std::s
     if (algorithm != "auto" && algorithm != a.name) continue;
     const char* why = a.decline_reason(p);
     if (!why && algorithm == "auto" && a.auto_decline_reason) why = a.auto_decline_reason(p);
-    if (!why) return a;
+    if (!why) {
+      if (why_chosen) {
+        if (algorithm != "auto")
+          *why_chosen = "'" + algorithm + "' was requested and supports this shape";
+        else
+          *why_chosen = "auto: '" + std::string(a.name) + "' is the first candidate that accepts" +
+                        (reasons.empty() ? std::string(" this shape")
+                                         : " this shape (declined: " + reasons + ")");
+      }
+      return a;
+    }
     if (algorithm != "auto")
       throw std::invalid_argument(std::string(op_name(op)) + ": algorithm '" + algorithm +
                                   "' does not support this shape: " + why);

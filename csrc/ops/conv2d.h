@@ -49,6 +49,8 @@ const std::vector<Conv2dAlgo>& conv2d_candidates(Conv2dOp op);
 // Names offered by any op, in order (for _core.conv2d_algorithms()).
 std::vector<std::string> conv2d_algorithm_names();
 // "auto" or a registered name; throws std::invalid_argument naming the choices or the reason.
-const Conv2dAlgo& select_conv2d(Conv2dOp op, const Conv2dParams& p, const std::string& algorithm);
+// With why != nullptr, also says why it chose it (and why earlier candidates declined).
+const Conv2dAlgo& select_conv2d(Conv2dOp op, const Conv2dParams& p, const std::string& algorithm,
+                                std::string* why = nullptr);
 
 }  // namespace fastconv::ops
