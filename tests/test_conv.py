@@ -7,15 +7,31 @@ import pytest
 import fastconv as fc
 from fastconv import reference
 from fastconv import _dispatch
-from conftest import assert_close, random
+from conftest import assert_close, random, rtol_for
+
+# Forward-only algorithms for 3x3, stride-1, dilation-1 kernels (any padding and groups).
+WINOGRAD = ("winograd", "winograd_f2", "winograd_f4")
 
 
-@pytest.fixture(params=["direct", "im2col"])
+@pytest.fixture(params=["direct", "im2col", *WINOGRAD])
 def algorithm(request, impl):
     """Each conv algorithm the backend under test offers (others are skipped)."""
     if request.param not in _dispatch.get(impl).conv_algorithms:
         pytest.skip(f"backend {impl} has no {request.param!r} algorithm")
     return request.param
+
+
+def _pair(v):
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+
+def skip_unsupported(algorithm, r=3, s=3, stride=1, dilation=1, op="forward"):
+    """Skips shapes (or ops) an algorithm does not offer, so only its real cases run."""
+    if algorithm in WINOGRAD:
+        if op != "forward":
+            pytest.skip(f"{algorithm} is forward-only")
+        if (r, s) != (3, 3) or _pair(stride) != (1, 1) or _pair(dilation) != (1, 1):
+            pytest.skip(f"{algorithm} needs a 3x3, stride-1, dilation-1 kernel")
 
 # (N, C, H, W, K, R, S, stride, padding, dilation, groups)
 CONV_CASES = [
@@ -39,6 +55,9 @@ CONV_CASES = [
     (1, 7, 13, 17, 5, 3, 3, 2, 1, 1, 1),            # the suite's odd layer
     (2, 1, 28, 28, 8, 5, 5, 1, 2, 1, 1),            # MNIST-like
     (1, 4, 9, 30, 3, 1, 3, 1, (0, 1), (1, 3), 1),
+    (3, 40, 13, 9, 37, 3, 3, 1, (0, 2), 1, 1),      # Winograd F(4x4): ragged edge tiles, odd K
+    (2, 64, 6, 5, 96, 3, 3, 1, 0, 1, 2),            # grouped, 32 channels a group, tiny image
+    (2, 8, 40, 37, 8, 3, 3, 1, 1, 1, 1),            # many tiles: several blocks and panels
 ]
 
 
@@ -58,6 +77,7 @@ def _magnitude_conv(x, w, b, stride, padding, dilation, groups):
 @pytest.mark.parametrize("case", CONV_CASES, ids=_ids(CONV_CASES))
 def test_conv2d_forward(impl, algorithm, case, dtype):
     n, c, h, w, k, r, s, stride, padding, dilation, groups = case
+    skip_unsupported(algorithm, r, s, stride, dilation)
     x = random((n, c, h, w), dtype, 1)
     wt = random((k, c // groups, r, s), dtype, 2)
     b = random((k,), dtype, 3)
@@ -66,7 +86,7 @@ def test_conv2d_forward(impl, algorithm, case, dtype):
     ref = fc.conv2d(x.astype(np.float64), wt.astype(np.float64), b.astype(np.float64), stride,
                     padding, dilation, groups, backend="reference")
     assert_close(y, ref, _magnitude_conv(x, wt, b, stride, padding, dilation, groups), dtype,
-                 what="conv2d")
+                 rtol=rtol_for(algorithm, dtype), what="conv2d")
     assert np.array_equal(x, x0) and np.array_equal(wt, w0), "inputs were modified"
 
 
@@ -74,6 +94,7 @@ def test_conv2d_forward(impl, algorithm, case, dtype):
 @pytest.mark.parametrize("case", CONV_CASES, ids=_ids(CONV_CASES))
 def test_conv2d_gradients(impl, algorithm, case, dtype):
     n, c, h, w, k, r, s, stride, padding, dilation, groups = case
+    skip_unsupported(algorithm, op="gradients")
     if isinstance(padding, str):
         pytest.skip("torch.nn.grad takes numeric padding")
     x = random((n, c, h, w), dtype, 4)
@@ -97,6 +118,7 @@ def test_conv2d_gradients(impl, algorithm, case, dtype):
                                   (1, 2, 5, 5, 3, 3, 3, 1, "same", 2, 1)])
 def test_conv2d_padding_modes(impl, algorithm, case, mode):
     n, c, h, w, k, r, s, stride, padding, dilation, groups = case
+    skip_unsupported(algorithm, r, s, stride, dilation)
     x = random((n, c, h, w), np.float32, 7)
     wt = random((k, c // groups, r, s), np.float32, 8)
     y = fc.conv2d(x, wt, None, stride, padding, dilation, groups, padding_mode=mode,
@@ -105,7 +127,8 @@ def test_conv2d_padding_modes(impl, algorithm, case, mode):
                     groups, padding_mode=mode, backend="reference")
     mag = fc.conv2d(np.abs(x).astype(np.float64), np.abs(wt).astype(np.float64), None, stride,
                     padding, dilation, groups, padding_mode=mode, backend="reference")
-    assert_close(y, ref, mag, np.float32, what=f"conv2d padding_mode={mode}")
+    assert_close(y, ref, mag, np.float32, rtol=rtol_for(algorithm, np.float32),
+                 what=f"conv2d padding_mode={mode}")
 
 
 # (N, Cin, H, W, Cout, R, S, stride, padding, output_padding, groups, dilation)
@@ -123,6 +146,7 @@ TRANSPOSE_CASES = [
 @pytest.mark.parametrize("case", TRANSPOSE_CASES, ids=_ids(TRANSPOSE_CASES))
 def test_conv_transpose2d(impl, algorithm, case, dtype):
     n, c, h, w, k, r, s, stride, padding, output_padding, groups, dilation = case
+    skip_unsupported(algorithm, op="conv_transpose2d")
     x = random((n, c, h, w), dtype, 9)
     wt = random((c, k // groups, r, s), dtype, 10)
     b = random((k,), dtype, 11)
@@ -141,7 +165,8 @@ def test_threads_agree(impl, algorithm, threads):
     ref = fc.conv2d(x.astype(np.float64), wt.astype(np.float64), None, 1, 1, backend="reference")
     mag = fc.conv2d(np.abs(x).astype(np.float64), np.abs(wt).astype(np.float64), None, 1, 1,
                     backend="reference")
-    assert_close(y, ref, mag, np.float32, what=f"conv2d with {threads} threads")
+    assert_close(y, ref, mag, np.float32, rtol=rtol_for(algorithm, np.float32),
+                 what=f"conv2d with {threads} threads")
 
 
 def test_non_contiguous_and_unbatched(impl, algorithm):

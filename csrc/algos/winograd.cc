@@ -1,6 +1,7 @@
 #include "algos/winograd.h"
 
 #include <cstring>
+#include <string>
 
 #include "runtime/cpu.h"
 #include "runtime/parallel.h"
@@ -223,8 +224,20 @@ const char* winograd_declines(const Conv2dParams& p) {
   return nullptr;
 }
 
+int winograd_channel_tile(const Conv2dParams& p) {
+  return p.C / p.groups < kWinogradF4MinChannels || p.K / p.groups < kWinogradF4MinChannels ? 2 : 4;
+}
+
+int winograd_named_tile(const char* name, const Conv2dParams& p) {
+  const std::string n(name);
+  if (n == "winograd") return winograd_channel_tile(p);
+  if (n == "winograd_f2") return 2;
+  if (n == "winograd_f4") return 4;
+  return 0;
+}
+
 int winograd_default_tile(const Conv2dParams& p) {
-  if (p.C / p.groups < kWinogradF4MinChannels || p.K / p.groups < kWinogradF4MinChannels) return 2;
+  if (winograd_channel_tile(p) == 2) return 2;
   const int64_t mults4 = tile_count(p.Ho, 4) * tile_count(p.Wo, 4) * 36;
   const int64_t mults2 = tile_count(p.Ho, 2) * tile_count(p.Wo, 2) * 16;
   return mults4 < mults2 ? 4 : 2;

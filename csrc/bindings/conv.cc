@@ -4,6 +4,7 @@
 
 #include "bindings/arrays.h"
 #include "algos/im2col_gemm.h"
+#include "algos/winograd.h"
 #include "ops/conv2d.h"
 
 namespace py = pybind11;
@@ -117,6 +118,16 @@ void register_conv(py::module_& m) {
   m.attr("IM2COL_TILE_BYTES") = algos::kIm2colTileBytes;
   m.def("im2col_last_tile_bytes", &algos::im2col_last_tile_bytes,
         "Bytes of the col tile buffer the last im2col call used per thread (0: 1x1 conv, no copy).");
+  m.def(
+      "winograd_tile",
+      [](int64_t C, int64_t K, int64_t groups, int64_t H, int64_t W) {
+        Conv2dParams p = geometry(1, 1, 1, 1, 1, 1, 1, 1, groups);
+        p.N = 1; p.C = C; p.H = H; p.W = W; p.K = K; p.R = 3; p.S = 3;
+        ops::finish_params(p);
+        return algos::winograd_default_tile(p);
+      },
+      py::arg("C"), py::arg("K"), py::arg("groups"), py::arg("H"), py::arg("W"),
+      "Output tile size m of algorithm 'winograd' for a padding-1 3x3 conv of this size.");
   m.def("conv2d_algorithms", [] { return ops::conv2d_algorithm_names(); },
         "Registered conv2d algorithms, in 'auto' preference order.");
   m.def(

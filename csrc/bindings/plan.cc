@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "algos/im2col_gemm.h"
+#include "algos/winograd.h"
 #include "bindings/arrays.h"
 #include "ops/conv2d.h"
 
@@ -26,6 +27,7 @@ struct PlanState {
   carray<T> bias;    // empty when there is no bias
   bool has_bias = false;
   algos::Im2colWeights<T> im2col;  // packed when the chosen algorithm is im2col
+  algos::WinogradWeights<T> winograd;  // transformed when it is a Winograd variant
 };
 
 class Conv2dPlanCore {
@@ -77,6 +79,10 @@ class Conv2dPlanCore {
       py::gil_scoped_release nogil;
       st.im2col.pack(probe, st.weight.data());
     }
+    if (const int m = algos::winograd_named_tile(algo_->name, probe)) {
+      py::gil_scoped_release nogil;
+      st.winograd.pack(probe, st.weight.data(), m);
+    }
   }
 
   template <class T>
@@ -95,6 +101,8 @@ class Conv2dPlanCore {
       if (p.N == 0) {
       } else if (std::string(algo_->name) == "im2col") {
         algos::im2col_conv2d_forward<T>(p, xp, st.im2col, bp, yp);
+      } else if (st.winograd.tile()) {
+        algos::winograd_conv2d_forward<T>(p, xp, st.winograd, bp, yp);
       } else if constexpr (std::is_same_v<T, float>) {
         algo_->f32.fn(p, xp, st.weight.data(), bp, yp);
       } else {
