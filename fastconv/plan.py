@@ -20,10 +20,14 @@ __all__ = ["Conv2dPlan"]
 
 
 class Conv2dPlan:
-    """conv2d with fixed weight, bias and geometry; arguments as fastconv.conv2d."""
+    """conv2d with fixed weight, bias and geometry; arguments as fastconv.conv2d.
+
+    input_hw: the (H, W) the plan will mostly see. "auto" picks the algorithm per input size;
+    `algorithm` and `why` describe the choice for the latest call, or before any call for
+    input_hw (default: 64 x 64 or the smallest input the kernel fits, whichever is larger)."""
 
     def __init__(self, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
-                 padding_mode="zeros", algorithm="auto", backend=None):
+                 padding_mode="zeros", algorithm="auto", backend=None, input_hw=None):
         self._args = V.conv2d_plan_args(weight, bias, stride, padding, dilation, groups,
                                         padding_mode)
         self._backend = _dispatch.get(backend)
@@ -34,9 +38,12 @@ class Conv2dPlan:
         self._kernel_pads = (0, 0, 0, 0) if a.padding_mode != "zeros" else a.padding
         self._core = None
         if self._backend.name == "cpp":
+            hw = (0, 0) if input_hw is None else V.pair(input_hw, "input_hw", minimum=1)
+            if input_hw is not None and a.padding_mode != "zeros":
+                hw = (hw[0] + a.padding[0] + a.padding[1], hw[1] + a.padding[2] + a.padding[3])
             self._core = _dispatch._core.Conv2dPlan(a.weight, a.bias, *a.stride,
                                                     *self._kernel_pads, *a.dilation, a.groups,
-                                                    self._algorithm)
+                                                    self._algorithm, *hw)
         else:
             self._weight = a.weight.copy()
             self._bias = None if a.bias is None else a.bias.copy()

@@ -46,8 +46,13 @@ def test_plan_matches_conv2d(impl, case, algorithm):
 def test_plan_reports_choice_and_reasons():
     pointwise = fc.Conv2dPlan(np.ones((8, 4, 1, 1), np.float32), backend="cpp")
     assert pointwise.algorithm == "im2col" and "first candidate" in pointwise.why
-    spatial = fc.Conv2dPlan(np.ones((8, 4, 3, 3), np.float32), padding=1, backend="cpp")
+    spatial = fc.Conv2dPlan(np.ones((8, 4, 3, 3), np.float32), padding=1, backend="cpp",
+                            input_hw=(56, 56))
     assert spatial.algorithm == "direct" and "im2col" in spatial.why and "declined" in spatial.why
+    spatial(np.ones((1, 4, 5, 5), np.float32))      # a small map: "auto" re-decides per size
+    assert spatial.algorithm == "im2col"
+    spatial(np.ones((1, 4, 56, 56), np.float32))
+    assert spatial.algorithm == "direct"
     forced = fc.Conv2dPlan(np.ones((8, 4, 3, 3), np.float32), algorithm="im2col", backend="cpp")
     assert forced.algorithm == "im2col" and "requested" in forced.why
     assert "Conv2dPlan(" in repr(forced)

@@ -46,34 +46,8 @@ struct ColumnRange {
   }
 };
 
-// col rows of channels [c0, c1) for output rows [oh0, oh1) of one image and group; xg points to
-// the group's first input channel. Row (c*R + r)*S + s, column (oh - oh0)*Wo + ow.
-template <class T>
-void im2col_tile(const Conv2dParams& p, const T* xg, int64_t c0, int64_t c1, int64_t oh0,
-                 int64_t oh1, T* col) {
-  const int64_t ncols = (oh1 - oh0) * p.Wo;
-  for (int64_t c = c0; c < c1; ++c)
-    for (int64_t r = 0; r < p.R; ++r)
-      for (int64_t s = 0; s < p.S; ++s) {
-        const ColumnRange cr(p, s);
-        T* dst = col + ((c * p.R + r) * p.S + s) * ncols;
-        for (int64_t oh = oh0; oh < oh1; ++oh, dst += p.Wo) {
-          const int64_t ih = oh * p.sh - p.pt + r * p.dh;
-          if (ih < 0 || ih >= p.H) {
-            std::memset(dst, 0, p.Wo * sizeof(T));
-            continue;
-          }
-          const T* src = xg + (c * p.H + ih) * p.W + cr.off;
-          for (int64_t ow = 0; ow < cr.lo; ++ow) dst[ow] = T(0);
-          if (p.sw == 1) std::memcpy(dst + cr.lo, src + cr.lo, (cr.hi - cr.lo) * sizeof(T));
-          else
-            for (int64_t ow = cr.lo; ow < cr.hi; ++ow) dst[ow] = src[ow * p.sw];
-          for (int64_t ow = cr.hi; ow < p.Wo; ++ow) dst[ow] = T(0);
-        }
-      }
-}
-
-// The adjoint of im2col_tile: adds col back into the input-shaped dxg (channels [c0, c1)).
+// col2im: adds a tile of col (output rows [oh0, oh1), layout of ColPanels::pack) back into the
+// input-shaped dxg, channels [c0, c1).
 template <class T>
 void col2im_tile(const Conv2dParams& p, const T* col, int64_t c0, int64_t c1, int64_t oh0,
                  int64_t oh1, T* dxg) {
@@ -94,6 +68,97 @@ void col2im_tile(const Conv2dParams& p, const T* col, int64_t c0, int64_t c1, in
         }
       }
 }
+
+// col of one image and group as a GEMM B operand whose columns start at output position p0:
+// packed panels are written straight from the image, so col itself never exists.
+template <class T>
+struct ColPanels {
+  const Conv2dParams* p;
+  const T* xg;  // the group's first input channel
+  int64_t p0;   // first output position (oh * Wo + ow) of column 0
+
+  // B(k = (c*R + r)*S + s, j) = x_padded[c][oh*sh + r*dh][ow*sw + s*dw], (oh, ow) of p0 + j.
+  static void pack(const void* ctx, T* dst, int nr, int64_t j0, int64_t valid, int64_t k0,
+                   int64_t kc) {
+    const ColPanels& cp = *static_cast<const ColPanels*>(ctx);
+    const Conv2dParams& p = *cp.p;
+    const int64_t pos0 = cp.p0 + j0;
+    const int64_t oh_first = pos0 / p.Wo, ow_first = pos0 % p.Wo;
+    int64_t s = k0 % p.S, r = (k0 / p.S) % p.R, c = k0 / (p.R * p.S);
+    for (int64_t k = 0; k < kc; ++k) {
+      T* d = dst + k * nr;
+      const T* xc = cp.xg + c * p.H * p.W;
+      const int64_t iw_off = s * p.dw - p.pl, ih_off = r * p.dh - p.pt;
+      int64_t j = 0, oh = oh_first, ow = ow_first;
+      while (j < valid) {
+        const int64_t run = min64(valid - j, p.Wo - ow);
+        const int64_t ih = oh * p.sh + ih_off;
+        if (ih < 0 || ih >= p.H) {
+          for (int64_t t = 0; t < run; ++t) d[j + t] = T(0);
+        } else {
+          const T* row = xc + ih * p.W;
+          const int64_t iw0 = ow * p.sw + iw_off;
+          if (p.sw == 1 && iw0 >= 0 && iw0 + run <= p.W) {
+            std::memcpy(d + j, row + iw0, run * sizeof(T));
+          } else {
+            for (int64_t t = 0; t < run; ++t) {
+              const int64_t iw = iw0 + t * p.sw;
+              d[j + t] = (iw >= 0 && iw < p.W) ? row[iw] : T(0);
+            }
+          }
+        }
+        j += run;
+        ++oh;
+        ow = 0;
+      }
+      for (int64_t jj = valid; jj < nr; ++jj) d[jj] = T(0);
+      if (++s == p.S) {
+        s = 0;
+        if (++r == p.R) {
+          r = 0;
+          ++c;
+        }
+      }
+    }
+  }
+
+  // The transpose, for the weight gradient: B(k = position p0 + k, j = (c*R + r)*S + s).
+  static void pack_transposed(const void* ctx, T* dst, int nr, int64_t j0, int64_t valid,
+                              int64_t k0, int64_t kc) {
+    const ColPanels& cp = *static_cast<const ColPanels*>(ctx);
+    const Conv2dParams& p = *cp.p;
+    const int64_t pos0 = cp.p0 + k0;
+    const int64_t oh_first = pos0 / p.Wo, ow_first = pos0 % p.Wo;
+    for (int64_t jj = 0; jj < valid; ++jj) {
+      const int64_t crs = j0 + jj;
+      const int64_t s = crs % p.S, r = (crs / p.S) % p.R, c = crs / (p.R * p.S);
+      const T* xc = cp.xg + c * p.H * p.W;
+      const int64_t iw_off = s * p.dw - p.pl, ih_off = r * p.dh - p.pt;
+      T* d = dst + jj;
+      int64_t k = 0, oh = oh_first, ow = ow_first;
+      while (k < kc) {
+        const int64_t run = min64(kc - k, p.Wo - ow);
+        const int64_t ih = oh * p.sh + ih_off;
+        if (ih < 0 || ih >= p.H) {
+          for (int64_t t = 0; t < run; ++t) d[(k + t) * nr] = T(0);
+        } else {
+          const T* row = xc + ih * p.W;
+          const int64_t iw0 = ow * p.sw + iw_off;
+          for (int64_t t = 0; t < run; ++t) {
+            const int64_t iw = iw0 + t * p.sw;
+            d[(k + t) * nr] = (iw >= 0 && iw < p.W) ? row[iw] : T(0);
+          }
+        }
+        k += run;
+        ++oh;
+        ow = 0;
+      }
+    }
+    if (valid < nr)
+      for (int64_t k = 0; k < kc; ++k)
+        for (int64_t jj = valid; jj < nr; ++jj) dst[k * nr + jj] = T(0);
+  }
+};
 
 // How the (image, group, row tile) items of one call are cut and shared among threads.
 struct Schedule {
@@ -117,8 +182,6 @@ Schedule schedule(const Conv2dParams& p, size_t elem, bool split_tiles) {
       s.rows = ceil_div(p.Ho, s.tiles + 1);
       s.tiles = ceil_div(p.Ho, s.rows);
     }
-  if (!im2col_is_pointwise(p)) g_last_tile_bytes.store(s.rows * sh.CRS * p.Wo * elem);
-  else g_last_tile_bytes.store(0);
   return s;
 }
 
@@ -169,6 +232,7 @@ void im2col_conv2d_forward(const Conv2dParams& p, const T* x, const Im2colWeight
   const Shape sh(p);
   const bool pointwise = im2col_is_pointwise(p);
   const Schedule s = schedule(p, sizeof(T), true);
+  g_last_tile_bytes.store(0);
   for_each_item(s, [&](int64_t, int64_t job, int64_t tile) {
     const int64_t n = job / sh.G, g = job % sh.G;
     const int64_t oh0 = s.oh0(tile), oh1 = min64(oh0 + s.rows, p.Ho);
@@ -181,15 +245,14 @@ void im2col_conv2d_forward(const Conv2dParams& p, const T* x, const Im2colWeight
         const T b = bias[g * sh.Kg + k];
         for (int64_t j = 0; j < ncols; ++j) row[j] = b;
       }
-    gemm::Operand<T> b;
     if (pointwise) {
-      b = {xg + oh0 * p.W, sh.HW, 1};
+      gemm::gemm(w.groups[g], ncols, gemm::Operand<T>{xg + oh0 * p.W, sh.HW, 1}, yt, sh.P,
+                 bias != nullptr, 1);
     } else {
-      T* col = thread_scratch(ScratchSlot::im2col).get<T>(sh.CRS * ncols);
-      im2col_tile(p, xg, 0, sh.Cg, oh0, oh1, col);
-      b = {col, ncols, 1};
+      const ColPanels<T> col{&p, xg, oh0 * p.Wo};
+      gemm::gemm(w.groups[g], ncols, gemm::PanelSource<T>{ColPanels<T>::pack, &col}, yt, sh.P,
+                 bias != nullptr, 1);
     }
-    gemm::gemm(w.groups[g], ncols, b, yt, sh.P, bias != nullptr, 1);
   });
 }
 
@@ -211,6 +274,7 @@ void im2col_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) 
     return gemm::Operand<T>{gy + (n * p.K + g * sh.Kg) * sh.P + oh0 * p.Wo, sh.P, 1};
   };
   if (im2col_is_pointwise(p)) {
+    g_last_tile_bytes.store(0);
     const Schedule s = schedule(p, sizeof(T), true);
     for_each_item(s, [&](int64_t, int64_t job, int64_t tile) {
       const int64_t n = job / sh.G, g = job % sh.G;
@@ -240,6 +304,7 @@ void im2col_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) 
     }
   };
   const int64_t tile_elems = s.rows * p.Wo * sh.CRS;
+  g_last_tile_bytes.store(tile_elems * static_cast<int64_t>(sizeof(T)));
   if (s.threads <= 1 || balance(s.jobs, s.threads) >= 0.75) {
     const int threads = s.threads;
     auto run = [&](int64_t t) {
@@ -273,6 +338,7 @@ void im2col_conv2d_weight(const Conv2dParams& p, const T* x, const T* gy, T* dw)
   }
   const bool pointwise = im2col_is_pointwise(p);
   const Schedule s = schedule(p, sizeof(T), true);
+  g_last_tile_bytes.store(0);
   // Each thread sums its items into its own dW (thread 0 into the output), then the partials are
   // added in thread order: no races, and the same sum for the same thread count.
   T* partials = s.threads > 1
@@ -289,16 +355,16 @@ void im2col_conv2d_weight(const Conv2dParams& p, const T* x, const T* gy, T* dw)
       const int64_t oh0 = s.oh0(tile), oh1 = min64(oh0 + s.rows, p.Ho);
       const int64_t ncols = (oh1 - oh0) * p.Wo;
       const T* xg = x + (n * p.C + g * sh.Cg) * sh.HW;
-      gemm::Operand<T> colt;  // col^T: element (position, crs)
-      if (pointwise) {
-        colt = {xg + oh0 * p.W, 1, sh.HW};
-      } else {
-        T* col = thread_scratch(ScratchSlot::im2col).get<T>(sh.CRS * ncols);
-        im2col_tile(p, xg, 0, sh.Cg, oh0, oh1, col);
-        colt = {col, 1, ncols};
-      }
       gemm::Operand<T> g_rows{gy + (n * p.K + g * sh.Kg) * sh.P + oh0 * p.Wo, sh.P, 1};
-      gemm::gemm(sh.Kg, sh.CRS, ncols, g_rows, colt, acc + g * sh.Kg * sh.CRS, sh.CRS, true, 1);
+      T* dst = acc + g * sh.Kg * sh.CRS;
+      if (pointwise) {
+        gemm::gemm(sh.Kg, sh.CRS, ncols, g_rows, gemm::Operand<T>{xg + oh0 * p.W, 1, sh.HW}, dst,
+                   sh.CRS, true, 1);
+      } else {
+        const ColPanels<T> col{&p, xg, oh0 * p.Wo};
+        gemm::gemm(sh.Kg, sh.CRS, ncols, g_rows,
+                   gemm::PanelSource<T>{ColPanels<T>::pack_transposed, &col}, dst, sh.CRS, true, 1);
+      }
     }
   };
   if (s.threads <= 1) {

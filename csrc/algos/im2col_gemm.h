@@ -7,14 +7,16 @@
 // gradient dW_g = sum_n grad_output[n,g] * col^T. A 1x1, stride-1, unpadded conv needs no col
 // matrix: the GEMMs run on the NCHW planes directly.
 //
-// Workspace bound. col is never built whole: it is produced a tile of output rows at a time
-// (about kTileColumns output positions per tile), and a tile holds at most
-//     max(kTileBytes, Cg*R*S*Wo*sizeof(T))  bytes
-// (one output row is the smallest tile). Each thread owns one such tile buffer, reused across
-// calls; the GEMM adds its packing buffers (one KC x NC block of B, one MC x KC block of A, both
-// fixed by the cache sizes, csrc/gemm/gemm.h) and the weight gradient one partial dW
-// (K*Cg*R*S elements) per extra thread. im2col_tile_bytes() is the exact per-thread tile size;
-// _core.im2col_last_tile_bytes() reports the size the last call used (0 for 1x1 convs).
+// Workspace bound. The forward and weight-gradient GEMMs never build col: their B panels are
+// packed straight from the image (gemm::PanelSource), so they need only the GEMM's packing
+// buffers (one KC x NC block of B, one MC x KC block of A per thread, fixed by the cache sizes,
+// csrc/gemm/gemm.h) plus, for the weight gradient, one partial dW (K*Cg*R*S elements) per
+// extra thread. The input gradient materialises dcol one tile of output rows at a time (about
+// kIm2colTileColumns output positions per tile); a tile holds at most
+//     max(kIm2colTileBytes, Cg*R*S*Wo*sizeof(T))  bytes
+// (one output row is the smallest tile), one tile buffer per thread, reused across calls.
+// im2col_tile_bytes() is that per-thread size; _core.im2col_last_tile_bytes() reports the size
+// the last call used (0 when no col tile was needed).
 #pragma once
 
 #include <cstddef>
@@ -31,7 +33,8 @@ inline constexpr int64_t kIm2colTileColumns = 512;
 
 // True when the conv is a plain matrix product on NCHW (1x1 kernel, stride 1, no padding).
 bool im2col_is_pointwise(const ops::Conv2dParams& p);
-// Output rows per col tile, and the bytes of one tile buffer (0 for pointwise convs).
+// Output rows per tile (the unit of work and, for the input gradient, of the dcol buffer), and
+// the bytes of one dcol tile buffer (0 for pointwise convs).
 int64_t im2col_tile_rows(const ops::Conv2dParams& p, size_t elem);
 int64_t im2col_tile_bytes(const ops::Conv2dParams& p, size_t elem);
 // The tile size used by the most recent im2col call (any op, any thread).

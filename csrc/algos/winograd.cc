@@ -230,7 +230,7 @@ int winograd_channel_tile(const Conv2dParams& p) {
 
 int winograd_named_tile(const char* name, const Conv2dParams& p) {
   const std::string n(name);
-  if (n == "winograd") return winograd_channel_tile(p);
+  if (n == "winograd") return winograd_default_tile(p);
   if (n == "winograd_f2") return 2;
   if (n == "winograd_f4") return 4;
   return 0;

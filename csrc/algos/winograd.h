@@ -21,7 +21,8 @@
 // a^2 per channel and not with the other channel count, then outweigh the multiplies F(4x4)
 // saves) or when F(4x4)'s tiles would multiply no less than F(2x2)'s (tiny images, where 4x4
 // tiles mostly cover padding); F(4x4) otherwise. "winograd_f2" / "winograd_f4" force a tile.
-// A plan (no image known yet) applies the channel rule only.
+// A plan transforms its weights for the tile of the input size it runs (again if a later size
+// needs the other tile).
 //
 // Accuracy: F(4x4) amplifies rounding errors through its transform constants (up to 8 in A,
 // 5 in B, 1/24 in G); README.md gives the measured error of each tile size.
@@ -43,10 +44,9 @@ inline constexpr int64_t kWinogradF4MinChannels = 32;
 const char* winograd_declines(const ops::Conv2dParams& p);
 // The output tile size m (2 or 4) that algorithm "winograd" uses for p.
 int winograd_default_tile(const ops::Conv2dParams& p);
-// The same from the channel counts alone (plans transform the weights before any image is seen).
+// The channel part of that rule alone.
 int winograd_channel_tile(const ops::Conv2dParams& p);
-// The tile a registered algorithm name runs with for plans ("winograd": the channel rule), or 0
-// when the name is not a Winograd variant.
+// The tile a registered algorithm name runs with, or 0 when it is not a Winograd variant.
 int winograd_named_tile(const char* name, const ops::Conv2dParams& p);
 
 // Transformed filters laid out as GEMM A panels; pack once, run many times (plans keep one).

@@ -53,6 +53,17 @@ void pack_a_block(T* dst, Operand<T> a, int mr, int64_t i0, int64_t rows, int64_
                kc, a.cs);
 }
 
+// Either a strided operand or a PanelSource, behind one panel-packing call.
+template <class T>
+struct BSource {
+  const Operand<T>* op;
+  const PanelSource<T>* fn;
+  void pack(T* dst, int nr, int64_t j0, int64_t valid, int64_t k0, int64_t kc) const {
+    if (fn) fn->pack(fn->ctx, dst, nr, j0, valid, k0, kc);
+    else pack_panel(dst, op->p + k0 * op->rs + j0 * op->cs, nr, valid, op->cs, kc, op->rs);
+  }
+};
+
 template <class F>
 void run_threads(int threads, F&& body) {
   if (threads <= 1) {
@@ -76,8 +87,8 @@ double balance(int64_t units, int threads) {
 // One thread, the whole loop nest.
 template <class T>
 void serial_driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Operand<T> a,
-                   Operand<T> b, T* c, int64_t ldc, bool accumulate, const GemmUkernel<T>& uk,
-                   const Blocking& blk) {
+                   const BSource<T>& b, int64_t col0, T* c, int64_t ldc, bool accumulate,
+                   const GemmUkernel<T>& uk, const Blocking& blk) {
   const int mr = uk.mr, nr = uk.nr;
   T* bpack = thread_scratch(ScratchSlot::gemm_b).get<T>(blk.kc * min64(blk.nc, ceil_div(N, nr) * nr));
   T* apack = packed ? nullptr
@@ -89,8 +100,7 @@ void serial_driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Op
       const int64_t kc = min64(blk.kc, K - pc);
       const bool acc = accumulate || pc > 0;
       for (int64_t j = 0; j < nc; j += nr)
-        pack_panel(bpack + j * kc, b.p + pc * b.rs + (jc + j) * b.cs, nr, min64(nr, nc - j), b.cs,
-                   kc, b.rs);
+        b.pack(bpack + j * kc, nr, col0 + jc + j, min64(nr, nc - j), pc, kc);
       for (int64_t ic = 0; ic < M; ic += blk.mc) {
         const int64_t mc = min64(blk.mc, M - ic);
         const T* ablock;
@@ -112,7 +122,7 @@ void serial_driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Op
 // Threads over M panels with one shared packed B block per (jc, pc): two fork/joins per block.
 template <class T>
 void split_m_driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Operand<T> a,
-                    Operand<T> b, T* c, int64_t ldc, bool accumulate, const GemmUkernel<T>& uk,
+                    const BSource<T>& b, T* c, int64_t ldc, bool accumulate, const GemmUkernel<T>& uk,
                     const Blocking& blk, int threads) {
   const int mr = uk.mr, nr = uk.nr;
   const int64_t m_panels = ceil_div(M, mr);
@@ -127,8 +137,7 @@ void split_m_driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, O
         int64_t j0, j1;
         split(n_panels, threads, static_cast<int>(t), &j0, &j1);
         for (int64_t jp = j0; jp < j1; ++jp)
-          pack_panel(bpack + jp * nr * kc, b.p + pc * b.rs + (jc + jp * nr) * b.cs, nr,
-                     min64(nr, nc - jp * nr), b.cs, kc, b.rs);
+          b.pack(bpack + jp * nr * kc, nr, jc + jp * nr, min64(nr, nc - jp * nr), pc, kc);
       });
       run_threads(threads, [&](int64_t t) {
         int64_t mp0, mp1;
@@ -160,7 +169,7 @@ void split_m_driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, O
 
 template <class T>
 void driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Operand<T> a,
-            Operand<T> b, T* c, int64_t ldc, bool accumulate, int threads) {
+            const BSource<T>& b, T* c, int64_t ldc, bool accumulate, int threads) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     if (!accumulate)
@@ -172,7 +181,7 @@ void driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Operand<T
   const Blocking blk = packed ? packed->blocking() : blocking_for(uk);
   const int64_t m_panels = ceil_div(M, uk.mr), n_panels = ceil_div(N, uk.nr);
   if (threads <= 1) {
-    serial_driver(M, N, K, packed, a, b, c, ldc, accumulate, uk, blk);
+    serial_driver(M, N, K, packed, a, b, 0, c, ldc, accumulate, uk, blk);
   } else if (balance(n_panels, threads) >= balance(m_panels, threads)) {
     // Column slices are independent problems: one fork/join for the whole product, no shared
     // buffer, so a thread the host deschedules for a while delays only its own slice.
@@ -181,8 +190,7 @@ void driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Operand<T
       split(n_panels, threads, static_cast<int>(t), &j0, &j1);
       const int64_t col0 = j0 * uk.nr, col1 = min64(j1 * uk.nr, N);
       if (col0 >= col1) return;
-      Operand<T> bs{b.p + col0 * b.cs, b.rs, b.cs};
-      serial_driver(M, col1 - col0, K, packed, a, bs, c + col0, ldc, accumulate, uk, blk);
+      serial_driver(M, col1 - col0, K, packed, a, b, col0, c + col0, ldc, accumulate, uk, blk);
     });
   } else {
     split_m_driver(M, N, K, packed, a, b, c, ldc, accumulate, uk, blk, threads);
@@ -254,13 +262,27 @@ void PackedA<T>::pack(int64_t M, int64_t K, Operand<T> a) {
 template <class T>
 void gemm(int64_t M, int64_t N, int64_t K, Operand<T> a, Operand<T> b, T* c, int64_t ldc,
           bool accumulate, int threads) {
-  driver<T>(M, N, K, nullptr, a, b, c, ldc, accumulate, threads);
+  driver<T>(M, N, K, nullptr, a, BSource<T>{&b, nullptr}, c, ldc, accumulate, threads);
 }
 
 template <class T>
 void gemm(const PackedA<T>& a, int64_t N, Operand<T> b, T* c, int64_t ldc, bool accumulate,
           int threads) {
-  driver<T>(a.rows(), N, a.depth(), &a, Operand<T>{nullptr, 0, 0}, b, c, ldc, accumulate, threads);
+  driver<T>(a.rows(), N, a.depth(), &a, Operand<T>{nullptr, 0, 0}, BSource<T>{&b, nullptr}, c,
+            ldc, accumulate, threads);
+}
+
+template <class T>
+void gemm(const PackedA<T>& a, int64_t N, const PanelSource<T>& b, T* c, int64_t ldc,
+          bool accumulate, int threads) {
+  driver<T>(a.rows(), N, a.depth(), &a, Operand<T>{nullptr, 0, 0}, BSource<T>{nullptr, &b}, c,
+            ldc, accumulate, threads);
+}
+
+template <class T>
+void gemm(int64_t M, int64_t N, int64_t K, Operand<T> a, const PanelSource<T>& b, T* c,
+          int64_t ldc, bool accumulate, int threads) {
+  driver<T>(M, N, K, nullptr, a, BSource<T>{nullptr, &b}, c, ldc, accumulate, threads);
 }
 
 template Blocking blocking_for<float>(const GemmUkernel<float>&);
@@ -273,6 +295,14 @@ template void gemm<double>(int64_t, int64_t, int64_t, Operand<double>, Operand<d
                            int64_t, bool, int);
 template void gemm<float>(const PackedA<float>&, int64_t, Operand<float>, float*, int64_t, bool,
                           int);
+template void gemm<float>(const PackedA<float>&, int64_t, const PanelSource<float>&, float*,
+                          int64_t, bool, int);
+template void gemm<double>(const PackedA<double>&, int64_t, const PanelSource<double>&, double*,
+                           int64_t, bool, int);
+template void gemm<float>(int64_t, int64_t, int64_t, Operand<float>, const PanelSource<float>&,
+                          float*, int64_t, bool, int);
+template void gemm<double>(int64_t, int64_t, int64_t, Operand<double>, const PanelSource<double>&,
+                           double*, int64_t, bool, int);
 template void gemm<double>(const PackedA<double>&, int64_t, Operand<double>, double*, int64_t,
                            bool, int);
 

@@ -27,6 +27,16 @@ struct Operand {
   int64_t rs, cs;
 };
 
+// B given by a function that writes packed panels itself, so an operand that exists only
+// implicitly (the im2col matrix of a convolution) is never materialised:
+//   pack(ctx, dst, nr, j0, valid, k0, kc) writes dst[k * nr + j] = B(k0 + k, j0 + j) for
+//   k < kc, j < valid, and 0 for valid <= j < nr.
+template <class T>
+struct PanelSource {
+  void (*pack)(const void* ctx, T* dst, int nr, int64_t j0, int64_t valid, int64_t k0, int64_t kc);
+  const void* ctx;
+};
+
 struct Blocking {
   int64_t mc, kc, nc;
 };
@@ -75,5 +85,11 @@ void gemm(int64_t M, int64_t N, int64_t K, Operand<T> a, Operand<T> b, T* c, int
 template <class T>
 void gemm(const PackedA<T>& a, int64_t N, Operand<T> b, T* c, int64_t ldc, bool accumulate,
           int threads = 0);
+template <class T>
+void gemm(const PackedA<T>& a, int64_t N, const PanelSource<T>& b, T* c, int64_t ldc,
+          bool accumulate, int threads = 0);
+template <class T>
+void gemm(int64_t M, int64_t N, int64_t K, Operand<T> a, const PanelSource<T>& b, T* c,
+          int64_t ldc, bool accumulate, int threads = 0);
 
 }  // namespace fastconv::gemm
