@@ -44,13 +44,17 @@ def test_accuracy_bounds(cpp, shape):
 
 
 def test_tile_rule(cpp):
-    """F(2x2) for few channels per group or tiny images, F(4x4) otherwise (README: Winograd)."""
+    """F(2x2) for few channels per group or when F(4x4) would compute no fewer GEMM columns
+    (tiles in whole panels, plus the filter transform of a call); F(4x4) otherwise."""
     core = _dispatch._core
     assert core.winograd_tile(64, 64, 1, 56, 56) == 4
+    assert core.winograd_tile(256, 256, 1, 28, 28) == 4
     assert core.winograd_tile(16, 64, 1, 56, 56) == 2      # few input channels
     assert core.winograd_tile(64, 64, 4, 56, 56) == 2      # 16 channels a group
     assert core.winograd_tile(256, 256, 1, 2, 2) == 2      # 4x4 tiles would be mostly padding
-    assert core.winograd_tile(256, 256, 1, 14, 14) == 4
+    # A 14x14 image: 16 F(4x4) tiles against 49 F(2x2) ones; the call's filter transform,
+    # 36/16 as large for F(4x4), tips it to F(2x2) when not cached.
+    assert core.winograd_tile(256, 256, 1, 14, 14) == 2
 
 
 @pytest.mark.parametrize("algorithm", ["winograd", "winograd_f2", "winograd_f4"])

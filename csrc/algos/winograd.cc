@@ -77,9 +77,13 @@ Schedule schedule(const Conv2dParams& p, const WinogradWeights<T>& w) {
   s.per_image = s.th * s.tw;
   s.total = p.N * s.per_image;
   const int64_t nr = w.gemm_ukernel().nr;
-  // V (X x Cg x block) and M (X x Kg x block) together in about half of L2.
+  // Every block streams all of U once, while the GEMMs only need one xi plane of V and M in
+  // L2 at a time. So blocks hold V (X x Cg x block) and M (X x Kg x block) in half of L2, or,
+  // when U is large (it leaves L3 at 512 channels), in a quarter of U's size: fewer passes
+  // over U for V and M that spill to L3 (measured: 512@28 1.3x faster, 256@56 unchanged).
   const int64_t panel_bytes = s.X * (w.c_per_group() + w.k_per_group()) * nr * sizeof(T);
-  s.panels = max64(1, min64(4, kL2Bytes / 2 / panel_bytes));
+  const int64_t u_bytes = s.X * w.k_per_group() * w.c_per_group() * sizeof(T);
+  s.panels = max64(1, min64(4, max64(kL2Bytes / 2, u_bytes / 4) / panel_bytes));
   s.panels = min64(s.panels, ceil_div(s.total, nr));
   s.block = s.panels * nr;
   s.blocks = ceil_div(s.total, s.block);
@@ -230,17 +234,23 @@ int winograd_channel_tile(const Conv2dParams& p) {
 
 int winograd_named_tile(const char* name, const Conv2dParams& p) {
   const std::string n(name);
-  if (n == "winograd") return winograd_default_tile(p);
+  if (n == "winograd") return winograd_default_tile(p, true);
   if (n == "winograd_f2") return 2;
   if (n == "winograd_f4") return 4;
   return 0;
 }
 
-int winograd_default_tile(const Conv2dParams& p) {
+int winograd_default_tile(const Conv2dParams& p, bool weights_cached) {
   if (winograd_channel_tile(p) == 2) return 2;
-  const int64_t mults4 = tile_count(p.Ho, 4) * tile_count(p.Wo, 4) * 36;
-  const int64_t mults2 = tile_count(p.Ho, 2) * tile_count(p.Wo, 2) * 16;
-  return mults4 < mults2 ? 4 : 2;
+  // GEMM columns each tile size computes: the tiles rounded up to whole NR panels (F(4x4) on
+  // a 14x14 image has 16 tiles, half a 32-wide panel, where F(2x2) has 49 of 64), plus, when
+  // the filters are transformed in this call, their transform in GEMM-column equivalents.
+  const int64_t nr = gemm::active_ukernel<float>().nr;
+  const int64_t filter = weights_cached ? 0 : kWinogradFilterTransformColumns;
+  auto columns = [&](int m) {
+    return (m + 2) * (m + 2) * (ceil_div(p.N * tile_count(p.Ho, m) * tile_count(p.Wo, m), nr) * nr + filter);
+  };
+  return columns(4) < columns(2) ? 4 : 2;
 }
 
 template <class T>
@@ -259,13 +269,13 @@ void WinogradWeights<T>::pack(const Conv2dParams& p, const T* w, int m) {
   const int64_t jobs = G_ * kpanels_;
   // A job transforms the filters of one MR-row panel, kChunk input channels per transform
   // call: the call's lanes are (channel, row) pairs in the packed order, so each of the X
-  // outputs is one contiguous run (X scattered short writes per channel thrash the cache).
+  // outputs is one contiguous run of whole cache lines (and the planes are skewed, so the X
+  // runs do not compete for one cache set).
   constexpr int64_t kChunk = 16;
   auto job = [&](int64_t jb) {
     const int64_t g = jb / kpanels_, kp = jb % kpanels_;
     const int64_t rows = min64(mr, Kg_ - kp * mr);
     T taps[9 * kChunk * 32];     // 9 x (kChunk * MR), MR <= 32 for every GEMM kernel
-    T staged[36 * kChunk * 32];  // X x (kChunk * MR), copied out one plane at a time
     for (int64_t c0 = 0; c0 < Cg_; c0 += kChunk) {
       const int64_t cn = min64(kChunk, Cg_ - c0), lanes = cn * mr;
       for (int64_t r = 0; r < mr; ++r)
@@ -278,10 +288,7 @@ void WinogradWeights<T>::pack(const Conv2dParams& p, const T* w, int m) {
           const T* src = w + ((g * Kg_ + kp * mr + r) * Cg_ + c0 + c) * 9;
           for (int q = 0; q < 9; ++q) taps[q * lanes + l] = src[q];
         }
-      tr.filter(taps, lanes, staged, lanes);
-      for (int64_t xi = 0; xi < X; ++xi)
-        std::memcpy(data_ + (g * X + xi) * u_xi_ + kp * Cg_ * mr + c0 * mr, staged + xi * lanes,
-                    lanes * sizeof(T));
+      tr.filter(taps, lanes, data_ + g * X * u_xi_ + kp * Cg_ * mr + c0 * mr, u_xi_);
     }
   };
   const int threads = jobs > 1 && Kg_ * Cg_ * G_ >= 4096 ? max_threads() : 1;
@@ -319,7 +326,7 @@ template <class T>
 void winograd_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, const T* bias, T* y,
                              int m) {
   thread_local WinogradWeights<T> packed;
-  packed.pack(p, w, m ? m : winograd_default_tile(p));
+  packed.pack(p, w, m ? m : winograd_default_tile(p, false));
   winograd_conv2d_forward(p, x, packed, bias, y);
 }
 

@@ -20,7 +20,10 @@
 // than kWinogradF4MinChannels input or output channels (the transforms, whose cost grows with
 // a^2 per channel and not with the other channel count, then outweigh the multiplies F(4x4)
 // saves) or when F(4x4)'s tiles would multiply no less than F(2x2)'s (tiny images, where 4x4
-// tiles mostly cover padding); F(4x4) otherwise. "winograd_f2" / "winograd_f4" force a tile.
+// tiles mostly cover padding, or fill a GEMM panel worse: tiles are counted in whole NR-wide
+// panels, plus kWinogradFilterTransformColumns when the call transforms the filters, since
+// F(4x4)'s U is 36/16 the size of F(2x2)'s); F(4x4) otherwise. "winograd_f2" / "winograd_f4"
+// force a tile.
 // A plan transforms its weights for the tile of the input size it runs (again if a later size
 // needs the other tile).
 //
@@ -39,11 +42,16 @@
 namespace fastconv::algos {
 
 inline constexpr int64_t kWinogradF4MinChannels = 32;
+// A call's filter transform costs about as much as the GEMMs over this many more tiles
+// (measured: 512x512 filters F(4x4) in 2.7 ms on one core, about 38 cycles per filter pair,
+// against 72 flops per pair per tile in the GEMMs at ~55 flop/cycle).
+inline constexpr int64_t kWinogradFilterTransformColumns = 32;
 
 // Why Winograd cannot run this shape (nullptr: it can): 3x3, stride 1, dilation 1 only.
 const char* winograd_declines(const ops::Conv2dParams& p);
-// The output tile size m (2 or 4) that algorithm "winograd" uses for p.
-int winograd_default_tile(const ops::Conv2dParams& p);
+// The output tile size m (2 or 4) that algorithm "winograd" uses for p; weights_cached: the
+// filters were transformed earlier (a plan), so their transform costs this call nothing.
+int winograd_default_tile(const ops::Conv2dParams& p, bool weights_cached);
 // The channel part of that rule alone.
 int winograd_channel_tile(const ops::Conv2dParams& p);
 // The tile a registered algorithm name runs with, or 0 when it is not a Winograd variant.

@@ -120,14 +120,16 @@ void register_conv(py::module_& m) {
         "Bytes of the col tile buffer the last im2col call used per thread (0: 1x1 conv, no copy).");
   m.def(
       "winograd_tile",
-      [](int64_t C, int64_t K, int64_t groups, int64_t H, int64_t W) {
+      [](int64_t C, int64_t K, int64_t groups, int64_t H, int64_t W, bool weights_cached) {
         Conv2dParams p = geometry(1, 1, 1, 1, 1, 1, 1, 1, groups);
         p.N = 1; p.C = C; p.H = H; p.W = W; p.K = K; p.R = 3; p.S = 3;
         ops::finish_params(p);
-        return algos::winograd_default_tile(p);
+        return algos::winograd_default_tile(p, weights_cached);
       },
       py::arg("C"), py::arg("K"), py::arg("groups"), py::arg("H"), py::arg("W"),
-      "Output tile size m of algorithm 'winograd' for a padding-1 3x3 conv of this size.");
+      py::arg("weights_cached") = false,
+      "Output tile size m of algorithm 'winograd' for one image through a padding-1 3x3 conv "
+      "(weights_cached: as a plan, whose filters are already transformed).");
   m.def("conv2d_algorithms", [] { return ops::conv2d_algorithm_names(); },
         "Registered conv2d algorithms, in 'auto' preference order.");
   m.def(
