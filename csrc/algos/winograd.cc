@@ -53,7 +53,10 @@ struct TileSpot {
   int64_t n;         // image
   int64_t ih0, iw0;  // input patch origin (may be negative: padding)
   int64_t oh0, ow0;  // output tile origin
+  int64_t in_off;    // offset of the patch origin in channel 0 of the group's input (interior)
+  int64_t out_off;   // offset of the tile origin in output channel 0 of the image
   bool interior;     // the whole patch lies inside the input
+  bool full;         // the whole tile lies inside the output
 };
 
 // How one call's tiles are cut into blocks and shared among threads.
@@ -116,7 +119,25 @@ Scratch& scratch() {
 
 // One block of tiles (images, tile rows and columns in raster order) x one group x one range of
 // output-channel panels: transform in, X GEMMs, transform out.
-template <class T>
+// Patch and tile copies with the tile size known at compile time, so the common interior case
+// is a fully unrolled sequence of moves (a run-time loop per element cost as much as the GEMMs
+// at 64 channels).
+template <int A, class T>
+inline void copy_patch(const T* src, int64_t W, T* patch, int64_t nr) {
+#pragma GCC unroll 8
+  for (int i = 0; i < A; ++i)
+#pragma GCC unroll 8
+    for (int j = 0; j < A; ++j) patch[(i * A + j) * nr] = src[i * W + j];
+}
+template <int M, class T>
+inline void copy_tile(const T* out, int64_t nr, T* dst, int64_t Wo) {
+#pragma GCC unroll 4
+  for (int i = 0; i < M; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < M; ++j) dst[i * Wo + j] = out[(i * M + j) * nr];
+}
+
+template <class T, int kM>
 void run_block(const Conv2dParams& p, const T* x, const WinogradWeights<T>& w, const T* bias,
                T* y, const Schedule& s, int64_t g, int64_t blk, int64_t kp0, int64_t kp1) {
   const GemmUkernel<T>& uk = w.gemm_ukernel();
@@ -127,7 +148,7 @@ void run_block(const Conv2dParams& p, const T* x, const WinogradWeights<T>& w, c
   const int64_t panels = ceil_div(count, nr);
   const int64_t ld = panels * nr;                // columns of V and M
   const int64_t krows = min64(kp1 * mr, Kg) - kp0 * mr;
-  const int a = s.a, m = s.m, X = s.X;
+  constexpr int a = kM + 2, m = kM, X = a * a;
 
   Scratch& sc = scratch();
   const int64_t v_xi = skewed(panels * Cg * nr, sizeof(T));
@@ -147,6 +168,9 @@ void run_block(const Conv2dParams& p, const T* x, const WinogradWeights<T>& w, c
     sp.ih0 = sp.oh0 - p.pt;
     sp.iw0 = sp.ow0 - p.pl;
     sp.interior = sp.ih0 >= 0 && sp.iw0 >= 0 && sp.ih0 + a <= p.H && sp.iw0 + a <= p.W;
+    sp.full = sp.oh0 + m <= p.Ho && sp.ow0 + m <= p.Wo;
+    sp.in_off = n * p.C * p.H * p.W + sp.ih0 * p.W + sp.iw0;
+    sp.out_off = n * p.K * p.Ho * p.Wo + sp.oh0 * p.Wo + sp.ow0;
   }
 
   // Input transform, straight into NR-wide B panels: V[xi][panel][c][lane].
@@ -160,12 +184,10 @@ void run_block(const Conv2dParams& p, const T* x, const WinogradWeights<T>& w, c
       const T* plane = x + (g * Cg + c) * HW;
       for (int64_t l = 0; l < lanes; ++l) {
         const TileSpot& sp = ps[l];
-        const T* src = plane + sp.n * p.C * HW;
         if (sp.interior) {
-          const T* row = src + sp.ih0 * p.W + sp.iw0;
-          for (int i = 0; i < a; ++i, row += p.W)
-            for (int j = 0; j < a; ++j) patch[(i * a + j) * nr + l] = row[j];
+          copy_patch<a>(plane + sp.in_off, p.W, patch + l, nr);
         } else {
+          const T* src = plane + sp.n * p.C * HW;
           for (int i = 0; i < a; ++i) {
             const int64_t ih = sp.ih0 + i;
             const bool row_in = ih >= 0 && ih < p.H;
@@ -208,9 +230,14 @@ void run_block(const Conv2dParams& p, const T* x, const WinogradWeights<T>& w, c
       const int64_t lanes = min64(nr, count - tp * nr);
       tr.output(mm + kl * ld + tp * nr, m_xi, nr, b, out);
       const TileSpot* ps = spots + tp * nr;
+      T* yk = y + (g * Kg + k) * HWo;
       for (int64_t l = 0; l < lanes; ++l) {
         const TileSpot& sp = ps[l];
-        T* dst = y + (sp.n * p.K + g * Kg + k) * HWo + sp.oh0 * p.Wo + sp.ow0;
+        T* dst = yk + sp.out_off;
+        if (sp.full) {
+          copy_tile<m>(out + l, nr, dst, p.Wo);
+          continue;
+        }
         const int64_t hi = min64(m, p.Ho - sp.oh0), wj = min64(m, p.Wo - sp.ow0);
         for (int64_t i = 0; i < hi; ++i, dst += p.Wo)
           for (int64_t j = 0; j < wj; ++j) dst[j] = out[(i * m + j) * nr + l];
@@ -311,7 +338,9 @@ void winograd_conv2d_forward(const Conv2dParams& p, const T* x, const WinogradWe
     const int64_t g = it / per_group, rest = it % per_group;
     const int64_t blk = rest / s.kparts, part = rest % s.kparts;
     const int64_t kp0 = w.k_panels() * part / s.kparts, kp1 = w.k_panels() * (part + 1) / s.kparts;
-    if (kp0 < kp1) run_block(p, x, w, bias, y, s, g, blk, kp0, kp1);
+    if (kp0 >= kp1) return;
+    if (s.m == 4) run_block<T, 4>(p, x, w, bias, y, s, g, blk, kp0, kp1);
+    else run_block<T, 2>(p, x, w, bias, y, s, g, blk, kp0, kp1);
   };
   if (s.threads <= 1) {
     for (int64_t it = 0; it < s.items; ++it) item(it);
