@@ -10,7 +10,7 @@ from fastconv import _dispatch
 from conftest import assert_close, random, rtol_for
 
 # Forward-only algorithms for 3x3, stride-1, dilation-1 kernels (any padding and groups).
-WINOGRAD = ("winograd", "winograd_f2", "winograd_f4")
+WINOGRAD = ("winograd", "winograd_f2", "winograd_f4", "winograd_f6")
 
 
 @pytest.fixture(params=["direct", "im2col", *WINOGRAD])

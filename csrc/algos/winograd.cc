@@ -43,7 +43,7 @@ const WinogradUkernels<double>& active_transforms<double>() {
 
 template <class T>
 const WinogradTransforms<T>& transforms_for(const WinogradUkernels<T>& uk, int m) {
-  return m == 2 ? uk.f2 : uk.f4;
+  return m == 2 ? uk.f2 : m == 4 ? uk.f4 : uk.f6;
 }
 
 int64_t tile_count(int64_t out, int m) { return ceil_div(out, m); }
@@ -264,6 +264,7 @@ int winograd_named_tile(const char* name, const Conv2dParams& p) {
   if (n == "winograd") return winograd_default_tile(p, true);
   if (n == "winograd_f2") return 2;
   if (n == "winograd_f4") return 4;
+  if (n == "winograd_f6") return 6;
   return 0;
 }
 
@@ -340,6 +341,7 @@ void winograd_conv2d_forward(const Conv2dParams& p, const T* x, const WinogradWe
     const int64_t kp0 = w.k_panels() * part / s.kparts, kp1 = w.k_panels() * (part + 1) / s.kparts;
     if (kp0 >= kp1) return;
     if (s.m == 4) run_block<T, 4>(p, x, w, bias, y, s, g, blk, kp0, kp1);
+    else if (s.m == 6) run_block<T, 6>(p, x, w, bias, y, s, g, blk, kp0, kp1);
     else run_block<T, 2>(p, x, w, bias, y, s, g, blk, kp0, kp1);
   };
   if (s.threads <= 1) {

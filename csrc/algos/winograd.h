@@ -1,4 +1,4 @@
-// Winograd convolution F(m x m, 3 x 3), m = 2 or 4, forward, on the packed GEMM micro-kernels.
+// Winograd convolution F(m x m, 3 x 3), m = 2, 4 or 6, forward, on the packed GEMM micro-kernels.
 //
 // The output is cut into m x m tiles; tile t reads the a x a input patch d_t (a = m + 2) at
 // the tile's origin minus the padding, and with X = a * a transform positions xi:
@@ -6,7 +6,9 @@
 //   V[xi] (Cg x T)  = (B^T d_t B)[xi]      input transform of a block of T tiles
 //   M[xi] (Kg x T)  = U[xi] * V[xi]         X independent GEMMs
 //   y_t             = A^T M_t A + bias      output transform
-// F(4x4) does 36 multiplies per 16 outputs where direct does 144; F(2x2) 16 per 4 (36).
+// F(4x4) does 36 multiplies per 16 outputs where direct does 144; F(2x2) 16 per 4 (36);
+// F(6x6), only on explicit request ("winograd_f6": its float32 error is outside the bound
+// "auto" keeps to), 64 per 36 (324).
 //
 // Layout, chosen so no GEMM operand is repacked per call: U is stored as the micro-kernel's
 // MR-row panels ([g][xi][k panel][c][MR], planes skewed against cache-set aliasing), and the input transform writes V straight into
@@ -62,7 +64,7 @@ int winograd_named_tile(const char* name, const ops::Conv2dParams& p);
 template <class T>
 class WinogradWeights {
  public:
-  // m: output tile size, 2 or 4. w: (K, C / groups, 3, 3), C-contiguous.
+  // m: output tile size, 2, 4 or 6. w: (K, C / groups, 3, 3), C-contiguous.
   void pack(const ops::Conv2dParams& p, const T* w, int m);
   int tile() const { return m_; }
   int64_t groups() const { return G_; }

@@ -81,8 +81,8 @@ const char* im2col_weight_auto_declines(const Conv2dParams& p) {
   return nullptr;
 }
 
-// Winograd: "winograd" picks the tile (algos/winograd.h); the _f2/_f4 names force one and are
-// never chosen by "auto".
+// Winograd: "winograd" picks the tile (algos/winograd.h); the _f2/_f4/_f6 names force one and
+// are never chosen by "auto".
 template <class T, int M>
 void run_winograd_forward(const Conv2dParams& p, const T* x, const T* w, const T* b, T* y) {
   algos::winograd_conv2d_forward<T>(p, x, w, b, y, M);
@@ -106,6 +106,9 @@ const std::vector<Conv2dAlgo> kForward = {
      {run_winograd_forward<double, 2>}, explicit_only},
     {"winograd_f4", winograd_declines, {run_winograd_forward<float, 4>},
      {run_winograd_forward<double, 4>}, explicit_only},
+    // Outside the documented float32 error bound of "auto" (README): explicit request only.
+    {"winograd_f6", winograd_declines, {run_winograd_forward<float, 6>},
+     {run_winograd_forward<double, 6>}, explicit_only},
 };
 const std::vector<Conv2dAlgo> kInput = {
     {"im2col", im2col_declines, {run_im2col_input<float>}, {run_im2col_input<double>},

@@ -10,7 +10,7 @@
 //   filter: g[(r * 3 + s) * lanes + l] (3 x 3 filter l; lanes is any count here)
 //           -> u[xi * u_stride + l] = (G g G^T)[xi]
 // The matrices are those of Lavin & Gray's construction with interpolation points
-// 0, +-1, +-2 (and infinity) for m = 4, and 0, +-1 for m = 2.
+// 0, +-1 (and infinity) for m = 2, 0, +-1, +-2 for m = 4, and 0, +-1, +-2, +-1/2 for m = 6.
 #pragma once
 
 #include <cstdint>
@@ -30,6 +30,7 @@ struct WinogradUkernels {
   int block;                    // lanes must be a multiple of this
   WinogradTransforms<T> f2;     // F(2x2, 3x3): 4 x 4 patches
   WinogradTransforms<T> f4;     // F(4x4, 3x3): 6 x 6 patches
+  WinogradTransforms<T> f6;     // F(6x6, 3x3): 8 x 8 patches
 };
 
 extern const WinogradUkernels<float> f32_winograd_scalar;

@@ -75,6 +75,52 @@ struct TileF4 {
   }
 };
 
+// Points 0, +-1, +-2, +-1/2 (and infinity); rows of B^T, A^T and G pair up into even and odd
+// parts around the +-p points.
+struct TileF6 {
+  static constexpr int m = 6, a = 8;
+  template <class T, class U>
+  static inline void in1d(const U* d, U* r) {
+    r[0] = d[0] - d[6] + T(5.25) * (d[4] - d[2]);
+    r[7] = d[7] - d[1] + T(5.25) * (d[3] - d[5]);
+    const U e1 = d[2] + d[6] - T(4.25) * d[4], o1 = d[1] + d[5] - T(4.25) * d[3];
+    r[1] = e1 + o1;
+    r[2] = e1 - o1;
+    const U e2 = T(0.25) * d[2] - T(1.25) * d[4] + d[6];
+    const U o2 = T(0.5) * d[1] - T(2.5) * d[3] + T(2) * d[5];
+    r[3] = e2 + o2;
+    r[4] = e2 - o2;
+    const U e3 = T(4) * d[2] - T(5) * d[4] + d[6];
+    const U o3 = T(2) * d[1] - T(2.5) * d[3] + T(0.5) * d[5];
+    r[5] = e3 + o3;
+    r[6] = e3 - o3;
+  }
+  template <class T, class U>
+  static inline void out1d(const U* x, U* o) {
+    const U a = x[1] + x[2], b = x[1] - x[2], c = x[3] + x[4], d = x[3] - x[4];
+    const U e = x[5] + x[6], f = x[5] - x[6];
+    o[0] = x[0] + a + c + e;
+    o[1] = b + T(2) * d + T(0.5) * f;
+    o[2] = a + T(4) * c + T(0.25) * e;
+    o[3] = b + T(8) * d + T(0.125) * f;
+    o[4] = a + T(16) * c + T(0.0625) * e;
+    o[5] = b + T(32) * d + T(0.03125) * f + x[7];
+  }
+  template <class U, class T>
+  static inline void filt1d(const U* g, U* u) {
+    u[0] = g[0];
+    u[1] = (g[0] + g[1] + g[2]) * T(-2.0 / 9);
+    u[2] = (g[0] - g[1] + g[2]) * T(-2.0 / 9);
+    const U e1 = g[0] * T(1.0 / 90) + g[2] * T(2.0 / 45), o1 = g[1] * T(1.0 / 45);
+    u[3] = e1 + o1;
+    u[4] = e1 - o1;
+    const U e2 = g[0] * T(32.0 / 45) + g[2] * T(8.0 / 45), o2 = g[1] * T(16.0 / 45);
+    u[5] = e2 + o2;
+    u[6] = e2 - o2;
+    u[7] = g[2];
+  }
+};
+
 template <class T, int B>
 struct Lanes {
   typedef T V __attribute__((vector_size(B * sizeof(T))));
@@ -164,7 +210,8 @@ constexpr WinogradUkernels<T> winograd_ukernels(const char* name) {
   return WinogradUkernels<T>{
       name, B,
       {winograd_input<T, B, TileF2>, winograd_output<T, B, TileF2>, winograd_filter<T, B, TileF2>},
-      {winograd_input<T, B, TileF4>, winograd_output<T, B, TileF4>, winograd_filter<T, B, TileF4>}};
+      {winograd_input<T, B, TileF4>, winograd_output<T, B, TileF4>, winograd_filter<T, B, TileF4>},
+      {winograd_input<T, B, TileF6>, winograd_output<T, B, TileF6>, winograd_filter<T, B, TileF6>}};
 }
 
 }  // namespace
