@@ -26,6 +26,22 @@ void split(int64_t n, int parts, int part, int64_t* begin, int64_t* end) {
   *end = n * (part + 1) / parts;
 }
 
+// dst[j * ld_dst + i] = src[i * ld_src + j] for i < rows, j < cols, in 16 x 16 blocks so the
+// strided side of the copy stays within a few L1 lines (a row-at-a-time loop with a 1 KiB
+// stride thrashes L1 sets).
+template <class T>
+void transpose(const T* src, int64_t ld_src, int64_t rows, int64_t cols, T* dst, int64_t ld_dst) {
+  constexpr int64_t kB = 16;
+  for (int64_t i0 = 0; i0 < rows; i0 += kB) {
+    const int64_t i1 = min64(i0 + kB, rows);
+    for (int64_t j0 = 0; j0 < cols; j0 += kB) {
+      const int64_t j1 = min64(j0 + kB, cols);
+      for (int64_t i = i0; i < i1; ++i)
+        for (int64_t j = j0; j < j1; ++j) dst[j * ld_dst + i] = src[i * ld_src + j];
+    }
+  }
+}
+
 // Sizes shared by the three ops.
 struct Shape {
   int64_t G, Cg, Kg, RS, CRS, HW, P;
@@ -89,23 +105,22 @@ struct ColPanels {
       T* d = dst + k * nr;
       const T* xc = cp.xg + c * p.H * p.W;
       const int64_t iw_off = s * p.dw - p.pl, ih_off = r * p.dh - p.pt;
+      const ColumnRange cr(p, s);
       int64_t j = 0, oh = oh_first, ow = ow_first;
       while (j < valid) {
         const int64_t run = min64(valid - j, p.Wo - ow);
         const int64_t ih = oh * p.sh + ih_off;
+        T* dj = d + j;
         if (ih < 0 || ih >= p.H) {
-          for (int64_t t = 0; t < run; ++t) d[j + t] = T(0);
+          for (int64_t t = 0; t < run; ++t) dj[t] = T(0);
         } else {
-          const T* row = xc + ih * p.W;
-          const int64_t iw0 = ow * p.sw + iw_off;
-          if (p.sw == 1 && iw0 >= 0 && iw0 + run <= p.W) {
-            std::memcpy(d + j, row + iw0, run * sizeof(T));
-          } else {
-            for (int64_t t = 0; t < run; ++t) {
-              const int64_t iw = iw0 + t * p.sw;
-              d[j + t] = (iw >= 0 && iw < p.W) ? row[iw] : T(0);
-            }
-          }
+          const T* src = xc + ih * p.W + ow * p.sw + iw_off;  // input of run position 0
+          const int64_t lo = min64(max64(cr.lo - ow, 0), run), hi = max64(min64(cr.hi - ow, run), lo);
+          for (int64_t t = 0; t < lo; ++t) dj[t] = T(0);
+          if (p.sw == 1) std::memcpy(dj + lo, src + lo, (hi - lo) * sizeof(T));
+          else
+            for (int64_t t = lo; t < hi; ++t) dj[t] = src[t * p.sw];
+          for (int64_t t = hi; t < run; ++t) dj[t] = T(0);
         }
         j += run;
         ++oh;
@@ -121,42 +136,50 @@ struct ColPanels {
       }
     }
   }
+};
 
-  // The transpose, for the weight gradient: B(k = position p0 + k, j = (c*R + r)*S + s).
-  static void pack_transposed(const void* ctx, T* dst, int nr, int64_t j0, int64_t valid,
-                              int64_t k0, int64_t kc) {
-    const ColPanels& cp = *static_cast<const ColPanels*>(ctx);
+// col^T for the weight gradient, with its columns in (r, s, c) order: B(k, j) for output
+// position p0 + k and j = (r*S + s)*Cg + c. Packed from a channels-last copy of the input rows
+// the tile reads (xt[(ih - ih_lo)*W + iw][c]), each panel row is a few contiguous channel runs;
+// packing straight from NCHW would transpose every element once per tap instead.
+template <class T>
+struct ChannelsLastPanels {
+  const Conv2dParams* p;
+  const T* xt;
+  int64_t ih_lo, Cg, p0;
+
+  static void pack(const void* ctx, T* dst, int nr, int64_t j0, int64_t valid, int64_t k0,
+                   int64_t kc) {
+    const ChannelsLastPanels& cp = *static_cast<const ChannelsLastPanels*>(ctx);
     const Conv2dParams& p = *cp.p;
+    // The panel's columns as runs of consecutive channels of one tap (the same for every k).
+    struct Run { int64_t jj, len, c, ih_off, iw_off; };
+    Run runs[64];
+    int nruns = 0;
+    for (int64_t jj = 0; jj < valid;) {
+      const int64_t j = j0 + jj, rs = j / cp.Cg, c = j % cp.Cg;
+      const int64_t len = min64(valid - jj, cp.Cg - c);
+      runs[nruns++] = {jj, len, c, (rs / p.S) * p.dh - p.pt, (rs % p.S) * p.dw - p.pl};
+      jj += len;
+    }
     const int64_t pos0 = cp.p0 + k0;
-    const int64_t oh_first = pos0 / p.Wo, ow_first = pos0 % p.Wo;
-    for (int64_t jj = 0; jj < valid; ++jj) {
-      const int64_t crs = j0 + jj;
-      const int64_t s = crs % p.S, r = (crs / p.S) % p.R, c = crs / (p.R * p.S);
-      const T* xc = cp.xg + c * p.H * p.W;
-      const int64_t iw_off = s * p.dw - p.pl, ih_off = r * p.dh - p.pt;
-      T* d = dst + jj;
-      int64_t k = 0, oh = oh_first, ow = ow_first;
-      while (k < kc) {
-        const int64_t run = min64(kc - k, p.Wo - ow);
-        const int64_t ih = oh * p.sh + ih_off;
-        if (ih < 0 || ih >= p.H) {
-          for (int64_t t = 0; t < run; ++t) d[(k + t) * nr] = T(0);
-        } else {
-          const T* row = xc + ih * p.W;
-          const int64_t iw0 = ow * p.sw + iw_off;
-          for (int64_t t = 0; t < run; ++t) {
-            const int64_t iw = iw0 + t * p.sw;
-            d[(k + t) * nr] = (iw >= 0 && iw < p.W) ? row[iw] : T(0);
-          }
-        }
-        k += run;
-        ++oh;
+    int64_t oh = pos0 / p.Wo, ow = pos0 % p.Wo;
+    for (int64_t k = 0; k < kc; ++k) {
+      T* d = dst + k * nr;
+      for (int q = 0; q < nruns; ++q) {
+        const Run& u = runs[q];
+        const int64_t ih = oh * p.sh + u.ih_off, iw = ow * p.sw + u.iw_off;
+        if (ih >= 0 && ih < p.H && iw >= 0 && iw < p.W)
+          std::memcpy(d + u.jj, cp.xt + ((ih - cp.ih_lo) * p.W + iw) * cp.Cg + u.c, u.len * sizeof(T));
+        else
+          for (int64_t t = 0; t < u.len; ++t) d[u.jj + t] = T(0);
+      }
+      for (int64_t jj = valid; jj < nr; ++jj) d[jj] = T(0);
+      if (++ow == p.Wo) {
         ow = 0;
+        ++oh;
       }
     }
-    if (valid < nr)
-      for (int64_t k = 0; k < kc; ++k)
-        for (int64_t jj = valid; jj < nr; ++jj) dst[k * nr + jj] = T(0);
   }
 };
 
@@ -204,7 +227,8 @@ bool im2col_is_pointwise(const Conv2dParams& p) {
 }
 
 int64_t im2col_tile_rows(const Conv2dParams& p, size_t elem) {
-  int64_t rows = min64(max64(1, ceil_div(kIm2colTileColumns, p.Wo)), p.Ho);
+  // At most kIm2colTileColumns positions: the weight gradient's GEMM depth then fits one KC block.
+  int64_t rows = min64(max64(1, kIm2colTileColumns / p.Wo), p.Ho);
   if (im2col_is_pointwise(p)) return rows;
   const int64_t row_bytes = Shape(p).CRS * p.Wo * static_cast<int64_t>(elem);
   if (rows * row_bytes > kIm2colTileBytes) rows = max64(1, kIm2colTileBytes / row_bytes);
@@ -336,48 +360,58 @@ void im2col_conv2d_weight(const Conv2dParams& p, const T* x, const T* gy, T* dw)
     std::memset(dw, 0, dw_elems * sizeof(T));
     return;
   }
-  const bool pointwise = im2col_is_pointwise(p);
   const Schedule s = schedule(p, sizeof(T), true);
-  g_last_tile_bytes.store(0);
-  // Each thread sums its items into its own dW (thread 0 into the output), then the partials are
-  // added in thread order: no races, and the same sum for the same thread count.
-  T* partials = s.threads > 1
-                    ? thread_scratch(ScratchSlot::partial).get<T>((s.threads - 1) * dw_elems)
-                    : nullptr;
+  const int64_t slab_rows_max = min64(p.H, s.rows * p.sh + (p.R - 1) * p.dh);
+  g_last_tile_bytes.store(slab_rows_max * p.W * sh.Cg * static_cast<int64_t>(sizeof(T)));
+  // Each thread sums its items into its own dW, kept in (k, r, s, c) order to match the
+  // channels-last panels; the partials are then added in thread order (no races, the same sum
+  // for the same thread count) and permuted into (k, c, r, s).
+  T* partials = thread_scratch(ScratchSlot::partial).get<T>(s.threads * dw_elems);
   auto run = [&](int64_t t) {
     int64_t i0, i1;
     split(s.items(), s.threads, static_cast<int>(t), &i0, &i1);
-    T* acc = t == 0 ? dw : partials + (t - 1) * dw_elems;
+    T* acc = partials + t * dw_elems;
     std::memset(acc, 0, dw_elems * sizeof(T));
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t job = i / s.tiles, tile = i % s.tiles;
       const int64_t n = job / sh.G, g = job % sh.G;
       const int64_t oh0 = s.oh0(tile), oh1 = min64(oh0 + s.rows, p.Ho);
       const int64_t ncols = (oh1 - oh0) * p.Wo;
+      // Input rows this tile reads; none means the tile sees only padding and adds nothing.
+      const int64_t ih_lo = max64(0, oh0 * p.sh - p.pt);
+      const int64_t ih_hi = min64(p.H, (oh1 - 1) * p.sh - p.pt + (p.R - 1) * p.dh + 1);
+      if (ih_hi <= ih_lo) continue;
       const T* xg = x + (n * p.C + g * sh.Cg) * sh.HW;
-      gemm::Operand<T> g_rows{gy + (n * p.K + g * sh.Kg) * sh.P + oh0 * p.Wo, sh.P, 1};
-      T* dst = acc + g * sh.Kg * sh.CRS;
-      if (pointwise) {
-        gemm::gemm(sh.Kg, sh.CRS, ncols, g_rows, gemm::Operand<T>{xg + oh0 * p.W, 1, sh.HW}, dst,
-                   sh.CRS, true, 1);
-      } else {
-        const ColPanels<T> col{&p, xg, oh0 * p.Wo};
-        gemm::gemm(sh.Kg, sh.CRS, ncols, g_rows,
-                   gemm::PanelSource<T>{ColPanels<T>::pack_transposed, &col}, dst, sh.CRS, true, 1);
-      }
+      const int64_t slab = (ih_hi - ih_lo) * p.W;
+      T* xt = thread_scratch(ScratchSlot::im2col).get<T>(slab * sh.Cg);
+      transpose(xg + ih_lo * p.W, sh.HW, sh.Cg, slab, xt, sh.Cg);
+      const ChannelsLastPanels<T> colt{&p, xt, ih_lo, sh.Cg, oh0 * p.Wo};
+      // grad_output's tile, also channels-last, so that packing A copies runs too.
+      const T* gyg = gy + (n * p.K + g * sh.Kg) * sh.P + oh0 * p.Wo;
+      T* gyt = thread_scratch(ScratchSlot::transposed).get<T>(ncols * sh.Kg);
+      transpose(gyg, sh.P, sh.Kg, ncols, gyt, sh.Kg);
+      gemm::Operand<T> g_rows{gyt, 1, sh.Kg};
+      gemm::gemm(sh.Kg, sh.CRS, ncols, g_rows,
+                 gemm::PanelSource<T>{ChannelsLastPanels<T>::pack, &colt},
+                 acc + g * sh.Kg * sh.CRS, sh.CRS, true, 1);
     }
   };
-  if (s.threads <= 1) {
-    run(0);
-    return;
-  }
-  parallel_for(s.threads, run);
-  parallel_for(s.threads, [&](int64_t t) {
-    int64_t e0, e1;
-    split(dw_elems, s.threads, static_cast<int>(t), &e0, &e1);
-    for (int u = 1; u < s.threads; ++u)
-      for (int64_t e = e0; e < e1; ++e) dw[e] += partials[(u - 1) * dw_elems + e];
-  });
+  if (s.threads <= 1) run(0);
+  else parallel_for(s.threads, run);
+  auto reduce = [&](int64_t t) {
+    int64_t k0, k1;
+    split(p.K, s.threads, static_cast<int>(t), &k0, &k1);
+    for (int64_t k = k0; k < k1; ++k)
+      for (int64_t rs = 0; rs < sh.RS; ++rs)
+        for (int64_t c = 0; c < sh.Cg; ++c) {
+          const int64_t e = k * sh.CRS + rs * sh.Cg + c;
+          T sum = partials[e];
+          for (int u = 1; u < s.threads; ++u) sum += partials[u * dw_elems + e];
+          dw[(k * sh.Cg + c) * sh.RS + rs] = sum;
+        }
+  };
+  if (s.threads <= 1) reduce(0);
+  else parallel_for(s.threads, reduce);
 }
 
 #define FASTCONV_INSTANTIATE(T)                                                                  \
