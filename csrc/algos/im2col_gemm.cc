@@ -62,17 +62,16 @@ struct ColumnRange {
   }
 };
 
-// col2im: adds a tile of col (output rows [oh0, oh1), layout of ColPanels::pack) back into the
-// input-shaped dxg, channels [c0, c1).
+// col2im: adds a tile of col (output rows [oh0, oh1), row (c*R + r)*S + s at col + that * ld)
+// back into the input-shaped dxg, channels [c0, c1).
 template <class T>
-void col2im_tile(const Conv2dParams& p, const T* col, int64_t c0, int64_t c1, int64_t oh0,
-                 int64_t oh1, T* dxg) {
-  const int64_t ncols = (oh1 - oh0) * p.Wo;
+void col2im_tile(const Conv2dParams& p, const T* col, int64_t ld, int64_t c0, int64_t c1,
+                 int64_t oh0, int64_t oh1, T* dxg) {
   for (int64_t c = c0; c < c1; ++c)
     for (int64_t r = 0; r < p.R; ++r)
       for (int64_t s = 0; s < p.S; ++s) {
         const ColumnRange cr(p, s);
-        const T* src = col + ((c * p.R + r) * p.S + s) * ncols;
+        const T* src = col + ((c * p.R + r) * p.S + s) * ld;
         for (int64_t oh = oh0; oh < oh1; ++oh, src += p.Wo) {
           const int64_t ih = oh * p.sh - p.pt + r * p.dh;
           if (ih < 0 || ih >= p.H) continue;
@@ -247,7 +246,8 @@ void Im2colWeights<T>::pack(const Conv2dParams& p, const T* w) {
   const Shape sh(p);
   groups.resize(sh.G);
   for (int64_t g = 0; g < sh.G; ++g)
-    groups[g].pack(sh.Kg, sh.CRS, gemm::Operand<T>{w + g * sh.Kg * sh.CRS, sh.CRS, 1});
+    groups[g].pack(sh.Kg, sh.CRS, gemm::Operand<T>{w + g * sh.Kg * sh.CRS, sh.CRS, 1},
+                   im2col_tile_rows(p, sizeof(T)) * p.Wo);
 }
 
 template <class T>
@@ -293,7 +293,8 @@ void im2col_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) 
   // dcol = W_g^T * grad_output: the transposed weights are a stride choice, packed once.
   std::vector<gemm::PackedA<T>> wt(sh.G);
   for (int64_t g = 0; g < sh.G; ++g)
-    wt[g].pack(sh.CRS, sh.Kg, gemm::Operand<T>{w + g * sh.Kg * sh.CRS, 1, sh.CRS});
+    wt[g].pack(sh.CRS, sh.Kg, gemm::Operand<T>{w + g * sh.Kg * sh.CRS, 1, sh.CRS},
+               min64(sh.P * p.N, kIm2colTileColumns));
   auto gy_tile = [&](int64_t n, int64_t g, int64_t oh0) {
     return gemm::Operand<T>{gy + (n * p.K + g * sh.Kg) * sh.P + oh0 * p.Wo, sh.P, 1};
   };
@@ -308,37 +309,63 @@ void im2col_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) 
     });
     return;
   }
+  // A tile is a range of output rows of one image or, when a whole image is smaller than a
+  // tile, several whole images side by side (so small maps still give the GEMM wide panels).
   // Tiles of one image overlap in dx (neighbouring output rows read the same input rows), so
-  // col2im of one (image, group) stays on one thread; with too few images the threads share
-  // each tile's GEMM and then split col2im by channel instead.
+  // col2im of one (image batch, group) stays on one thread; with too few batches the threads
+  // share each tile's GEMM and then split col2im by channel instead.
   const Schedule s = schedule(p, sizeof(T), false);
-  auto one_tile = [&](int64_t n, int64_t g, int64_t tile, int threads, T* dcol) {
+  const int64_t elem = static_cast<int64_t>(sizeof(T));
+  int64_t batch = 1;
+  if (s.tiles == 1 && sh.P > 0)
+    batch = max64(1, min64(p.N, min64(kIm2colTileColumns / sh.P, kIm2colTileBytes / (sh.CRS * sh.P * elem))));
+  const int64_t batches = ceil_div(p.N, batch);
+  const int64_t jobs = batches * sh.G;
+  const int64_t tile_cols = batch * s.rows * p.Wo;
+  const int64_t tile_elems = tile_cols * sh.CRS;
+  g_last_tile_bytes.store(tile_elems * elem);
+  auto one_tile = [&](int64_t job, int64_t tile, int threads, T* dcol) {
+    const int64_t g = job % sh.G, n0 = job / sh.G * batch, n1 = min64(p.N, n0 + batch);
     const int64_t oh0 = s.oh0(tile), oh1 = min64(oh0 + s.rows, p.Ho);
-    const int64_t ncols = (oh1 - oh0) * p.Wo;
-    gemm::gemm(wt[g], ncols, gy_tile(n, g, oh0), dcol, ncols, false, threads);
-    T* dxg = dx + (n * p.C + g * sh.Cg) * sh.HW;
-    if (threads <= 1) {
-      col2im_tile(p, dcol, 0, sh.Cg, oh0, oh1, dxg);
-    } else {
-      parallel_for(threads, [&](int64_t t) {
-        int64_t c0, c1;
-        split(sh.Cg, threads, static_cast<int>(t), &c0, &c1);
-        col2im_tile(p, dcol, c0, c1, oh0, oh1, dxg);
-      });
+    const int64_t rowcols = (oh1 - oh0) * p.Wo, ncols = (n1 - n0) * rowcols;
+    gemm::Operand<T> b = gy_tile(n0, g, oh0);
+    if (n1 - n0 > 1) {  // whole images: gather their grad_output planes into one matrix
+      T* gb = thread_scratch(ScratchSlot::transposed).get<T>(sh.Kg * ncols);
+      for (int64_t k = 0; k < sh.Kg; ++k)
+        for (int64_t n = n0; n < n1; ++n)
+          std::memcpy(gb + k * ncols + (n - n0) * sh.P, gy + (n * p.K + g * sh.Kg + k) * sh.P,
+                      sh.P * sizeof(T));
+      b = {gb, ncols, 1};
+    }
+    gemm::gemm(wt[g], ncols, b, dcol, ncols, false, threads);
+    for (int64_t n = n0; n < n1; ++n) {
+      const T* dn = dcol + (n - n0) * rowcols;
+      T* dxg = dx + (n * p.C + g * sh.Cg) * sh.HW;
+      if (threads <= 1) {
+        col2im_tile(p, dn, ncols, 0, sh.Cg, oh0, oh1, dxg);
+      } else {
+        parallel_for(threads, [&](int64_t t) {
+          int64_t c0, c1;
+          split(sh.Cg, threads, static_cast<int>(t), &c0, &c1);
+          col2im_tile(p, dn, ncols, c0, c1, oh0, oh1, dxg);
+        });
+      }
     }
   };
-  const int64_t tile_elems = s.rows * p.Wo * sh.CRS;
-  g_last_tile_bytes.store(tile_elems * static_cast<int64_t>(sizeof(T)));
-  if (s.threads <= 1 || balance(s.jobs, s.threads) >= 0.75) {
-    const int threads = s.threads;
+  auto zero_dx = [&](int64_t job) {
+    const int64_t g = job % sh.G, n0 = job / sh.G * batch, n1 = min64(p.N, n0 + batch);
+    for (int64_t n = n0; n < n1; ++n)
+      std::memset(dx + (n * p.C + g * sh.Cg) * sh.HW, 0, sh.Cg * sh.HW * sizeof(T));
+  };
+  if (s.threads <= 1 || balance(jobs, s.threads) >= 0.75) {
+    const int threads = jobs < s.threads ? static_cast<int>(jobs) : s.threads;
     auto run = [&](int64_t t) {
       int64_t j0, j1;
-      split(s.jobs, threads, static_cast<int>(t), &j0, &j1);
+      split(jobs, threads, static_cast<int>(t), &j0, &j1);
       T* dcol = thread_scratch(ScratchSlot::im2col).get<T>(tile_elems);
       for (int64_t job = j0; job < j1; ++job) {
-        const int64_t n = job / sh.G, g = job % sh.G;
-        std::memset(dx + (n * p.C + g * sh.Cg) * sh.HW, 0, sh.Cg * sh.HW * sizeof(T));
-        for (int64_t tile = 0; tile < s.tiles; ++tile) one_tile(n, g, tile, 1, dcol);
+        zero_dx(job);
+        for (int64_t tile = 0; tile < s.tiles; ++tile) one_tile(job, tile, 1, dcol);
       }
     };
     if (threads <= 1) run(0);
@@ -346,9 +373,8 @@ void im2col_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) 
   } else {
     T* dcol = thread_scratch(ScratchSlot::im2col).get<T>(tile_elems);
     std::memset(dx, 0, p.N * p.C * sh.HW * sizeof(T));
-    for (int64_t job = 0; job < s.jobs; ++job)
-      for (int64_t tile = 0; tile < s.tiles; ++tile)
-        one_tile(job / sh.G, job % sh.G, tile, s.threads, dcol);
+    for (int64_t job = 0; job < jobs; ++job)
+      for (int64_t tile = 0; tile < s.tiles; ++tile) one_tile(job, tile, s.threads, dcol);
   }
 }
 

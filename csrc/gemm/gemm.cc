@@ -270,8 +270,8 @@ int gemm_threads(int64_t M, int64_t N, int64_t K) {
 }
 
 template <class T>
-void PackedA<T>::pack(int64_t M, int64_t K, Operand<T> a) {
-  uk_ = &active_ukernel<T>(M, 0);
+void PackedA<T>::pack(int64_t M, int64_t K, Operand<T> a, int64_t n_hint) {
+  uk_ = &active_ukernel<T>(M, n_hint);
   blk_ = blocking_for(*uk_);
   M_ = M;
   K_ = K;

@@ -59,7 +59,8 @@ int gemm_threads(int64_t M, int64_t N, int64_t K);
 template <class T>
 class PackedA {
  public:
-  void pack(int64_t M, int64_t K, Operand<T> a);
+  // n_hint: the usual width of the B operands (0: unknown), to pick the best-fitting tile.
+  void pack(int64_t M, int64_t K, Operand<T> a, int64_t n_hint = 0);
   int64_t rows() const { return M_; }
   int64_t depth() const { return K_; }
   const ukernels::GemmUkernel<T>& ukernel() const { return *uk_; }
