@@ -89,20 +89,22 @@ void col2im_tile(const Conv2dParams& p, const T* col, int64_t ld, int64_t c0, in
 template <class T>
 struct ColPanels {
   const Conv2dParams* p;
-  const T* xg;  // the group's first input channel
-  int64_t p0;   // first output position (oh * Wo + ow) of column 0
+  const T* xg;         // the group's first input channel
+  int64_t p0;          // first output position (oh * Wo + ow) of column 0
+  int64_t img_stride;  // elements between images: columns past Ho * Wo continue in the next
 
   // B(k = (c*R + r)*S + s, j) = x_padded[c][oh*sh + r*dh][ow*sw + s*dw], (oh, ow) of p0 + j.
   static void pack(const void* ctx, T* dst, int nr, int64_t j0, int64_t valid, int64_t k0,
                    int64_t kc) {
     const ColPanels& cp = *static_cast<const ColPanels*>(ctx);
     const Conv2dParams& p = *cp.p;
-    const int64_t pos0 = cp.p0 + j0;
-    const int64_t oh_first = pos0 / p.Wo, ow_first = pos0 % p.Wo;
+    const int64_t pos0 = cp.p0 + j0, P = p.Ho * p.Wo;
+    const int64_t oh_first = pos0 % P / p.Wo, ow_first = pos0 % p.Wo;
+    const T* x_first = cp.xg + pos0 / P * cp.img_stride;
     int64_t s = k0 % p.S, r = (k0 / p.S) % p.R, c = k0 / (p.R * p.S);
     for (int64_t k = 0; k < kc; ++k) {
       T* d = dst + k * nr;
-      const T* xc = cp.xg + c * p.H * p.W;
+      const T* xc = x_first + c * p.H * p.W;
       const int64_t iw_off = s * p.dw - p.pl, ih_off = r * p.dh - p.pt;
       const ColumnRange cr(p, s);
       int64_t j = 0, oh = oh_first, ow = ow_first;
@@ -122,8 +124,11 @@ struct ColPanels {
           for (int64_t t = hi; t < run; ++t) dj[t] = T(0);
         }
         j += run;
-        ++oh;
         ow = 0;
+        if (++oh == p.Ho) {
+          oh = 0;
+          xc += cp.img_stride;
+        }
       }
       for (int64_t jj = valid; jj < nr; ++jj) d[jj] = T(0);
       if (++s == p.S) {
@@ -255,10 +260,34 @@ void im2col_conv2d_forward(const Conv2dParams& p, const T* x, const Im2colWeight
                            const T* bias, T* y) {
   const Shape sh(p);
   const bool pointwise = im2col_is_pointwise(p);
-  const Schedule s = schedule(p, sizeof(T), true);
+  Schedule s = schedule(p, sizeof(T), true);
   g_last_tile_bytes.store(0);
+  // Maps smaller than a tile: several whole images per GEMM (wider B panels); their outputs are
+  // not adjacent in y, so such a GEMM writes a small per-thread block that is copied out.
+  int64_t batch = 1;
+  if (!pointwise && s.tiles == 1 && sh.P < kIm2colTileColumns && p.N > 1) {
+    batch = max64(1, min64(kIm2colTileColumns / sh.P, p.N / s.threads));
+    s.jobs = ceil_div(p.N, batch) * sh.G;
+  }
   for_each_item(s, [&](int64_t, int64_t job, int64_t tile) {
-    const int64_t n = job / sh.G, g = job % sh.G;
+    const int64_t g = job % sh.G;
+    if (batch > 1) {
+      const int64_t n0 = job / sh.G * batch, n1 = min64(p.N, n0 + batch);
+      const int64_t ncols = (n1 - n0) * sh.P;
+      T* out = thread_scratch(ScratchSlot::transposed).get<T>(sh.Kg * ncols);
+      const ColPanels<T> col{&p, x + (n0 * p.C + g * sh.Cg) * sh.HW, 0, p.C * sh.HW};
+      gemm::gemm(w.groups[g], ncols, gemm::PanelSource<T>{ColPanels<T>::pack, &col}, out, ncols,
+                 false, 1);
+      for (int64_t n = n0; n < n1; ++n)
+        for (int64_t k = 0; k < sh.Kg; ++k) {
+          const T* src = out + k * ncols + (n - n0) * sh.P;
+          T* dst = y + (n * p.K + g * sh.Kg + k) * sh.P;
+          const T b = bias ? bias[g * sh.Kg + k] : T(0);
+          for (int64_t q = 0; q < sh.P; ++q) dst[q] = src[q] + b;
+        }
+      return;
+    }
+    const int64_t n = job / sh.G;
     const int64_t oh0 = s.oh0(tile), oh1 = min64(oh0 + s.rows, p.Ho);
     const int64_t ncols = (oh1 - oh0) * p.Wo;
     const T* xg = x + (n * p.C + g * sh.Cg) * sh.HW;
@@ -273,7 +302,7 @@ void im2col_conv2d_forward(const Conv2dParams& p, const T* x, const Im2colWeight
       gemm::gemm(w.groups[g], ncols, gemm::Operand<T>{xg + oh0 * p.W, sh.HW, 1}, yt, sh.P,
                  bias != nullptr, 1);
     } else {
-      const ColPanels<T> col{&p, xg, oh0 * p.Wo};
+      const ColPanels<T> col{&p, xg, oh0 * p.Wo, p.C * sh.HW};
       gemm::gemm(w.groups[g], ncols, gemm::PanelSource<T>{ColPanels<T>::pack, &col}, yt, sh.P,
                  bias != nullptr, 1);
     }
