@@ -16,7 +16,9 @@
 //  - weight gradient: a channels-last copy of the input rows one tile reads, at most
 //    (rows*sh + (R-1)*dh) * W * Cg elements for rows = max(1, kIm2colTileColumns / Wo), and one
 //    dW-sized partial per thread.
-// _core.im2col_last_tile_bytes() reports the tile/slab bytes of the last call (0: none).
+// Calls without a plan also keep the packed weights of their last call per thread (a plan
+// keeps its own). _core.im2col_last_tile_bytes() reports the tile/slab bytes of the last call
+// (0: none).
 #pragma once
 
 #include <cstddef>

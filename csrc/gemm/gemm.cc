@@ -167,6 +167,15 @@ void split_m_driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, O
   }
 }
 
+// Useful fraction of the threads' time when they split N: the balance of the N panels, less
+// the A blocks every thread packs for itself (about one cycle per element against 2 * N / 64
+// cycles of multiply-adds per element per thread; nothing when A is packed in advance).
+double n_split_efficiency(int64_t N, int64_t n_panels, int threads, bool a_prepacked) {
+  double e = balance(n_panels, threads);
+  if (!a_prepacked) e *= 1.0 - (32.0 * threads / N < 0.5 ? 32.0 * threads / N : 0.5);
+  return e;
+}
+
 template <class T>
 void driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Operand<T> a,
             const BSource<T>& b, T* c, int64_t ldc, bool accumulate, int threads) {
@@ -182,7 +191,8 @@ void driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Operand<T
   const int64_t m_panels = ceil_div(M, uk.mr), n_panels = ceil_div(N, uk.nr);
   if (threads <= 1) {
     serial_driver(M, N, K, packed, a, b, 0, c, ldc, accumulate, uk, blk);
-  } else if (balance(n_panels, threads) >= balance(m_panels, threads)) {
+  } else if (n_split_efficiency(N, n_panels, threads, packed != nullptr) >=
+             balance(m_panels, threads)) {
     // Column slices are independent problems: one fork/join for the whole product, no shared
     // buffer, so a thread the host deschedules for a while delays only its own slice.
     parallel_for(threads, [&](int64_t t) {
