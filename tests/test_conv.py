@@ -138,10 +138,21 @@ def test_threads_agree(impl, algorithm, threads):
     x = random((3, 16, 19, 23), np.float32, 12)
     wt = random((24, 16, 3, 3), np.float32, 13)
     y = fc.conv2d(x, wt, None, 1, 1, algorithm=algorithm, backend=impl)
+    f64 = lambda a: np.abs(a).astype(np.float64)
     ref = fc.conv2d(x.astype(np.float64), wt.astype(np.float64), None, 1, 1, backend="reference")
-    mag = fc.conv2d(np.abs(x).astype(np.float64), np.abs(wt).astype(np.float64), None, 1, 1,
-                    backend="reference")
+    mag = fc.conv2d(f64(x), f64(wt), None, 1, 1, backend="reference")
     assert_close(y, ref, mag, np.float32, what=f"conv2d with {threads} threads")
+    gy = random(y.shape, np.float32, 14)
+    dx = fc.grad.conv2d_input(x.shape, wt, gy, 1, 1, algorithm=algorithm, backend=impl)
+    dx_ref = fc.grad.conv2d_input(x.shape, wt.astype(np.float64), gy.astype(np.float64), 1, 1,
+                                  backend="reference")
+    dx_mag = fc.grad.conv2d_input(x.shape, f64(wt), f64(gy), 1, 1, backend="reference")
+    assert_close(dx, dx_ref, dx_mag, np.float32, what=f"conv2d_input with {threads} threads")
+    dw = fc.grad.conv2d_weight(x, wt.shape, gy, 1, 1, algorithm=algorithm, backend=impl)
+    dw_ref = fc.grad.conv2d_weight(x.astype(np.float64), wt.shape, gy.astype(np.float64), 1, 1,
+                                   backend="reference")
+    dw_mag = fc.grad.conv2d_weight(f64(x), wt.shape, f64(gy), 1, 1, backend="reference")
+    assert_close(dw, dw_ref, dw_mag, np.float32, what=f"conv2d_weight with {threads} threads")
 
 
 def test_non_contiguous_and_unbatched(impl, algorithm):

@@ -322,7 +322,10 @@ template <class T>
 void im2col_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) {
   const Shape sh(p);
   // dcol = W_g^T * grad_output: the transposed weights are a stride choice, packed once.
-  thread_local std::vector<gemm::PackedA<T>> wt;  // buffers reused across calls
+  // Buffers reused across calls. A reference, because a lambda running on another thread
+  // would name that thread's own thread_local.
+  thread_local std::vector<gemm::PackedA<T>> wt_cache;
+  std::vector<gemm::PackedA<T>>& wt = wt_cache;
   if (static_cast<int64_t>(wt.size()) < sh.G) wt.resize(sh.G);
   for (int64_t g = 0; g < sh.G; ++g)
     wt[g].pack(sh.CRS, sh.Kg, gemm::Operand<T>{w + g * sh.Kg * sh.CRS, 1, sh.CRS},
