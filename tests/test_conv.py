@@ -162,11 +162,24 @@ def test_threads_agree(impl, algorithm, threads):
     x = random((3, 16, 19, 23), np.float32, 12)
     wt = random((24, 16, 3, 3), np.float32, 13)
     y = fc.conv2d(x, wt, None, 1, 1, algorithm=algorithm, backend=impl)
+    f64 = lambda a: np.abs(a).astype(np.float64)
     ref = fc.conv2d(x.astype(np.float64), wt.astype(np.float64), None, 1, 1, backend="reference")
-    mag = fc.conv2d(np.abs(x).astype(np.float64), np.abs(wt).astype(np.float64), None, 1, 1,
-                    backend="reference")
+    mag = fc.conv2d(f64(x), f64(wt), None, 1, 1, backend="reference")
     assert_close(y, ref, mag, np.float32, rtol=rtol_for(algorithm, np.float32),
                  what=f"conv2d with {threads} threads")
+    if algorithm in WINOGRAD:
+        return  # forward-only
+    gy = random(y.shape, np.float32, 14)
+    dx = fc.grad.conv2d_input(x.shape, wt, gy, 1, 1, algorithm=algorithm, backend=impl)
+    dx_ref = fc.grad.conv2d_input(x.shape, wt.astype(np.float64), gy.astype(np.float64), 1, 1,
+                                  backend="reference")
+    dx_mag = fc.grad.conv2d_input(x.shape, f64(wt), f64(gy), 1, 1, backend="reference")
+    assert_close(dx, dx_ref, dx_mag, np.float32, what=f"conv2d_input with {threads} threads")
+    dw = fc.grad.conv2d_weight(x, wt.shape, gy, 1, 1, algorithm=algorithm, backend=impl)
+    dw_ref = fc.grad.conv2d_weight(x.astype(np.float64), wt.shape, gy.astype(np.float64), 1, 1,
+                                   backend="reference")
+    dw_mag = fc.grad.conv2d_weight(f64(x), wt.shape, f64(gy), 1, 1, backend="reference")
+    assert_close(dw, dw_ref, dw_mag, np.float32, what=f"conv2d_weight with {threads} threads")
 
 
 def test_non_contiguous_and_unbatched(impl, algorithm):
@@ -198,9 +211,11 @@ def test_empty_batch(impl, algorithm):
     (2, 8, 9, 9, 4, 1, 1, 1, 0),
 ])
 def test_im2col_workspace_bound(case, dtype):
-    """The col tile of every im2col op stays within the documented bound
-    max(IM2COL_TILE_BYTES, one output row of col) (forward and weight gradient pack straight
-    from the image: no tile at all), and results stay right when tiled."""
+    """Workspace stays within the documented bounds (csrc/algos/im2col_gemm.h): forward packs
+    straight from the image (no tile); the input gradient's dcol tile is at most
+    max(IM2COL_TILE_BYTES, one output row of col); the weight gradient's channels-last input
+    slab covers at most the rows one tile of IM2COL_TILE_COLUMNS outputs reads. Results stay
+    right when tiled."""
     core = _dispatch._core
     n, c, h, w, k, r, s, stride, padding = case
     x, wt = random((n, c, h, w), dtype, 20), random((k, c, r, s), dtype, 21)
@@ -226,7 +241,8 @@ def test_im2col_workspace_bound(case, dtype):
                                   backend="reference")
     assert_close(dx, dx_ref, dx_mag, dtype, what="tiled im2col conv2d_input")
     dw = fc.grad.conv2d_weight(x, wt.shape, gy, stride, padding, algorithm="im2col", backend="cpp")
-    assert core.im2col_last_tile_bytes() == 0
+    rows = min(ho, max(1, core.IM2COL_TILE_COLUMNS // wo))      # the channels-last input slab
+    assert 0 < core.im2col_last_tile_bytes() <= min(h, rows * stride + r - 1) * w * c * item
     dw_ref = fc.grad.conv2d_weight(f64(x), wt.shape, f64(gy), stride, padding, backend="reference")
     dw_mag = fc.grad.conv2d_weight(np.abs(f64(x)), wt.shape, np.abs(f64(gy)), stride, padding,
                                    backend="reference")

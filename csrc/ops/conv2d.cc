@@ -72,12 +72,12 @@ const char* im2col_forward_auto_declines(const Conv2dParams& p) {
   return nullptr;
 }
 const char* im2col_input_auto_declines(const Conv2dParams& p) { return few_channels(p); }
-// Weight gradient: on large stride-1 maps direct's dot kernels read input and grad_output in
-// place, while im2col transposes every input element once per tap into the packed panels.
+// Weight gradient: im2col packs channels-last copies of both operands, measured on par with
+// direct on the 3x3@56 ResNet layer and 1.1-3x faster on 1x1, strided, small-map and DCGAN
+// layers. Its panels copy runs of C/groups channels, so few input channels make them short.
 const char* im2col_weight_auto_declines(const Conv2dParams& p) {
   if (const char* why = few_channels(p)) return why;
-  if (!algos::im2col_is_pointwise(p) && p.sh == 1 && p.sw == 1 && p.Ho * p.Wo >= 1024)
-    return "stride-1 map of 1024+ outputs: direct reads the input in place";
+  if (p.C / p.groups < 8) return "fewer than 8 input channels per group: short channel runs";
   return nullptr;
 }
 
