@@ -1,5 +1,6 @@
 #include "algos/winograd.h"
 
+#include <atomic>
 #include <cstring>
 #include <string>
 
@@ -348,8 +349,12 @@ void winograd_conv2d_forward(const Conv2dParams& p, const T* x, const WinogradWe
     for (int64_t it = 0; it < s.items; ++it) item(it);
     return;
   }
-  parallel_for(s.threads, [&](int64_t t) {
-    for (int64_t it = s.items * t / s.threads; it < s.items * (t + 1) / s.threads; ++it) item(it);
+  // Items are taken first come, first served: each writes its own outputs with no reduction, so
+  // results do not depend on which thread runs what, and a thread the host deschedules for a
+  // while (a shared machine) holds up only the item it is on.
+  std::atomic<int64_t> next{0};
+  parallel_for(s.threads, [&](int64_t) {
+    for (int64_t it = next.fetch_add(1); it < s.items; it = next.fetch_add(1)) item(it);
   });
 }
 
