@@ -9,6 +9,7 @@ Runs under the allocator setting of ../shared/bench/README.md unless --default-a
 
 Usage: PYTHONPATH=. python benchmarks/bench_winograd.py [--threads 1 2] [--batch 1 8]
            [--algorithms winograd direct im2col] [--layers r50_3x3_64@56 ...] [--repeat 5]
+           [--stat median|min] [--default-allocator]
 """
 import argparse
 import os
@@ -50,6 +51,9 @@ def main():
     ap.add_argument("--layers", nargs="+", default=LAYERS)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--min-time", type=float, default=0.05)
+    ap.add_argument("--stat", choices=["median", "min"], default="median",
+                    help="per-contender statistic over the repetitions; min (best of) shows the "
+                         "undisturbed time when the host deschedules threads (2 threads here)")
     ap.add_argument("--default-allocator", action="store_true")
     a = ap.parse_args()
     if not a.default_allocator and "GLIBC_TUNABLES" not in os.environ:
@@ -58,7 +62,7 @@ def main():
     suite = {layer.name: layer for layer in load_suite()}
     print(f"isa={fc.info()['isa_active']} "
           f"GLIBC_TUNABLES={os.environ.get('GLIBC_TUNABLES', '(default allocator)')} "
-          f"repeat={a.repeat} (median; contenders alternate)")
+          f"repeat={a.repeat} ({a.stat}; contenders alternate)")
     for threads in a.threads:
         fc.set_num_threads(threads)
         if torch is not None:
@@ -87,7 +91,7 @@ def main():
                 flops = layer.flops(n)
                 row = {"layer": name, "N": n}
                 for k, ts in times.items():
-                    t = float(np.median(ts))
+                    t = float(np.median(ts) if a.stat == "median" else np.min(ts))
                     row[f"{k} ms"] = t * 1e3
                     row[f"{k} GF/s"] = flops / t / 1e9
                 if torch is not None:

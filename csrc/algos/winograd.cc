@@ -256,6 +256,17 @@ const char* winograd_declines(const Conv2dParams& p) {
   return nullptr;
 }
 
+const char* winograd_auto_declines(const Conv2dParams& p) {
+  if (p.C / p.groups < kWinogradF4MinChannels || p.K / p.groups < kWinogradF4MinChannels)
+    return "fewer than 32 channels per group: the direct kernels are faster";
+  const int m = winograd_default_tile(p, false);
+  const int64_t nr = gemm::active_ukernel<float>().nr;
+  const int64_t columns = ceil_div(p.N * tile_count(p.Ho, m) * tile_count(p.Wo, m), nr) * nr;
+  if (columns < 2 * kWinogradFilterTransformColumns)
+    return "too few tiles to repay the filter transform of a call";
+  return nullptr;
+}
+
 int winograd_channel_tile(const Conv2dParams& p) {
   return p.C / p.groups < kWinogradF4MinChannels || p.K / p.groups < kWinogradF4MinChannels ? 2 : 4;
 }

@@ -51,6 +51,12 @@ inline constexpr int64_t kWinogradFilterTransformColumns = 32;
 
 // Why Winograd cannot run this shape (nullptr: it can): 3x3, stride 1, dilation 1 only.
 const char* winograd_declines(const ops::Conv2dParams& p);
+// Why "auto" should pass over a shape Winograd supports (nullptr: take it). Measured against
+// the direct kernels (benchmarks/bench_winograd.py and side-by-side runs, one core): with 8 or
+// 16 channels a group direct is 2-3x faster, at 32 about even, so Winograd needs
+// kWinogradF4MinChannels; and a call whose tiles fill fewer GEMM columns than twice its filter
+// transform's worth (r50 512@7 at N=1: 16 tiles) loses to direct by 1.6x.
+const char* winograd_auto_declines(const ops::Conv2dParams& p);
 // The output tile size m (2 or 4) that algorithm "winograd" uses for p; weights_cached: the
 // filters were transformed earlier (a plan), so their transform costs this call nothing.
 int winograd_default_tile(const ops::Conv2dParams& p, bool weights_cached);

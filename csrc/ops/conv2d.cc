@@ -88,11 +88,8 @@ void run_winograd_forward(const Conv2dParams& p, const T* x, const T* w, const T
   algos::winograd_conv2d_forward<T>(p, x, w, b, y, M);
 }
 const char* winograd_declines(const Conv2dParams& p) { return algos::winograd_declines(p); }
-// The transforms cost a^2 memory passes per channel; with few channels per group they are not
-// repaid by the multiplies saved.
 const char* winograd_auto_declines(const Conv2dParams& p) {
-  if (p.C / p.groups < 8 || p.K / p.groups < 8) return "fewer than 8 channels per group";
-  return nullptr;
+  return algos::winograd_auto_declines(p);
 }
 const char* explicit_only(const Conv2dParams&) { return "only on explicit request"; }
 
