@@ -84,7 +84,8 @@ Schedule schedule(const Conv2dParams& p, const WinogradWeights<T>& w) {
   // Every block streams all of U once, while the GEMMs only need one xi plane of V and M in
   // L2 at a time. So blocks hold V (X x Cg x block) and M (X x Kg x block) in half of L2, or,
   // when U is large (it leaves L3 at 512 channels), in a quarter of U's size: fewer passes
-  // over U for V and M that spill to L3 (measured: 512@28 1.3x faster, 256@56 unchanged).
+  // over U for V and M that spill to L3 (measured: vgg 512@28 about 1.2x faster, 256@56 the
+  // same).
   const int64_t panel_bytes = s.X * (w.c_per_group() + w.k_per_group()) * nr * sizeof(T);
   const int64_t u_bytes = s.X * w.k_per_group() * w.c_per_group() * sizeof(T);
   s.panels = max64(1, min64(4, max64(kL2Bytes / 2, u_bytes / 4) / panel_bytes));
@@ -101,9 +102,9 @@ Schedule schedule(const Conv2dParams& p, const WinogradWeights<T>& w) {
   return s;
 }
 
-// The distance between the X planes of V and M, which the transforms touch all at once: a
-// multiple of 4 KiB would put all X streams in the same L1 set (12 ways), so the planes are
-// spaced 4 KiB + 64 bytes apart modulo 4 KiB.
+// The distance between the X planes of U, V and M, which the transforms touch all at once: a
+// multiple of 4 KiB would put all X streams in the same L1 set (12 ways; the filter transform
+// ran 20x slower so), so planes are a whole number of 4 KiB pages plus 64 bytes apart.
 int64_t skewed(int64_t elems, size_t elem_bytes) {
   const int64_t page = 4096 / static_cast<int64_t>(elem_bytes);
   return ceil_div(elems, page) * page + 64 / static_cast<int64_t>(elem_bytes);
@@ -118,11 +119,10 @@ Scratch& scratch() {
   return s;
 }
 
-// One block of tiles (images, tile rows and columns in raster order) x one group x one range of
-// output-channel panels: transform in, X GEMMs, transform out.
 // Patch and tile copies with the tile size known at compile time, so the common interior case
-// is a fully unrolled sequence of moves (a run-time loop per element cost as much as the GEMMs
-// at 64 channels).
+// is a fully unrolled sequence of moves. They are scalar: tiles sit in the vector lanes, so a
+// patch row is a column of the lane-major buffer (the copies take about a third of the time
+// at 64 channels, less with more channels).
 template <int A, class T>
 inline void copy_patch(const T* src, int64_t W, T* patch, int64_t nr) {
 #pragma GCC unroll 8
@@ -138,6 +138,8 @@ inline void copy_tile(const T* out, int64_t nr, T* dst, int64_t Wo) {
     for (int j = 0; j < M; ++j) dst[i * Wo + j] = out[(i * M + j) * nr];
 }
 
+// One block of tiles (images, tile rows and columns in raster order) x one group x one range of
+// output-channel panels: transform in, X GEMMs, transform out.
 template <class T, int kM>
 void run_block(const Conv2dParams& p, const T* x, const WinogradWeights<T>& w, const T* bias,
                T* y, const Schedule& s, int64_t g, int64_t blk, int64_t kp0, int64_t kp1) {
@@ -331,6 +333,7 @@ void WinogradWeights<T>::pack(const Conv2dParams& p, const T* w, int m) {
       tr.filter(taps, lanes, data_ + g * X * u_xi_ + kp * Cg_ * mr + c0 * mr, u_xi_);
     }
   };
+  // Below a few thousand filters the transform takes microseconds, less than a fork/join.
   const int threads = jobs > 1 && Kg_ * Cg_ * G_ >= 4096 ? max_threads() : 1;
   if (threads > 1) {
     parallel_for(threads, [&](int64_t t) {
