@@ -103,8 +103,8 @@ Schedule schedule(const Conv2dParams& p, const WinogradWeights<T>& w) {
 }
 
 // The distance between the X planes of U, V and M, which the transforms touch all at once: a
-// multiple of 4 KiB would put all X streams in the same L1 set (12 ways; the filter transform
-// ran 20x slower so), so planes are a whole number of 4 KiB pages plus 64 bytes apart.
+// multiple of 4 KiB would put all X streams in the same L1 set (12 ways) and evict lines
+// before they are complete, so planes are a whole number of 4 KiB pages plus 64 bytes apart.
 int64_t skewed(int64_t elems, size_t elem_bytes) {
   const int64_t page = 4096 / static_cast<int64_t>(elem_bytes);
   return ceil_div(elems, page) * page + 64 / static_cast<int64_t>(elem_bytes);
