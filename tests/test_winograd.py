@@ -107,3 +107,16 @@ def test_threads_and_batch_blocks(cpp, threads):
         assert_close(y, ref, mag, np.float32, rtol=rtol_for(alg, np.float32), what=alg)
         y1 = fc.conv2d(x[:1], wt, None, 1, 1, algorithm=alg, backend=cpp)
         assert_close(y1, ref[:1], mag[:1], np.float32, rtol=rtol_for(alg, np.float32), what=alg)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_depth_beyond_one_gemm_block(cpp, dtype):
+    """More input channels than the GEMM's KC (512): the X products accumulate over depth blocks."""
+    x, wt = random((1, 600, 5, 6), dtype, 12), random((20, 600, 3, 3), dtype, 13)
+    b = random((20,), dtype, 14)
+    f64 = lambda a: a.astype(np.float64)
+    ref = fc.conv2d(f64(x), f64(wt), f64(b), 1, 1, backend="reference")
+    mag = fc.conv2d(np.abs(f64(x)), np.abs(f64(wt)), np.abs(f64(b)), 1, 1, backend="reference")
+    for alg in ("winograd_f2", "winograd_f4"):
+        y = fc.conv2d(x, wt, b, 1, 1, algorithm=alg, backend=cpp)
+        assert_close(y, ref, mag, dtype, rtol=rtol_for(alg, dtype), what=alg)
