@@ -65,6 +65,28 @@ def random(shape, dtype, seed=0, low=None):
     return rng.standard_normal(shape).astype(dtype)
 
 
+# Error bound of each conv algorithm, relative to the magnitude (sum of |x|*|w| terms), for
+# float32 / float64: the one place tests take tolerances from. Measured worst ratios on the
+# test shapes (64-channel standard-normal data, every ISA): direct/im2col 2.5e-7 / 5e-16,
+# Winograd F(2x2) 1.8e-7 / 2.6e-16, F(4x4) 2.9e-6 / 5.2e-15, F(6x6) 5.0e-6 / 7.7e-15
+# (README.md, "Accuracy"); the bounds leave about 10x headroom for larger channel counts.
+ALGORITHM_RTOL = {
+    "direct": (1e-5, 1e-12),
+    "im2col": (1e-5, 1e-12),
+    "depthwise": (1e-5, 1e-12),
+    "winograd_f2": (1e-5, 1e-12),
+    "winograd_f4": (3e-5, 1e-12),
+    "winograd_f6": (5e-5, 1e-12),  # explicit request only: "auto" never runs it
+    "winograd": (3e-5, 1e-12),   # F(4x4) or F(2x2): the looser of the two
+    "auto": (3e-5, 1e-12),       # may choose any of the above
+}
+
+
+def rtol_for(algorithm, dtype):
+    f32, f64 = ALGORITHM_RTOL[algorithm]
+    return f32 if np.dtype(dtype) == np.float32 else f64
+
+
 def assert_close(actual, expected, magnitude, dtype, rtol=None, what=""):
     """|actual - expected| <= rtol * magnitude + atol, where `magnitude` is the same computation
     on absolute values (sum of |x|*|w| terms): the error bound of a sum in floating point

@@ -13,9 +13,11 @@ from conftest import ISA_LEVELS, _isa_rank, assert_close, random
 core = _dispatch._core
 pytestmark = pytest.mark.skipif(core is None, reason="fastconv._core is not built")
 
-UKERNELS = {"scalar": ("f32_gemm_4x8_scalar", "f64_gemm_4x4_scalar"),
-            "avx2": ("f32_gemm_6x16_avx2", "f64_gemm_6x8_avx2"),
-            "avx512": ("f32_gemm_14x32_avx512", "f64_gemm_14x16_avx512")}
+# Per ISA level: the float32 and float64 micro-kernels it may pick (by the shape's tile fit).
+UKERNELS = {"scalar": (("f32_gemm_4x8_scalar",), ("f64_gemm_4x4_scalar",)),
+            "avx2": (("f32_gemm_6x16_avx2",), ("f64_gemm_6x8_avx2",)),
+            "avx512": (("f32_gemm_14x32_avx512", "f32_gemm_8x48_avx512"),
+                       ("f64_gemm_14x16_avx512",))}
 
 
 @pytest.fixture(params=ISA_LEVELS)
@@ -27,10 +29,12 @@ def isa(request):
     core.set_isa_cap(os.environ.get("FASTCONV_ISA", "avx512") or "avx512")
 
 
-# (M, N, K): 1s, primes around the tile sizes (4, 6, 14 rows; 8, 16, 32 columns), more than one
-# cache block in every dimension (KC <= 512, MC ~ 700 rows).
+# (M, N, K): 1s, primes around the tile sizes (4, 6, 8, 14 rows; 8, 16, 32, 48 columns), more
+# than one cache block in every dimension (KC = 512, MC ~ 250 rows); multiples of 8 rows pick
+# the 8x48 AVX-512 tile, others the 14x32 one.
 SIZES = [(1, 1, 1), (1, 7, 1), (5, 1, 3), (13, 17, 19), (14, 32, 7), (29, 31, 37),
-         (97, 61, 1), (3, 1031, 5), (719, 11, 613), (131, 257, 1031)]
+         (97, 61, 1), (3, 1031, 5), (719, 11, 613), (131, 257, 1031), (64, 97, 129),
+         (264, 49, 515)]
 
 
 def _check(c, a, b, dtype):
@@ -45,7 +49,7 @@ def test_gemm_matches_matmul(isa, threads, size, dtype):
     a, b = random((m, k), dtype, 1), random((k, n), dtype, 2)
     c = core.gemm(a, b, threads)  # forced, so small sizes take the threaded paths too
     _check(c, a, b, dtype)
-    assert core.gemm_ukernel(np.dtype(dtype).name) == UKERNELS[isa][dtype == np.float64]
+    assert core.gemm_ukernel(np.dtype(dtype).name, m, n) in UKERNELS[isa][dtype == np.float64]
 
 
 @pytest.mark.parametrize("layout", ["a_transposed", "b_transposed", "both_transposed",
@@ -74,10 +78,19 @@ def test_gemm_strided_operands(isa, layout, dtype):
 def test_packed_a_reused(isa, threads, dtype):
     a = random((61, 523), dtype, 5)[:, ::-1]
     packed = core.GemmPackedA(a)
-    assert packed.ukernel == UKERNELS[isa][dtype == np.float64]
+    assert packed.ukernel in UKERNELS[isa][dtype == np.float64]
     for seed, n in enumerate((1, 33, 700)):
         b = random((523, n), dtype, 10 + seed)
         _check(packed.matmul(b, threads), a, b, dtype)
+
+
+def test_tile_choice_follows_shape():
+    if core is None or core.isa_detected() != "avx512":
+        pytest.skip("needs AVX-512")
+    core.set_isa_cap("avx512")
+    assert core.gemm_ukernel("float32", 64, 576) == "f32_gemm_8x48_avx512"   # 64 = 8 * 8
+    assert core.gemm_ukernel("float32", 28, 64) == "f32_gemm_14x32_avx512"   # 28 = 2 * 14
+    assert core.GemmPackedA(np.ones((64, 9), np.float32)).ukernel == "f32_gemm_8x48_avx512"
 
 
 def test_empty_and_zero_depth():

@@ -26,6 +26,22 @@ void split(int64_t n, int parts, int part, int64_t* begin, int64_t* end) {
   *end = n * (part + 1) / parts;
 }
 
+// dst[j * ld_dst + i] = src[i * ld_src + j] for i < rows, j < cols, in 16 x 16 blocks so the
+// strided side of the copy stays within a few L1 lines (a row-at-a-time loop with a 1 KiB
+// stride thrashes L1 sets).
+template <class T>
+void transpose(const T* src, int64_t ld_src, int64_t rows, int64_t cols, T* dst, int64_t ld_dst) {
+  constexpr int64_t kB = 16;
+  for (int64_t i0 = 0; i0 < rows; i0 += kB) {
+    const int64_t i1 = min64(i0 + kB, rows);
+    for (int64_t j0 = 0; j0 < cols; j0 += kB) {
+      const int64_t j1 = min64(j0 + kB, cols);
+      for (int64_t i = i0; i < i1; ++i)
+        for (int64_t j = j0; j < j1; ++j) dst[j * ld_dst + i] = src[i * ld_src + j];
+    }
+  }
+}
+
 // Sizes shared by the three ops.
 struct Shape {
   int64_t G, Cg, Kg, RS, CRS, HW, P;
@@ -46,17 +62,16 @@ struct ColumnRange {
   }
 };
 
-// col2im: adds a tile of col (output rows [oh0, oh1), layout of ColPanels::pack) back into the
-// input-shaped dxg, channels [c0, c1).
+// col2im: adds a tile of col (output rows [oh0, oh1), row (c*R + r)*S + s at col + that * ld)
+// back into the input-shaped dxg, channels [c0, c1).
 template <class T>
-void col2im_tile(const Conv2dParams& p, const T* col, int64_t c0, int64_t c1, int64_t oh0,
-                 int64_t oh1, T* dxg) {
-  const int64_t ncols = (oh1 - oh0) * p.Wo;
+void col2im_tile(const Conv2dParams& p, const T* col, int64_t ld, int64_t c0, int64_t c1,
+                 int64_t oh0, int64_t oh1, T* dxg) {
   for (int64_t c = c0; c < c1; ++c)
     for (int64_t r = 0; r < p.R; ++r)
       for (int64_t s = 0; s < p.S; ++s) {
         const ColumnRange cr(p, s);
-        const T* src = col + ((c * p.R + r) * p.S + s) * ncols;
+        const T* src = col + ((c * p.R + r) * p.S + s) * ld;
         for (int64_t oh = oh0; oh < oh1; ++oh, src += p.Wo) {
           const int64_t ih = oh * p.sh - p.pt + r * p.dh;
           if (ih < 0 || ih >= p.H) continue;
@@ -74,42 +89,46 @@ void col2im_tile(const Conv2dParams& p, const T* col, int64_t c0, int64_t c1, in
 template <class T>
 struct ColPanels {
   const Conv2dParams* p;
-  const T* xg;  // the group's first input channel
-  int64_t p0;   // first output position (oh * Wo + ow) of column 0
+  const T* xg;         // the group's first input channel
+  int64_t p0;          // first output position (oh * Wo + ow) of column 0
+  int64_t img_stride;  // elements between images: columns past Ho * Wo continue in the next
 
   // B(k = (c*R + r)*S + s, j) = x_padded[c][oh*sh + r*dh][ow*sw + s*dw], (oh, ow) of p0 + j.
   static void pack(const void* ctx, T* dst, int nr, int64_t j0, int64_t valid, int64_t k0,
                    int64_t kc) {
     const ColPanels& cp = *static_cast<const ColPanels*>(ctx);
     const Conv2dParams& p = *cp.p;
-    const int64_t pos0 = cp.p0 + j0;
-    const int64_t oh_first = pos0 / p.Wo, ow_first = pos0 % p.Wo;
+    const int64_t pos0 = cp.p0 + j0, P = p.Ho * p.Wo;
+    const int64_t oh_first = pos0 % P / p.Wo, ow_first = pos0 % p.Wo;
+    const T* x_first = cp.xg + pos0 / P * cp.img_stride;
     int64_t s = k0 % p.S, r = (k0 / p.S) % p.R, c = k0 / (p.R * p.S);
     for (int64_t k = 0; k < kc; ++k) {
       T* d = dst + k * nr;
-      const T* xc = cp.xg + c * p.H * p.W;
+      const T* xc = x_first + c * p.H * p.W;
       const int64_t iw_off = s * p.dw - p.pl, ih_off = r * p.dh - p.pt;
+      const ColumnRange cr(p, s);
       int64_t j = 0, oh = oh_first, ow = ow_first;
       while (j < valid) {
         const int64_t run = min64(valid - j, p.Wo - ow);
         const int64_t ih = oh * p.sh + ih_off;
+        T* dj = d + j;
         if (ih < 0 || ih >= p.H) {
-          for (int64_t t = 0; t < run; ++t) d[j + t] = T(0);
+          for (int64_t t = 0; t < run; ++t) dj[t] = T(0);
         } else {
-          const T* row = xc + ih * p.W;
-          const int64_t iw0 = ow * p.sw + iw_off;
-          if (p.sw == 1 && iw0 >= 0 && iw0 + run <= p.W) {
-            std::memcpy(d + j, row + iw0, run * sizeof(T));
-          } else {
-            for (int64_t t = 0; t < run; ++t) {
-              const int64_t iw = iw0 + t * p.sw;
-              d[j + t] = (iw >= 0 && iw < p.W) ? row[iw] : T(0);
-            }
-          }
+          const T* src = xc + ih * p.W + ow * p.sw + iw_off;  // input of run position 0
+          const int64_t lo = min64(max64(cr.lo - ow, 0), run), hi = max64(min64(cr.hi - ow, run), lo);
+          for (int64_t t = 0; t < lo; ++t) dj[t] = T(0);
+          if (p.sw == 1) std::memcpy(dj + lo, src + lo, (hi - lo) * sizeof(T));
+          else
+            for (int64_t t = lo; t < hi; ++t) dj[t] = src[t * p.sw];
+          for (int64_t t = hi; t < run; ++t) dj[t] = T(0);
         }
         j += run;
-        ++oh;
         ow = 0;
+        if (++oh == p.Ho) {
+          oh = 0;
+          xc += cp.img_stride;
+        }
       }
       for (int64_t jj = valid; jj < nr; ++jj) d[jj] = T(0);
       if (++s == p.S) {
@@ -121,42 +140,50 @@ struct ColPanels {
       }
     }
   }
+};
 
-  // The transpose, for the weight gradient: B(k = position p0 + k, j = (c*R + r)*S + s).
-  static void pack_transposed(const void* ctx, T* dst, int nr, int64_t j0, int64_t valid,
-                              int64_t k0, int64_t kc) {
-    const ColPanels& cp = *static_cast<const ColPanels*>(ctx);
+// col^T for the weight gradient, with its columns in (r, s, c) order: B(k, j) for output
+// position p0 + k and j = (r*S + s)*Cg + c. Packed from a channels-last copy of the input rows
+// the tile reads (xt[(ih - ih_lo)*W + iw][c]), each panel row is a few contiguous channel runs;
+// packing straight from NCHW would transpose every element once per tap instead.
+template <class T>
+struct ChannelsLastPanels {
+  const Conv2dParams* p;
+  const T* xt;
+  int64_t ih_lo, Cg, p0;
+
+  static void pack(const void* ctx, T* dst, int nr, int64_t j0, int64_t valid, int64_t k0,
+                   int64_t kc) {
+    const ChannelsLastPanels& cp = *static_cast<const ChannelsLastPanels*>(ctx);
     const Conv2dParams& p = *cp.p;
+    // The panel's columns as runs of consecutive channels of one tap (the same for every k).
+    struct Run { int64_t jj, len, c, ih_off, iw_off; };
+    Run runs[64];
+    int nruns = 0;
+    for (int64_t jj = 0; jj < valid;) {
+      const int64_t j = j0 + jj, rs = j / cp.Cg, c = j % cp.Cg;
+      const int64_t len = min64(valid - jj, cp.Cg - c);
+      runs[nruns++] = {jj, len, c, (rs / p.S) * p.dh - p.pt, (rs % p.S) * p.dw - p.pl};
+      jj += len;
+    }
     const int64_t pos0 = cp.p0 + k0;
-    const int64_t oh_first = pos0 / p.Wo, ow_first = pos0 % p.Wo;
-    for (int64_t jj = 0; jj < valid; ++jj) {
-      const int64_t crs = j0 + jj;
-      const int64_t s = crs % p.S, r = (crs / p.S) % p.R, c = crs / (p.R * p.S);
-      const T* xc = cp.xg + c * p.H * p.W;
-      const int64_t iw_off = s * p.dw - p.pl, ih_off = r * p.dh - p.pt;
-      T* d = dst + jj;
-      int64_t k = 0, oh = oh_first, ow = ow_first;
-      while (k < kc) {
-        const int64_t run = min64(kc - k, p.Wo - ow);
-        const int64_t ih = oh * p.sh + ih_off;
-        if (ih < 0 || ih >= p.H) {
-          for (int64_t t = 0; t < run; ++t) d[(k + t) * nr] = T(0);
-        } else {
-          const T* row = xc + ih * p.W;
-          const int64_t iw0 = ow * p.sw + iw_off;
-          for (int64_t t = 0; t < run; ++t) {
-            const int64_t iw = iw0 + t * p.sw;
-            d[(k + t) * nr] = (iw >= 0 && iw < p.W) ? row[iw] : T(0);
-          }
-        }
-        k += run;
-        ++oh;
+    int64_t oh = pos0 / p.Wo, ow = pos0 % p.Wo;
+    for (int64_t k = 0; k < kc; ++k) {
+      T* d = dst + k * nr;
+      for (int q = 0; q < nruns; ++q) {
+        const Run& u = runs[q];
+        const int64_t ih = oh * p.sh + u.ih_off, iw = ow * p.sw + u.iw_off;
+        if (ih >= 0 && ih < p.H && iw >= 0 && iw < p.W)
+          std::memcpy(d + u.jj, cp.xt + ((ih - cp.ih_lo) * p.W + iw) * cp.Cg + u.c, u.len * sizeof(T));
+        else
+          for (int64_t t = 0; t < u.len; ++t) d[u.jj + t] = T(0);
+      }
+      for (int64_t jj = valid; jj < nr; ++jj) d[jj] = T(0);
+      if (++ow == p.Wo) {
         ow = 0;
+        ++oh;
       }
     }
-    if (valid < nr)
-      for (int64_t k = 0; k < kc; ++k)
-        for (int64_t jj = valid; jj < nr; ++jj) dst[k * nr + jj] = T(0);
   }
 };
 
@@ -204,7 +231,8 @@ bool im2col_is_pointwise(const Conv2dParams& p) {
 }
 
 int64_t im2col_tile_rows(const Conv2dParams& p, size_t elem) {
-  int64_t rows = min64(max64(1, ceil_div(kIm2colTileColumns, p.Wo)), p.Ho);
+  // At most kIm2colTileColumns positions: the weight gradient's GEMM depth then fits one KC block.
+  int64_t rows = min64(max64(1, kIm2colTileColumns / p.Wo), p.Ho);
   if (im2col_is_pointwise(p)) return rows;
   const int64_t row_bytes = Shape(p).CRS * p.Wo * static_cast<int64_t>(elem);
   if (rows * row_bytes > kIm2colTileBytes) rows = max64(1, kIm2colTileBytes / row_bytes);
@@ -221,9 +249,10 @@ int64_t im2col_last_tile_bytes() { return g_last_tile_bytes.load(); }
 template <class T>
 void Im2colWeights<T>::pack(const Conv2dParams& p, const T* w) {
   const Shape sh(p);
-  groups.resize(sh.G);
+  if (static_cast<int64_t>(groups.size()) < sh.G) groups.resize(sh.G);
   for (int64_t g = 0; g < sh.G; ++g)
-    groups[g].pack(sh.Kg, sh.CRS, gemm::Operand<T>{w + g * sh.Kg * sh.CRS, sh.CRS, 1});
+    groups[g].pack(sh.Kg, sh.CRS, gemm::Operand<T>{w + g * sh.Kg * sh.CRS, sh.CRS, 1},
+                   im2col_tile_rows(p, sizeof(T)) * p.Wo);
 }
 
 template <class T>
@@ -231,10 +260,34 @@ void im2col_conv2d_forward(const Conv2dParams& p, const T* x, const Im2colWeight
                            const T* bias, T* y) {
   const Shape sh(p);
   const bool pointwise = im2col_is_pointwise(p);
-  const Schedule s = schedule(p, sizeof(T), true);
+  Schedule s = schedule(p, sizeof(T), true);
   g_last_tile_bytes.store(0);
+  // Maps smaller than a tile: several whole images per GEMM (wider B panels); their outputs are
+  // not adjacent in y, so such a GEMM writes a small per-thread block that is copied out.
+  int64_t batch = 1;
+  if (!pointwise && s.tiles == 1 && sh.P < kIm2colTileColumns && p.N > 1) {
+    batch = max64(1, min64(kIm2colTileColumns / sh.P, p.N / s.threads));
+    s.jobs = ceil_div(p.N, batch) * sh.G;
+  }
   for_each_item(s, [&](int64_t, int64_t job, int64_t tile) {
-    const int64_t n = job / sh.G, g = job % sh.G;
+    const int64_t g = job % sh.G;
+    if (batch > 1) {
+      const int64_t n0 = job / sh.G * batch, n1 = min64(p.N, n0 + batch);
+      const int64_t ncols = (n1 - n0) * sh.P;
+      T* out = thread_scratch(ScratchSlot::transposed).get<T>(sh.Kg * ncols);
+      const ColPanels<T> col{&p, x + (n0 * p.C + g * sh.Cg) * sh.HW, 0, p.C * sh.HW};
+      gemm::gemm(w.groups[g], ncols, gemm::PanelSource<T>{ColPanels<T>::pack, &col}, out, ncols,
+                 false, 1);
+      for (int64_t n = n0; n < n1; ++n)
+        for (int64_t k = 0; k < sh.Kg; ++k) {
+          const T* src = out + k * ncols + (n - n0) * sh.P;
+          T* dst = y + (n * p.K + g * sh.Kg + k) * sh.P;
+          const T b = bias ? bias[g * sh.Kg + k] : T(0);
+          for (int64_t q = 0; q < sh.P; ++q) dst[q] = src[q] + b;
+        }
+      return;
+    }
+    const int64_t n = job / sh.G;
     const int64_t oh0 = s.oh0(tile), oh1 = min64(oh0 + s.rows, p.Ho);
     const int64_t ncols = (oh1 - oh0) * p.Wo;
     const T* xg = x + (n * p.C + g * sh.Cg) * sh.HW;
@@ -249,7 +302,7 @@ void im2col_conv2d_forward(const Conv2dParams& p, const T* x, const Im2colWeight
       gemm::gemm(w.groups[g], ncols, gemm::Operand<T>{xg + oh0 * p.W, sh.HW, 1}, yt, sh.P,
                  bias != nullptr, 1);
     } else {
-      const ColPanels<T> col{&p, xg, oh0 * p.Wo};
+      const ColPanels<T> col{&p, xg, oh0 * p.Wo, p.C * sh.HW};
       gemm::gemm(w.groups[g], ncols, gemm::PanelSource<T>{ColPanels<T>::pack, &col}, yt, sh.P,
                  bias != nullptr, 1);
     }
@@ -258,7 +311,9 @@ void im2col_conv2d_forward(const Conv2dParams& p, const T* x, const Im2colWeight
 
 template <class T>
 void im2col_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, const T* bias, T* y) {
-  Im2colWeights<T> packed;
+  // Packed anew each call, into buffers kept per calling thread: fresh multi-megabyte blocks
+  // would page-fault on every call (about 0.4 ms per MB here).
+  thread_local Im2colWeights<T> packed;
   packed.pack(p, w);
   im2col_conv2d_forward(p, x, packed, bias, y);
 }
@@ -267,9 +322,14 @@ template <class T>
 void im2col_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) {
   const Shape sh(p);
   // dcol = W_g^T * grad_output: the transposed weights are a stride choice, packed once.
-  std::vector<gemm::PackedA<T>> wt(sh.G);
+  // Buffers reused across calls. A reference, because a lambda running on another thread
+  // would name that thread's own thread_local.
+  thread_local std::vector<gemm::PackedA<T>> wt_cache;
+  std::vector<gemm::PackedA<T>>& wt = wt_cache;
+  if (static_cast<int64_t>(wt.size()) < sh.G) wt.resize(sh.G);
   for (int64_t g = 0; g < sh.G; ++g)
-    wt[g].pack(sh.CRS, sh.Kg, gemm::Operand<T>{w + g * sh.Kg * sh.CRS, 1, sh.CRS});
+    wt[g].pack(sh.CRS, sh.Kg, gemm::Operand<T>{w + g * sh.Kg * sh.CRS, 1, sh.CRS},
+               min64(sh.P * p.N, kIm2colTileColumns));
   auto gy_tile = [&](int64_t n, int64_t g, int64_t oh0) {
     return gemm::Operand<T>{gy + (n * p.K + g * sh.Kg) * sh.P + oh0 * p.Wo, sh.P, 1};
   };
@@ -284,37 +344,63 @@ void im2col_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) 
     });
     return;
   }
+  // A tile is a range of output rows of one image or, when a whole image is smaller than a
+  // tile, several whole images side by side (so small maps still give the GEMM wide panels).
   // Tiles of one image overlap in dx (neighbouring output rows read the same input rows), so
-  // col2im of one (image, group) stays on one thread; with too few images the threads share
-  // each tile's GEMM and then split col2im by channel instead.
+  // col2im of one (image batch, group) stays on one thread; with too few batches the threads
+  // share each tile's GEMM and then split col2im by channel instead.
   const Schedule s = schedule(p, sizeof(T), false);
-  auto one_tile = [&](int64_t n, int64_t g, int64_t tile, int threads, T* dcol) {
+  const int64_t elem = static_cast<int64_t>(sizeof(T));
+  int64_t batch = 1;
+  if (s.tiles == 1 && sh.P > 0)
+    batch = max64(1, min64(p.N, min64(kIm2colTileColumns / sh.P, kIm2colTileBytes / (sh.CRS * sh.P * elem))));
+  const int64_t batches = ceil_div(p.N, batch);
+  const int64_t jobs = batches * sh.G;
+  const int64_t tile_cols = batch * s.rows * p.Wo;
+  const int64_t tile_elems = tile_cols * sh.CRS;
+  g_last_tile_bytes.store(tile_elems * elem);
+  auto one_tile = [&](int64_t job, int64_t tile, int threads, T* dcol) {
+    const int64_t g = job % sh.G, n0 = job / sh.G * batch, n1 = min64(p.N, n0 + batch);
     const int64_t oh0 = s.oh0(tile), oh1 = min64(oh0 + s.rows, p.Ho);
-    const int64_t ncols = (oh1 - oh0) * p.Wo;
-    gemm::gemm(wt[g], ncols, gy_tile(n, g, oh0), dcol, ncols, false, threads);
-    T* dxg = dx + (n * p.C + g * sh.Cg) * sh.HW;
-    if (threads <= 1) {
-      col2im_tile(p, dcol, 0, sh.Cg, oh0, oh1, dxg);
-    } else {
-      parallel_for(threads, [&](int64_t t) {
-        int64_t c0, c1;
-        split(sh.Cg, threads, static_cast<int>(t), &c0, &c1);
-        col2im_tile(p, dcol, c0, c1, oh0, oh1, dxg);
-      });
+    const int64_t rowcols = (oh1 - oh0) * p.Wo, ncols = (n1 - n0) * rowcols;
+    gemm::Operand<T> b = gy_tile(n0, g, oh0);
+    if (n1 - n0 > 1) {  // whole images: gather their grad_output planes into one matrix
+      T* gb = thread_scratch(ScratchSlot::transposed).get<T>(sh.Kg * ncols);
+      for (int64_t k = 0; k < sh.Kg; ++k)
+        for (int64_t n = n0; n < n1; ++n)
+          std::memcpy(gb + k * ncols + (n - n0) * sh.P, gy + (n * p.K + g * sh.Kg + k) * sh.P,
+                      sh.P * sizeof(T));
+      b = {gb, ncols, 1};
+    }
+    gemm::gemm(wt[g], ncols, b, dcol, ncols, false, threads);
+    for (int64_t n = n0; n < n1; ++n) {
+      const T* dn = dcol + (n - n0) * rowcols;
+      T* dxg = dx + (n * p.C + g * sh.Cg) * sh.HW;
+      if (threads <= 1) {
+        col2im_tile(p, dn, ncols, 0, sh.Cg, oh0, oh1, dxg);
+      } else {
+        parallel_for(threads, [&](int64_t t) {
+          int64_t c0, c1;
+          split(sh.Cg, threads, static_cast<int>(t), &c0, &c1);
+          col2im_tile(p, dn, ncols, c0, c1, oh0, oh1, dxg);
+        });
+      }
     }
   };
-  const int64_t tile_elems = s.rows * p.Wo * sh.CRS;
-  g_last_tile_bytes.store(tile_elems * static_cast<int64_t>(sizeof(T)));
-  if (s.threads <= 1 || balance(s.jobs, s.threads) >= 0.75) {
-    const int threads = s.threads;
+  auto zero_dx = [&](int64_t job) {
+    const int64_t g = job % sh.G, n0 = job / sh.G * batch, n1 = min64(p.N, n0 + batch);
+    for (int64_t n = n0; n < n1; ++n)
+      std::memset(dx + (n * p.C + g * sh.Cg) * sh.HW, 0, sh.Cg * sh.HW * sizeof(T));
+  };
+  if (s.threads <= 1 || balance(jobs, s.threads) >= 0.75) {
+    const int threads = jobs < s.threads ? static_cast<int>(jobs) : s.threads;
     auto run = [&](int64_t t) {
       int64_t j0, j1;
-      split(s.jobs, threads, static_cast<int>(t), &j0, &j1);
+      split(jobs, threads, static_cast<int>(t), &j0, &j1);
       T* dcol = thread_scratch(ScratchSlot::im2col).get<T>(tile_elems);
       for (int64_t job = j0; job < j1; ++job) {
-        const int64_t n = job / sh.G, g = job % sh.G;
-        std::memset(dx + (n * p.C + g * sh.Cg) * sh.HW, 0, sh.Cg * sh.HW * sizeof(T));
-        for (int64_t tile = 0; tile < s.tiles; ++tile) one_tile(n, g, tile, 1, dcol);
+        zero_dx(job);
+        for (int64_t tile = 0; tile < s.tiles; ++tile) one_tile(job, tile, 1, dcol);
       }
     };
     if (threads <= 1) run(0);
@@ -322,9 +408,8 @@ void im2col_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) 
   } else {
     T* dcol = thread_scratch(ScratchSlot::im2col).get<T>(tile_elems);
     std::memset(dx, 0, p.N * p.C * sh.HW * sizeof(T));
-    for (int64_t job = 0; job < s.jobs; ++job)
-      for (int64_t tile = 0; tile < s.tiles; ++tile)
-        one_tile(job / sh.G, job % sh.G, tile, s.threads, dcol);
+    for (int64_t job = 0; job < jobs; ++job)
+      for (int64_t tile = 0; tile < s.tiles; ++tile) one_tile(job, tile, s.threads, dcol);
   }
 }
 
@@ -336,48 +421,58 @@ void im2col_conv2d_weight(const Conv2dParams& p, const T* x, const T* gy, T* dw)
     std::memset(dw, 0, dw_elems * sizeof(T));
     return;
   }
-  const bool pointwise = im2col_is_pointwise(p);
   const Schedule s = schedule(p, sizeof(T), true);
-  g_last_tile_bytes.store(0);
-  // Each thread sums its items into its own dW (thread 0 into the output), then the partials are
-  // added in thread order: no races, and the same sum for the same thread count.
-  T* partials = s.threads > 1
-                    ? thread_scratch(ScratchSlot::partial).get<T>((s.threads - 1) * dw_elems)
-                    : nullptr;
+  const int64_t slab_rows_max = min64(p.H, s.rows * p.sh + (p.R - 1) * p.dh);
+  g_last_tile_bytes.store(slab_rows_max * p.W * sh.Cg * static_cast<int64_t>(sizeof(T)));
+  // Each thread sums its items into its own dW, kept in (k, r, s, c) order to match the
+  // channels-last panels; the partials are then added in thread order (no races, the same sum
+  // for the same thread count) and permuted into (k, c, r, s).
+  T* partials = thread_scratch(ScratchSlot::partial).get<T>(s.threads * dw_elems);
   auto run = [&](int64_t t) {
     int64_t i0, i1;
     split(s.items(), s.threads, static_cast<int>(t), &i0, &i1);
-    T* acc = t == 0 ? dw : partials + (t - 1) * dw_elems;
+    T* acc = partials + t * dw_elems;
     std::memset(acc, 0, dw_elems * sizeof(T));
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t job = i / s.tiles, tile = i % s.tiles;
       const int64_t n = job / sh.G, g = job % sh.G;
       const int64_t oh0 = s.oh0(tile), oh1 = min64(oh0 + s.rows, p.Ho);
       const int64_t ncols = (oh1 - oh0) * p.Wo;
+      // Input rows this tile reads; none means the tile sees only padding and adds nothing.
+      const int64_t ih_lo = max64(0, oh0 * p.sh - p.pt);
+      const int64_t ih_hi = min64(p.H, (oh1 - 1) * p.sh - p.pt + (p.R - 1) * p.dh + 1);
+      if (ih_hi <= ih_lo) continue;
       const T* xg = x + (n * p.C + g * sh.Cg) * sh.HW;
-      gemm::Operand<T> g_rows{gy + (n * p.K + g * sh.Kg) * sh.P + oh0 * p.Wo, sh.P, 1};
-      T* dst = acc + g * sh.Kg * sh.CRS;
-      if (pointwise) {
-        gemm::gemm(sh.Kg, sh.CRS, ncols, g_rows, gemm::Operand<T>{xg + oh0 * p.W, 1, sh.HW}, dst,
-                   sh.CRS, true, 1);
-      } else {
-        const ColPanels<T> col{&p, xg, oh0 * p.Wo};
-        gemm::gemm(sh.Kg, sh.CRS, ncols, g_rows,
-                   gemm::PanelSource<T>{ColPanels<T>::pack_transposed, &col}, dst, sh.CRS, true, 1);
-      }
+      const int64_t slab = (ih_hi - ih_lo) * p.W;
+      T* xt = thread_scratch(ScratchSlot::im2col).get<T>(slab * sh.Cg);
+      transpose(xg + ih_lo * p.W, sh.HW, sh.Cg, slab, xt, sh.Cg);
+      const ChannelsLastPanels<T> colt{&p, xt, ih_lo, sh.Cg, oh0 * p.Wo};
+      // grad_output's tile, also channels-last, so that packing A copies runs too.
+      const T* gyg = gy + (n * p.K + g * sh.Kg) * sh.P + oh0 * p.Wo;
+      T* gyt = thread_scratch(ScratchSlot::transposed).get<T>(ncols * sh.Kg);
+      transpose(gyg, sh.P, sh.Kg, ncols, gyt, sh.Kg);
+      gemm::Operand<T> g_rows{gyt, 1, sh.Kg};
+      gemm::gemm(sh.Kg, sh.CRS, ncols, g_rows,
+                 gemm::PanelSource<T>{ChannelsLastPanels<T>::pack, &colt},
+                 acc + g * sh.Kg * sh.CRS, sh.CRS, true, 1);
     }
   };
-  if (s.threads <= 1) {
-    run(0);
-    return;
-  }
-  parallel_for(s.threads, run);
-  parallel_for(s.threads, [&](int64_t t) {
-    int64_t e0, e1;
-    split(dw_elems, s.threads, static_cast<int>(t), &e0, &e1);
-    for (int u = 1; u < s.threads; ++u)
-      for (int64_t e = e0; e < e1; ++e) dw[e] += partials[(u - 1) * dw_elems + e];
-  });
+  if (s.threads <= 1) run(0);
+  else parallel_for(s.threads, run);
+  auto reduce = [&](int64_t t) {
+    int64_t k0, k1;
+    split(p.K, s.threads, static_cast<int>(t), &k0, &k1);
+    for (int64_t k = k0; k < k1; ++k)
+      for (int64_t rs = 0; rs < sh.RS; ++rs)
+        for (int64_t c = 0; c < sh.Cg; ++c) {
+          const int64_t e = k * sh.CRS + rs * sh.Cg + c;
+          T sum = partials[e];
+          for (int u = 1; u < s.threads; ++u) sum += partials[u * dw_elems + e];
+          dw[(k * sh.Cg + c) * sh.RS + rs] = sum;
+        }
+  };
+  if (s.threads <= 1) reduce(0);
+  else parallel_for(s.threads, reduce);
 }
 
 #define FASTCONV_INSTANTIATE(T)                                                                  \

@@ -7,16 +7,18 @@
 // gradient dW_g = sum_n grad_output[n,g] * col^T. A 1x1, stride-1, unpadded conv needs no col
 // matrix: the GEMMs run on the NCHW planes directly.
 //
-// Workspace bound. The forward and weight-gradient GEMMs never build col: their B panels are
-// packed straight from the image (gemm::PanelSource), so they need only the GEMM's packing
-// buffers (one KC x NC block of B, one MC x KC block of A per thread, fixed by the cache sizes,
-// csrc/gemm/gemm.h) plus, for the weight gradient, one partial dW (K*Cg*R*S elements) per
-// extra thread. The input gradient materialises dcol one tile of output rows at a time (about
-// kIm2colTileColumns output positions per tile); a tile holds at most
-//     max(kIm2colTileBytes, Cg*R*S*Wo*sizeof(T))  bytes
-// (one output row is the smallest tile), one tile buffer per thread, reused across calls.
-// im2col_tile_bytes() is that per-thread size; _core.im2col_last_tile_bytes() reports the size
-// the last call used (0 when no col tile was needed).
+// Workspace bound (per thread; buffers are kept per thread and reused across calls). Work is
+// cut into tiles of at most kIm2colTileColumns output positions (whole output rows, at least
+// one row). Every op uses the GEMM's packing buffers (one KC x NC block of B, one MC x KC block
+// of A, fixed by the cache sizes, csrc/gemm/gemm.h). Beyond that:
+//  - forward: nothing; B panels are packed straight from the image (gemm::PanelSource).
+//  - input gradient: one dcol tile of at most max(kIm2colTileBytes, Cg*R*S*Wo*sizeof(T)) bytes.
+//  - weight gradient: a channels-last copy of the input rows one tile reads, at most
+//    (rows*sh + (R-1)*dh) * W * Cg elements for rows = max(1, kIm2colTileColumns / Wo), and one
+//    dW-sized partial per thread.
+// Calls without a plan also keep the packed weights of their last call per thread (a plan
+// keeps its own). _core.im2col_last_tile_bytes() reports the tile/slab bytes of the last call
+// (0: none).
 #pragma once
 
 #include <cstddef>

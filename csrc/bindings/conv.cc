@@ -8,6 +8,7 @@
 
 #include "bindings/arrays.h"
 #include "algos/im2col_gemm.h"
+#include "algos/winograd.h"
 #include "ops/conv2d.h"
 
 namespace py = pybind11;
@@ -142,6 +143,7 @@ void same_dtype(const py::array& a, const py::array& b, const char* op) {
 
 void register_conv(py::module_& m) {
   m.attr("IM2COL_TILE_BYTES") = algos::kIm2colTileBytes;
+  m.attr("IM2COL_TILE_COLUMNS") = algos::kIm2colTileColumns;
   m.def("im2col_last_tile_bytes", &algos::im2col_last_tile_bytes,
         "Bytes of the col tile buffer the last im2col call used per thread (0: 1x1 conv, no copy).");
   m.def(
@@ -162,6 +164,18 @@ void register_conv(py::module_& m) {
         return py::make_tuple(std::string(a.name), why);
       },
       "(algorithm, why) the op would run for these sizes: introspection for benchmarks and tests.");
+  m.def(
+      "winograd_tile",
+      [](int64_t C, int64_t K, int64_t groups, int64_t H, int64_t W, bool weights_cached) {
+        Conv2dParams p = geometry(1, 1, 1, 1, 1, 1, 1, 1, groups);
+        p.N = 1; p.C = C; p.H = H; p.W = W; p.K = K; p.R = 3; p.S = 3;
+        ops::finish_params(p);
+        return algos::winograd_default_tile(p, weights_cached);
+      },
+      py::arg("C"), py::arg("K"), py::arg("groups"), py::arg("H"), py::arg("W"),
+      py::arg("weights_cached") = false,
+      "Output tile size m of algorithm 'winograd' for one image through a padding-1 3x3 conv "
+      "(weights_cached: as a plan, whose filters are already transformed).");
   m.def("conv2d_algorithms", [] { return ops::conv2d_algorithm_names(); },
         "Registered conv2d algorithms, in 'auto' preference order.");
   m.def(

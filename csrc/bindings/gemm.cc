@@ -100,11 +100,12 @@ void register_gemm(py::module_& m) {
       py::arg("a"), py::arg("b"), py::arg("threads") = 0,
       "a @ b for 2-D float32/float64 arrays of any strides; threads=0 picks a count by size.");
   m.def(
-      "gemm_ukernel", [](const std::string& dtype) -> std::string {
-        if (dtype == "float64") return gemm::active_ukernel<double>().name;
-        return gemm::active_ukernel<float>().name;
+      "gemm_ukernel", [](const std::string& dtype, int64_t M, int64_t N) -> std::string {
+        if (dtype == "float64") return gemm::active_ukernel<double>(M, N).name;
+        return gemm::active_ukernel<float>(M, N).name;
       },
-      py::arg("dtype") = "float32", "The GEMM micro-kernel the active ISA level selects.");
+      py::arg("dtype") = "float32", py::arg("M") = 0, py::arg("N") = 0,
+      "The GEMM micro-kernel the active ISA level selects for an M x N product (0: unknown).");
   py::class_<PyPackedA>(m, "GemmPackedA", "A GEMM left operand packed once for repeated products.")
       .def(py::init<const py::array&>(), py::arg("a"))
       .def("matmul", &PyPackedA::matmul, py::arg("b"), py::arg("threads") = 0)

@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "algos/im2col_gemm.h"
+#include "algos/winograd.h"
 #include "bindings/arrays.h"
 #include "ops/conv2d.h"
 
@@ -27,6 +28,7 @@ struct PlanState {
   carray<T> bias;    // empty when there is no bias
   bool has_bias = false;
   algos::Im2colWeights<T> im2col;  // packed when the chosen algorithm is im2col
+  algos::WinogradWeights<T> winograd;  // transformed when it is a Winograd variant
 };
 
 class Conv2dPlanCore {
@@ -72,6 +74,11 @@ class Conv2dPlanCore {
       if (is_f32_ && f32_.im2col.groups.empty()) f32_.im2col.pack(p, f32_.weight.data());
       if (!is_f32_ && f64_.im2col.groups.empty()) f64_.im2col.pack(p, f64_.weight.data());
     }
+    // Winograd's tile may differ between input sizes: transform again only when it does.
+    if (const int m = algos::winograd_named_tile(algo_->name, p)) {
+      if (is_f32_ && f32_.winograd.tile() != m) f32_.winograd.pack(p, f32_.weight.data(), m);
+      if (!is_f32_ && f64_.winograd.tile() != m) f64_.winograd.pack(p, f64_.weight.data(), m);
+    }
   }
 
   template <class T>
@@ -109,6 +116,8 @@ class Conv2dPlanCore {
       if (p.N == 0) {
       } else if (std::string(algo_->name) == "im2col") {
         algos::im2col_conv2d_forward<T>(p, xp, st.im2col, bp, yp);
+      } else if (algos::winograd_named_tile(algo_->name, p)) {
+        algos::winograd_conv2d_forward<T>(p, xp, st.winograd, bp, yp);
       } else if constexpr (std::is_same_v<T, float>) {
         algo_->f32.fn(p, xp, st.weight.data(), bp, yp);
       } else {

@@ -167,6 +167,15 @@ void split_m_driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, O
   }
 }
 
+// Useful fraction of the threads' time when they split N: the balance of the N panels, less
+// the A blocks every thread packs for itself (about one cycle per element against 2 * N / 64
+// cycles of multiply-adds per element per thread; nothing when A is packed in advance).
+double n_split_efficiency(int64_t N, int64_t n_panels, int threads, bool a_prepacked) {
+  double e = balance(n_panels, threads);
+  if (!a_prepacked) e *= 1.0 - (32.0 * threads / N < 0.5 ? 32.0 * threads / N : 0.5);
+  return e;
+}
+
 template <class T>
 void driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Operand<T> a,
             const BSource<T>& b, T* c, int64_t ldc, bool accumulate, int threads) {
@@ -177,12 +186,13 @@ void driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Operand<T
     return;
   }
   if (threads <= 0) threads = gemm_threads(M, N, K);
-  const GemmUkernel<T>& uk = packed ? packed->ukernel() : active_ukernel<T>();
+  const GemmUkernel<T>& uk = packed ? packed->ukernel() : active_ukernel<T>(M, N);
   const Blocking blk = packed ? packed->blocking() : blocking_for(uk);
   const int64_t m_panels = ceil_div(M, uk.mr), n_panels = ceil_div(N, uk.nr);
   if (threads <= 1) {
     serial_driver(M, N, K, packed, a, b, 0, c, ldc, accumulate, uk, blk);
-  } else if (balance(n_panels, threads) >= balance(m_panels, threads)) {
+  } else if (n_split_efficiency(N, n_panels, threads, packed != nullptr) >=
+             balance(m_panels, threads)) {
     // Column slices are independent problems: one fork/join for the whole product, no shared
     // buffer, so a thread the host deschedules for a while delays only its own slice.
     parallel_for(threads, [&](int64_t t) {
@@ -197,21 +207,45 @@ void driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Operand<T
   }
 }
 
+// Fraction of the tiles' multiply-adds that do useful work for an M x N product.
+double tile_use(int64_t M, int64_t N, int mr, int nr) {
+  double use = 1.0;
+  if (M > 0) use *= static_cast<double>(M) / (ceil_div(M, mr) * mr);
+  if (N > 0) use *= static_cast<double>(N) / (ceil_div(N, nr) * nr);
+  return use;
+}
+
+// Per ISA level, its tiles in order of preference when they waste the same.
+template <class T>
+const GemmUkernel<T>& pick(const GemmUkernel<T>* first, int count, int64_t M, int64_t N) {
+  const GemmUkernel<T>* best = first;
+  for (int i = 1; i < count; ++i)
+    if (tile_use(M, N, first[i].mr, first[i].nr) > tile_use(M, N, best->mr, best->nr) + 1e-9)
+      best = first + i;
+  return *best;
+}
+
 }  // namespace
 
 template <>
-const GemmUkernel<float>& active_ukernel<float>() {
+const GemmUkernel<float>& active_ukernel<float>(int64_t M, int64_t N) {
   using namespace ukernels;
-  static const GemmUkernel<float> k[] = {
-      {"f32_gemm_4x8_scalar", 4, 8, f32_gemm_4x8_scalar},
-      {"f32_gemm_6x16_avx2", 6, 16, f32_gemm_6x16_avx2},
+  static const GemmUkernel<float> scalar[] = {{"f32_gemm_4x8_scalar", 4, 8, f32_gemm_4x8_scalar}};
+  static const GemmUkernel<float> avx2[] = {{"f32_gemm_6x16_avx2", 6, 16, f32_gemm_6x16_avx2}};
+  // 14x32: 28 accumulators, each broadcast feeds 2 FMAs; 8x48: 24 accumulators, 3 FMAs per
+  // broadcast, and an exact fit for the multiples of 8 that channel counts usually are.
+  static const GemmUkernel<float> avx512[] = {
       {"f32_gemm_14x32_avx512", 14, 32, f32_gemm_14x32_avx512},
-  };
-  return k[static_cast<int>(active_isa())];
+      {"f32_gemm_8x48_avx512", 8, 48, f32_gemm_8x48_avx512}};
+  switch (active_isa()) {
+    case Isa::avx512: return pick(avx512, 2, M, N);
+    case Isa::avx2: return pick(avx2, 1, M, N);
+    default: return pick(scalar, 1, M, N);
+  }
 }
 
 template <>
-const GemmUkernel<double>& active_ukernel<double>() {
+const GemmUkernel<double>& active_ukernel<double>(int64_t, int64_t) {
   using namespace ukernels;
   static const GemmUkernel<double> k[] = {
       {"f64_gemm_4x4_scalar", 4, 4, f64_gemm_4x4_scalar},
@@ -246,8 +280,8 @@ int gemm_threads(int64_t M, int64_t N, int64_t K) {
 }
 
 template <class T>
-void PackedA<T>::pack(int64_t M, int64_t K, Operand<T> a) {
-  uk_ = &active_ukernel<T>();
+void PackedA<T>::pack(int64_t M, int64_t K, Operand<T> a, int64_t n_hint) {
+  uk_ = &active_ukernel<T>(M, n_hint);
   blk_ = blocking_for(*uk_);
   M_ = M;
   K_ = K;

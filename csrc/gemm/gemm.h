@@ -41,9 +41,11 @@ struct Blocking {
   int64_t mc, kc, nc;
 };
 
-// The micro-kernel for the active ISA (FASTCONV_ISA / set_isa_cap), and its block sizes.
+// The micro-kernel for the active ISA (FASTCONV_ISA / set_isa_cap), and its block sizes. An
+// ISA level may offer several tiles; the one for an M x N product is the one that wastes the
+// least of its register tile on padding (N = 0: not known yet, judged on M alone).
 template <class T>
-const ukernels::GemmUkernel<T>& active_ukernel();
+const ukernels::GemmUkernel<T>& active_ukernel(int64_t M = 0, int64_t N = 0);
 template <class T>
 Blocking blocking_for(const ukernels::GemmUkernel<T>& uk);
 
@@ -57,7 +59,8 @@ int gemm_threads(int64_t M, int64_t N, int64_t K);
 template <class T>
 class PackedA {
  public:
-  void pack(int64_t M, int64_t K, Operand<T> a);
+  // n_hint: the usual width of the B operands (0: unknown), to pick the best-fitting tile.
+  void pack(int64_t M, int64_t K, Operand<T> a, int64_t n_hint = 0);
   int64_t rows() const { return M_; }
   int64_t depth() const { return K_; }
   const ukernels::GemmUkernel<T>& ukernel() const { return *uk_; }

@@ -30,6 +30,7 @@ FASTCONV_DECL_GEMM(double, f64_gemm_4x4_scalar)
 FASTCONV_DECL_GEMM(float, f32_gemm_6x16_avx2)
 FASTCONV_DECL_GEMM(double, f64_gemm_6x8_avx2)
 FASTCONV_DECL_GEMM(float, f32_gemm_14x32_avx512)
+FASTCONV_DECL_GEMM(float, f32_gemm_8x48_avx512)
 FASTCONV_DECL_GEMM(double, f64_gemm_14x16_avx512)
 #undef FASTCONV_DECL_GEMM
 

@@ -1,0 +1,395 @@
+#include "algos/winograd.h"
+
+#include <atomic>
+#include <cstring>
+#include <string>
+
+#include "runtime/cpu.h"
+#include "runtime/parallel.h"
+
+namespace fastconv::algos {
+namespace {
+
+using ops::Conv2dParams;
+using ukernels::GemmUkernel;
+using ukernels::WinogradTransforms;
+using ukernels::WinogradUkernels;
+
+constexpr int64_t kL2Bytes = 1 << 20;
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+double balance(int64_t units, int threads) {
+  return static_cast<double>(units) / (threads * ceil_div(units, threads));
+}
+
+template <class T>
+const WinogradUkernels<T>& active_transforms();
+template <>
+const WinogradUkernels<float>& active_transforms<float>() {
+  using namespace ukernels;
+  static const WinogradUkernels<float>* k[] = {&f32_winograd_scalar, &f32_winograd_avx2,
+                                               &f32_winograd_avx512};
+  return *k[static_cast<int>(active_isa())];
+}
+template <>
+const WinogradUkernels<double>& active_transforms<double>() {
+  using namespace ukernels;
+  static const WinogradUkernels<double>* k[] = {&f64_winograd_scalar, &f64_winograd_avx2,
+                                                &f64_winograd_avx512};
+  return *k[static_cast<int>(active_isa())];
+}
+
+template <class T>
+const WinogradTransforms<T>& transforms_for(const WinogradUkernels<T>& uk, int m) {
+  return m == 2 ? uk.f2 : m == 4 ? uk.f4 : uk.f6;
+}
+
+int64_t tile_count(int64_t out, int m) { return ceil_div(out, m); }
+
+// Where one tile of a block reads and writes.
+struct TileSpot {
+  int64_t n;         // image
+  int64_t ih0, iw0;  // input patch origin (may be negative: padding)
+  int64_t oh0, ow0;  // output tile origin
+  int64_t in_off;    // offset of the patch origin in channel 0 of the group's input (interior)
+  int64_t out_off;   // offset of the tile origin in output channel 0 of the image
+  bool interior;     // the whole patch lies inside the input
+  bool full;         // the whole tile lies inside the output
+};
+
+// How one call's tiles are cut into blocks and shared among threads.
+struct Schedule {
+  int m, a, X;
+  int64_t th, tw, per_image, total;  // tiles per column, per row, per image, in all
+  int64_t panels;                    // NR-wide tile panels per block
+  int64_t block;                     // tiles per block (panels * NR)
+  int64_t blocks, kparts, items;
+  int threads;
+};
+
+template <class T>
+Schedule schedule(const Conv2dParams& p, const WinogradWeights<T>& w) {
+  Schedule s;
+  s.m = w.tile();
+  s.a = s.m + 2;
+  s.X = s.a * s.a;
+  s.th = tile_count(p.Ho, s.m);
+  s.tw = tile_count(p.Wo, s.m);
+  s.per_image = s.th * s.tw;
+  s.total = p.N * s.per_image;
+  const int64_t nr = w.gemm_ukernel().nr;
+  // Every block streams all of U once, while the GEMMs only need one xi plane of V and M in
+  // L2 at a time. So blocks hold V (X x Cg x block) and M (X x Kg x block) in half of L2, or,
+  // when U is large (it leaves L3 at 512 channels), in a quarter of U's size: fewer passes
+  // over U for V and M that spill to L3 (measured: vgg 512@28 about 1.2x faster, 256@56 the
+  // same).
+  const int64_t panel_bytes = s.X * (w.c_per_group() + w.k_per_group()) * nr * sizeof(T);
+  const int64_t u_bytes = s.X * w.k_per_group() * w.c_per_group() * sizeof(T);
+  s.panels = max64(1, min64(4, max64(kL2Bytes / 2, u_bytes / 4) / panel_bytes));
+  s.panels = min64(s.panels, ceil_div(s.total, nr));
+  s.block = s.panels * nr;
+  s.blocks = ceil_div(s.total, s.block);
+  const int64_t work = s.blocks * w.groups();
+  s.threads = gemm::gemm_threads(w.k_per_group() * s.X, s.total * w.groups(), w.c_per_group());
+  s.kparts = 1;
+  if (s.threads > 1 && balance(work, s.threads) < 0.85)
+    s.kparts = min64(w.k_panels(), s.threads);
+  s.items = work * s.kparts;
+  if (s.items < s.threads) s.threads = static_cast<int>(s.items);
+  return s;
+}
+
+// The distance between the X planes of U, V and M, which the transforms touch all at once: a
+// multiple of 4 KiB would put all X streams in the same L1 set (12 ways) and evict lines
+// before they are complete, so planes are a whole number of 4 KiB pages plus 64 bytes apart.
+int64_t skewed(int64_t elems, size_t elem_bytes) {
+  const int64_t page = 4096 / static_cast<int64_t>(elem_bytes);
+  return ceil_div(elems, page) * page + 64 / static_cast<int64_t>(elem_bytes);
+}
+
+// Per-thread scratch, kept for the life of the (pool) thread.
+struct Scratch {
+  AlignedBuffer v, mm, patch, out, spots;
+};
+Scratch& scratch() {
+  thread_local Scratch s;
+  return s;
+}
+
+// Patch and tile copies with the tile size known at compile time, so the common interior case
+// is a fully unrolled sequence of moves. They are scalar: tiles sit in the vector lanes, so a
+// patch row is a column of the lane-major buffer (the copies take about a third of the time
+// at 64 channels, less with more channels).
+template <int A, class T>
+inline void copy_patch(const T* src, int64_t W, T* patch, int64_t nr) {
+#pragma GCC unroll 8
+  for (int i = 0; i < A; ++i)
+#pragma GCC unroll 8
+    for (int j = 0; j < A; ++j) patch[(i * A + j) * nr] = src[i * W + j];
+}
+template <int M, class T>
+inline void copy_tile(const T* out, int64_t nr, T* dst, int64_t Wo) {
+#pragma GCC unroll 4
+  for (int i = 0; i < M; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < M; ++j) dst[i * Wo + j] = out[(i * M + j) * nr];
+}
+
+// One block of tiles (images, tile rows and columns in raster order) x one group x one range of
+// output-channel panels: transform in, X GEMMs, transform out.
+template <class T, int kM>
+void run_block(const Conv2dParams& p, const T* x, const WinogradWeights<T>& w, const T* bias,
+               T* y, const Schedule& s, int64_t g, int64_t blk, int64_t kp0, int64_t kp1) {
+  const GemmUkernel<T>& uk = w.gemm_ukernel();
+  const WinogradTransforms<T>& tr = transforms_for(w.transforms(), s.m);
+  const int64_t nr = uk.nr, mr = uk.mr;
+  const int64_t Cg = w.c_per_group(), Kg = w.k_per_group();
+  const int64_t t0 = blk * s.block, count = min64(s.block, s.total - t0);
+  const int64_t panels = ceil_div(count, nr);
+  const int64_t ld = panels * nr;                // columns of V and M
+  const int64_t krows = min64(kp1 * mr, Kg) - kp0 * mr;
+  constexpr int a = kM + 2, m = kM, X = a * a;
+
+  Scratch& sc = scratch();
+  const int64_t v_xi = skewed(panels * Cg * nr, sizeof(T));
+  const int64_t m_xi = skewed(krows * ld, sizeof(T));
+  T* v = sc.v.get<T>(X * v_xi);
+  T* mm = sc.mm.get<T>(X * m_xi);
+  T* patch = sc.patch.get<T>(X * nr);
+  T* out = sc.out.get<T>(m * m * nr);
+  TileSpot* spots = sc.spots.get<TileSpot>(ld);
+
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t t = t0 + i, n = t / s.per_image, r = t % s.per_image;
+    TileSpot& sp = spots[i];
+    sp.n = n;
+    sp.oh0 = r / s.tw * m;
+    sp.ow0 = r % s.tw * m;
+    sp.ih0 = sp.oh0 - p.pt;
+    sp.iw0 = sp.ow0 - p.pl;
+    sp.interior = sp.ih0 >= 0 && sp.iw0 >= 0 && sp.ih0 + a <= p.H && sp.iw0 + a <= p.W;
+    sp.full = sp.oh0 + m <= p.Ho && sp.ow0 + m <= p.Wo;
+    sp.in_off = n * p.C * p.H * p.W + sp.ih0 * p.W + sp.iw0;
+    sp.out_off = n * p.K * p.Ho * p.Wo + sp.oh0 * p.Wo + sp.ow0;
+  }
+
+  // Input transform, straight into NR-wide B panels: V[xi][panel][c][lane].
+  const int64_t HW = p.H * p.W;
+  for (int64_t tp = 0; tp < panels; ++tp) {
+    const int64_t lanes = min64(nr, count - tp * nr);
+    // Lanes past the last tile transform zeros (their GEMM columns are computed, never stored).
+    if (tp == 0 || lanes < nr) std::memset(patch, 0, X * nr * sizeof(T));
+    const TileSpot* ps = spots + tp * nr;
+    for (int64_t c = 0; c < Cg; ++c) {
+      const T* plane = x + (g * Cg + c) * HW;
+      for (int64_t l = 0; l < lanes; ++l) {
+        const TileSpot& sp = ps[l];
+        if (sp.interior) {
+          copy_patch<a>(plane + sp.in_off, p.W, patch + l, nr);
+        } else {
+          const T* src = plane + sp.n * p.C * HW;
+          for (int i = 0; i < a; ++i) {
+            const int64_t ih = sp.ih0 + i;
+            const bool row_in = ih >= 0 && ih < p.H;
+            for (int j = 0; j < a; ++j) {
+              const int64_t iw = sp.iw0 + j;
+              patch[(i * a + j) * nr + l] =
+                  row_in && iw >= 0 && iw < p.W ? src[ih * p.W + iw] : T(0);
+            }
+          }
+        }
+      }
+      tr.input(patch, nr, v + (tp * Cg + c) * nr, v_xi);
+    }
+  }
+
+  // X GEMMs: M[xi] (krows x ld) = U[xi] (rows of panels kp0..kp1) * V[xi]. The depth is cut
+  // to the GEMM's KC so an A panel stays in L1 across the tile panels.
+  const int64_t kc_max = gemm::blocking_for(uk).kc;
+  for (int64_t xi = 0; xi < X; ++xi) {
+    const T* vx = v + xi * v_xi;
+    T* mx = mm + xi * m_xi;
+    for (int64_t c0 = 0; c0 < Cg; c0 += kc_max) {
+      const int64_t kc = min64(kc_max, Cg - c0);
+      for (int64_t kp = kp0; kp < kp1; ++kp) {
+        const T* ap = w.panel(g, xi, kp) + c0 * mr;
+        const int64_t rows = min64(mr, Kg - kp * mr);
+        T* crow = mx + (kp - kp0) * mr * ld;
+        for (int64_t tp = 0; tp < panels; ++tp)
+          uk.fn(kc, ap, vx + (tp * Cg + c0) * nr, crow + tp * nr, ld, rows, nr, c0 > 0);
+      }
+    }
+  }
+
+  // Output transform and scatter into y (tiles at the bottom and right edges are clipped).
+  const int64_t HWo = p.Ho * p.Wo;
+  for (int64_t kl = 0; kl < krows; ++kl) {
+    const int64_t k = kp0 * mr + kl;
+    const T b = bias ? bias[g * Kg + k] : T(0);
+    for (int64_t tp = 0; tp < panels; ++tp) {
+      const int64_t lanes = min64(nr, count - tp * nr);
+      tr.output(mm + kl * ld + tp * nr, m_xi, nr, b, out);
+      const TileSpot* ps = spots + tp * nr;
+      T* yk = y + (g * Kg + k) * HWo;
+      for (int64_t l = 0; l < lanes; ++l) {
+        const TileSpot& sp = ps[l];
+        T* dst = yk + sp.out_off;
+        if (sp.full) {
+          copy_tile<m>(out + l, nr, dst, p.Wo);
+          continue;
+        }
+        const int64_t hi = min64(m, p.Ho - sp.oh0), wj = min64(m, p.Wo - sp.ow0);
+        for (int64_t i = 0; i < hi; ++i, dst += p.Wo)
+          for (int64_t j = 0; j < wj; ++j) dst[j] = out[(i * m + j) * nr + l];
+      }
+    }
+  }
+}
+
+}  // namespace
+
+const char* winograd_declines(const Conv2dParams& p) {
+  if (p.R != 3 || p.S != 3) return "needs a 3x3 kernel";
+  if (p.sh != 1 || p.sw != 1) return "needs stride 1";
+  if (p.dh != 1 || p.dw != 1) return "needs dilation 1";
+  return nullptr;
+}
+
+const char* winograd_auto_declines(const Conv2dParams& p) {
+  if (p.C / p.groups < kWinogradF4MinChannels || p.K / p.groups < kWinogradF4MinChannels)
+    return "fewer than 32 channels per group: the direct kernels are faster";
+  const int m = winograd_default_tile(p, false);
+  const int64_t nr = gemm::active_ukernel<float>().nr;
+  const int64_t columns = ceil_div(p.N * tile_count(p.Ho, m) * tile_count(p.Wo, m), nr) * nr;
+  if (columns < 2 * kWinogradFilterTransformColumns)
+    return "too few tiles to repay the filter transform of a call";
+  return nullptr;
+}
+
+int winograd_channel_tile(const Conv2dParams& p) {
+  return p.C / p.groups < kWinogradF4MinChannels || p.K / p.groups < kWinogradF4MinChannels ? 2 : 4;
+}
+
+int winograd_named_tile(const char* name, const Conv2dParams& p) {
+  const std::string n(name);
+  if (n == "winograd") return winograd_default_tile(p, true);
+  if (n == "winograd_f2") return 2;
+  if (n == "winograd_f4") return 4;
+  if (n == "winograd_f6") return 6;
+  return 0;
+}
+
+int winograd_default_tile(const Conv2dParams& p, bool weights_cached) {
+  if (winograd_channel_tile(p) == 2) return 2;
+  // GEMM columns each tile size computes: the tiles rounded up to whole NR panels (F(4x4) on
+  // a 14x14 image has 16 tiles, half a 32-wide panel, where F(2x2) has 49 of 64), plus, when
+  // the filters are transformed in this call, their transform in GEMM-column equivalents.
+  const int64_t nr = gemm::active_ukernel<float>().nr;
+  const int64_t filter = weights_cached ? 0 : kWinogradFilterTransformColumns;
+  auto columns = [&](int m) {
+    return (m + 2) * (m + 2) * (ceil_div(p.N * tile_count(p.Ho, m) * tile_count(p.Wo, m), nr) * nr + filter);
+  };
+  return columns(4) < columns(2) ? 4 : 2;
+}
+
+template <class T>
+void WinogradWeights<T>::pack(const Conv2dParams& p, const T* w, int m) {
+  m_ = m;
+  G_ = p.groups;
+  Kg_ = p.K / p.groups;
+  Cg_ = p.C / p.groups;
+  gemm_ = &gemm::active_ukernel<T>();
+  transforms_ = &active_transforms<T>();
+  const int64_t mr = gemm_->mr, X = (m + 2) * (m + 2);
+  kpanels_ = ceil_div(Kg_, mr);
+  data_ = buf_.get<T>(max64(1, G_ * X * skewed(kpanels_ * Cg_ * mr, sizeof(T))));
+  const WinogradTransforms<T>& tr = transforms_for(*transforms_, m);
+  u_xi_ = skewed(kpanels_ * Cg_ * mr, sizeof(T));
+  const int64_t jobs = G_ * kpanels_;
+  // A job transforms the filters of one MR-row panel, kChunk input channels per transform
+  // call: the call's lanes are (channel, row) pairs in the packed order, so each of the X
+  // outputs is one contiguous run of whole cache lines (and the planes are skewed, so the X
+  // runs do not compete for one cache set).
+  constexpr int64_t kChunk = 16;
+  auto job = [&](int64_t jb) {
+    const int64_t g = jb / kpanels_, kp = jb % kpanels_;
+    const int64_t rows = min64(mr, Kg_ - kp * mr);
+    T taps[9 * kChunk * 32];     // 9 x (kChunk * MR), MR <= 32 for every GEMM kernel
+    for (int64_t c0 = 0; c0 < Cg_; c0 += kChunk) {
+      const int64_t cn = min64(kChunk, Cg_ - c0), lanes = cn * mr;
+      for (int64_t r = 0; r < mr; ++r)
+        for (int64_t c = 0; c < cn; ++c) {
+          const int64_t l = c * mr + r;
+          if (r >= rows) {
+            for (int q = 0; q < 9; ++q) taps[q * lanes + l] = T(0);
+            continue;
+          }
+          const T* src = w + ((g * Kg_ + kp * mr + r) * Cg_ + c0 + c) * 9;
+          for (int q = 0; q < 9; ++q) taps[q * lanes + l] = src[q];
+        }
+      tr.filter(taps, lanes, data_ + g * X * u_xi_ + kp * Cg_ * mr + c0 * mr, u_xi_);
+    }
+  };
+  // Below a few thousand filters the transform takes microseconds, less than a fork/join.
+  const int threads = jobs > 1 && Kg_ * Cg_ * G_ >= 4096 ? max_threads() : 1;
+  if (threads > 1) {
+    parallel_for(threads, [&](int64_t t) {
+      for (int64_t jb = jobs * t / threads; jb < jobs * (t + 1) / threads; ++jb) job(jb);
+    });
+  } else {
+    for (int64_t jb = 0; jb < jobs; ++jb) job(jb);
+  }
+}
+
+template <class T>
+void winograd_conv2d_forward(const Conv2dParams& p, const T* x, const WinogradWeights<T>& w,
+                             const T* bias, T* y) {
+  if (p.N == 0) return;
+  const Schedule s = schedule(p, w);
+  const int64_t per_group = s.blocks * s.kparts;
+  auto item = [&](int64_t it) {
+    const int64_t g = it / per_group, rest = it % per_group;
+    const int64_t blk = rest / s.kparts, part = rest % s.kparts;
+    const int64_t kp0 = w.k_panels() * part / s.kparts, kp1 = w.k_panels() * (part + 1) / s.kparts;
+    if (kp0 >= kp1) return;
+    if (s.m == 4) run_block<T, 4>(p, x, w, bias, y, s, g, blk, kp0, kp1);
+    else if (s.m == 6) run_block<T, 6>(p, x, w, bias, y, s, g, blk, kp0, kp1);
+    else run_block<T, 2>(p, x, w, bias, y, s, g, blk, kp0, kp1);
+  };
+  if (s.threads <= 1) {
+    for (int64_t it = 0; it < s.items; ++it) item(it);
+    return;
+  }
+  // Items are taken first come, first served: each writes its own outputs with no reduction, so
+  // results do not depend on which thread runs what, and a thread the host deschedules for a
+  // while (a shared machine) holds up only the item it is on.
+  std::atomic<int64_t> next{0};
+  parallel_for(s.threads, [&](int64_t) {
+    for (int64_t it = next.fetch_add(1); it < s.items; it = next.fetch_add(1)) item(it);
+  });
+}
+
+template <class T>
+void winograd_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, const T* bias, T* y,
+                             int m) {
+  thread_local WinogradWeights<T> packed;
+  packed.pack(p, w, m ? m : winograd_default_tile(p, false));
+  winograd_conv2d_forward(p, x, packed, bias, y);
+}
+
+template class WinogradWeights<float>;
+template class WinogradWeights<double>;
+template void winograd_conv2d_forward<float>(const Conv2dParams&, const float*,
+                                             const WinogradWeights<float>&, const float*, float*);
+template void winograd_conv2d_forward<double>(const Conv2dParams&, const double*,
+                                              const WinogradWeights<double>&, const double*,
+                                              double*);
+template void winograd_conv2d_forward<float>(const Conv2dParams&, const float*, const float*,
+                                             const float*, float*, int);
+template void winograd_conv2d_forward<double>(const Conv2dParams&, const double*, const double*,
+                                              const double*, double*, int);
+
+}  // namespace fastconv::algos

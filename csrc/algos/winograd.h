@@ -1,0 +1,106 @@
+// Winograd convolution F(m x m, 3 x 3), m = 2, 4 or 6, forward, on the packed GEMM micro-kernels.
+//
+// The output is cut into m x m tiles; tile t reads the a x a input patch d_t (a = m + 2) at
+// the tile's origin minus the padding, and with X = a * a transform positions xi:
+//   U[xi] (Kg x Cg) = (G g G^T)[xi]        filter transform, once per call or per plan
+//   V[xi] (Cg x T)  = (B^T d_t B)[xi]      input transform of a block of T tiles
+//   M[xi] (Kg x T)  = U[xi] * V[xi]         X independent GEMMs
+//   y_t             = A^T M_t A + bias      output transform
+// F(4x4) does 36 multiplies per 16 outputs where direct does 144; F(2x2) 16 per 4 (36);
+// F(6x6), only on explicit request ("winograd_f6": its float32 error is outside the bound
+// "auto" keeps to), 64 per 36 (324).
+//
+// Layout, chosen so no GEMM operand is repacked per call: U is stored as the micro-kernel's
+// MR-row panels ([g][xi][k panel][c][MR], planes skewed against cache-set aliasing), and the input transform writes V straight into
+// NR-column panels ([xi][t panel][c][NR]), tiles in the vector lanes. The T tiles of a block
+// are consecutive in (image, tile row, tile column) order, so blocks span images when the
+// images are small. One block's V and M live in per-thread buffers sized for L2; threads take
+// blocks (each runs its transforms and GEMMs on its own thread, no nested parallelism), and
+// when there are fewer blocks than threads they split a block's output channels instead.
+//
+// Tile choice for algorithm "winograd" (winograd_default_tile): F(2x2) when a group has fewer
+// than kWinogradF4MinChannels input or output channels (the transforms, whose cost grows with
+// a^2 per channel and not with the other channel count, then outweigh the multiplies F(4x4)
+// saves) or when F(4x4)'s tiles would multiply no less than F(2x2)'s (tiny images, where 4x4
+// tiles mostly cover padding, or fill a GEMM panel worse: tiles are counted in whole NR-wide
+// panels, plus kWinogradFilterTransformColumns when the call transforms the filters, since
+// F(4x4)'s U is 36/16 the size of F(2x2)'s); F(4x4) otherwise. "winograd_f2" / "winograd_f4"
+// force a tile.
+// A plan transforms its weights for the tile of the input size it runs (again if a later size
+// needs the other tile).
+//
+// Accuracy: F(4x4) amplifies rounding errors through its transform constants (up to 8 in A,
+// 5 in B, 1/24 in G); README.md gives the measured error of each tile size.
+#pragma once
+
+#include <cstdint>
+
+#include "gemm/gemm.h"
+#include "ops/conv2d.h"
+#include "runtime/workspace.h"
+#include "ukernels/gemm.h"
+#include "ukernels/winograd.h"
+
+namespace fastconv::algos {
+
+inline constexpr int64_t kWinogradF4MinChannels = 32;
+// A call's filter transform costs about as much as the GEMMs over this many more tiles
+// (measured: 512x512 filters F(4x4) in 2.7 ms on one core, about 38 cycles per filter pair,
+// against 72 flops per pair per tile in the GEMMs at ~55 flop/cycle).
+inline constexpr int64_t kWinogradFilterTransformColumns = 32;
+
+// Why Winograd cannot run this shape (nullptr: it can): 3x3, stride 1, dilation 1 only.
+const char* winograd_declines(const ops::Conv2dParams& p);
+// Why "auto" should pass over a shape Winograd supports (nullptr: take it). Measured against
+// the direct kernels (benchmarks/bench_winograd.py and side-by-side runs, one core): with 8 or
+// 16 channels a group direct is 2-3x faster, at 32 about even, so Winograd needs
+// kWinogradF4MinChannels; and a call whose tiles fill fewer GEMM columns than twice its filter
+// transform's worth (r50 512@7 at N=1: 16 tiles) loses to direct by 1.6x.
+const char* winograd_auto_declines(const ops::Conv2dParams& p);
+// The output tile size m (2 or 4) that algorithm "winograd" uses for p; weights_cached: the
+// filters were transformed earlier (a plan), so their transform costs this call nothing.
+int winograd_default_tile(const ops::Conv2dParams& p, bool weights_cached);
+// The channel part of that rule alone.
+int winograd_channel_tile(const ops::Conv2dParams& p);
+// The tile a registered algorithm name runs with, or 0 when it is not a Winograd variant.
+int winograd_named_tile(const char* name, const ops::Conv2dParams& p);
+
+// Transformed filters laid out as GEMM A panels; pack once, run many times (plans keep one).
+// The layout belongs to the ISA active when pack() ran; runs use that ISA's kernels.
+template <class T>
+class WinogradWeights {
+ public:
+  // m: output tile size, 2, 4 or 6. w: (K, C / groups, 3, 3), C-contiguous.
+  void pack(const ops::Conv2dParams& p, const T* w, int m);
+  int tile() const { return m_; }
+  int64_t groups() const { return G_; }
+  int64_t k_per_group() const { return Kg_; }
+  int64_t c_per_group() const { return Cg_; }
+  int64_t k_panels() const { return kpanels_; }
+  const ukernels::GemmUkernel<T>& gemm_ukernel() const { return *gemm_; }
+  const ukernels::WinogradUkernels<T>& transforms() const { return *transforms_; }
+  // The Cg x MR panel of U[xi] for output channels [kp * MR, kp * MR + MR) of group g.
+  const T* panel(int64_t g, int64_t xi, int64_t kp) const {
+    return data_ + (g * (m_ + 2) * (m_ + 2) + xi) * u_xi_ + kp * Cg_ * gemm_->mr;
+  }
+  size_t bytes() const { return buf_.bytes(); }
+
+ private:
+  int m_ = 0;
+  int64_t G_ = 0, Kg_ = 0, Cg_ = 0, kpanels_ = 0;
+  int64_t u_xi_ = 0;  // elements between the planes of consecutive xi
+  const ukernels::GemmUkernel<T>* gemm_ = nullptr;
+  const ukernels::WinogradUkernels<T>* transforms_ = nullptr;
+  AlignedBuffer buf_;
+  T* data_ = nullptr;
+};
+
+template <class T>
+void winograd_conv2d_forward(const ops::Conv2dParams& p, const T* x, const WinogradWeights<T>& w,
+                             const T* bias, T* y);
+// Transforms w into a per-thread buffer kept between calls, then runs. m = 0: the default tile.
+template <class T>
+void winograd_conv2d_forward(const ops::Conv2dParams& p, const T* x, const T* w, const T* bias,
+                             T* y, int m);
+
+}  // namespace fastconv::algos

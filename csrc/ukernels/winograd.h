@@ -1,0 +1,43 @@
+// Winograd F(m x m, 3 x 3) transform micro-kernels (portable declarations; no intrinsics).
+//
+// Tiles sit in the vector lanes: a call transforms `lanes` tiles at once, where lanes is a
+// multiple of the table's `block` (the ISA's vector width for T) and is in practice the GEMM
+// micro-kernel's NR, so one call fills one packed B panel. With a = m + 2:
+//   input:  d[(i * a + j) * lanes + l]  (the a x a input patch of tile l, zero where padded)
+//           -> v[xi * v_stride + l] = (B^T d B)[xi] for xi = i * a + j
+//   output: mm[xi * m_stride + l]      (the a x a GEMM result of tile l)
+//           -> y[(i * m + j) * lanes + l] = (A^T mm A)[i][j] + bias
+//   filter: g[(r * 3 + s) * lanes + l] (3 x 3 filter l; lanes is any count here)
+//           -> u[xi * u_stride + l] = (G g G^T)[xi]
+// The matrices are those of Lavin & Gray's construction with interpolation points
+// 0, +-1 (and infinity) for m = 2, 0, +-1, +-2 for m = 4, and 0, +-1, +-2, +-1/2 for m = 6.
+#pragma once
+
+#include <cstdint>
+
+namespace fastconv::ukernels {
+
+template <class T>
+struct WinogradTransforms {
+  void (*input)(const T* d, int64_t lanes, T* v, int64_t v_stride);
+  void (*output)(const T* mm, int64_t m_stride, int64_t lanes, T bias, T* y);
+  void (*filter)(const T* g, int64_t lanes, T* u, int64_t u_stride);
+};
+
+template <class T>
+struct WinogradUkernels {
+  const char* name;
+  int block;                    // lanes must be a multiple of this
+  WinogradTransforms<T> f2;     // F(2x2, 3x3): 4 x 4 patches
+  WinogradTransforms<T> f4;     // F(4x4, 3x3): 6 x 6 patches
+  WinogradTransforms<T> f6;     // F(6x6, 3x3): 8 x 8 patches
+};
+
+extern const WinogradUkernels<float> f32_winograd_scalar;
+extern const WinogradUkernels<double> f64_winograd_scalar;
+extern const WinogradUkernels<float> f32_winograd_avx2;
+extern const WinogradUkernels<double> f64_winograd_avx2;
+extern const WinogradUkernels<float> f32_winograd_avx512;
+extern const WinogradUkernels<double> f64_winograd_avx512;
+
+}  // namespace fastconv::ukernels

@@ -1,0 +1,218 @@
+// The Winograd transforms of ukernels/winograd.h, written once in plain C++ with GCC vector
+// extensions and compiled by each ISA's file with that ISA's flags: each transform is a fixed
+// sequence of adds and multiplies by constants applied to whole vectors of tiles, so the
+// compiler emits it for the file's vector width with no per-ISA source.
+// Include only from csrc/ukernels/<isa>/ files; everything here has internal linkage.
+#pragma once
+
+#include <cstdint>
+
+#include "ukernels/winograd.h"
+
+namespace fastconv::ukernels {
+namespace {
+
+// 1-D transforms along one axis; U is a vector type or a scalar. The 2-D transform applies
+// them to the columns, then to the rows (X^T d X = rows(columns(d))).
+struct TileF2 {
+  static constexpr int m = 2, a = 4;
+  template <class T, class U>  // B^T d
+  static inline void in1d(const U* d, U* r) {
+    r[0] = d[0] - d[2];
+    r[1] = d[1] + d[2];
+    r[2] = d[2] - d[1];
+    r[3] = d[1] - d[3];
+  }
+  template <class T, class U>  // A^T x
+  static inline void out1d(const U* x, U* o) {
+    o[0] = x[0] + x[1] + x[2];
+    o[1] = x[1] - x[2] - x[3];
+  }
+  template <class U, class T>  // G g
+  static inline void filt1d(const U* g, U* u) {
+    const U half_sum = (g[0] + g[2]) * T(0.5);
+    u[0] = g[0];
+    u[1] = half_sum + g[1] * T(0.5);
+    u[2] = half_sum - g[1] * T(0.5);
+    u[3] = g[2];
+  }
+};
+
+struct TileF4 {
+  static constexpr int m = 4, a = 6;
+  template <class T, class U>
+  static inline void in1d(const U* d, U* r) {
+    const U p = d[4] - T(4) * d[2];  // shared by rows 1 and 2
+    const U q = d[3] - T(4) * d[1];
+    const U s = d[4] - d[2];         // shared by rows 3 and 4
+    const U t = T(2) * (d[3] - d[1]);
+    r[0] = T(4) * d[0] - T(5) * d[2] + d[4];
+    r[1] = p + q;
+    r[2] = p - q;
+    r[3] = s + t;
+    r[4] = s - t;
+    r[5] = T(4) * d[1] - T(5) * d[3] + d[5];
+  }
+  template <class T, class U>
+  static inline void out1d(const U* x, U* o) {
+    const U sp = x[1] + x[2], sm = x[1] - x[2];
+    const U tp = x[3] + x[4], tm = x[3] - x[4];
+    o[0] = x[0] + sp + tp;
+    o[1] = sm + T(2) * tm;
+    o[2] = sp + T(4) * tp;
+    o[3] = sm + T(8) * tm + x[5];
+  }
+  template <class U, class T>
+  static inline void filt1d(const U* g, U* u) {
+    const U even = g[0] + g[2];
+    u[0] = g[0] * T(0.25);
+    u[1] = (even + g[1]) * T(-1.0 / 6);
+    u[2] = (even - g[1]) * T(-1.0 / 6);
+    const U e2 = g[0] * T(1.0 / 24) + g[2] * T(1.0 / 6);
+    u[3] = e2 + g[1] * T(1.0 / 12);
+    u[4] = e2 - g[1] * T(1.0 / 12);
+    u[5] = g[2];
+  }
+};
+
+// Points 0, +-1, +-2, +-1/2 (and infinity); rows of B^T, A^T and G pair up into even and odd
+// parts around the +-p points.
+struct TileF6 {
+  static constexpr int m = 6, a = 8;
+  template <class T, class U>
+  static inline void in1d(const U* d, U* r) {
+    r[0] = d[0] - d[6] + T(5.25) * (d[4] - d[2]);
+    r[7] = d[7] - d[1] + T(5.25) * (d[3] - d[5]);
+    const U e1 = d[2] + d[6] - T(4.25) * d[4], o1 = d[1] + d[5] - T(4.25) * d[3];
+    r[1] = e1 + o1;
+    r[2] = e1 - o1;
+    const U e2 = T(0.25) * d[2] - T(1.25) * d[4] + d[6];
+    const U o2 = T(0.5) * d[1] - T(2.5) * d[3] + T(2) * d[5];
+    r[3] = e2 + o2;
+    r[4] = e2 - o2;
+    const U e3 = T(4) * d[2] - T(5) * d[4] + d[6];
+    const U o3 = T(2) * d[1] - T(2.5) * d[3] + T(0.5) * d[5];
+    r[5] = e3 + o3;
+    r[6] = e3 - o3;
+  }
+  template <class T, class U>
+  static inline void out1d(const U* x, U* o) {
+    const U a = x[1] + x[2], b = x[1] - x[2], c = x[3] + x[4], d = x[3] - x[4];
+    const U e = x[5] + x[6], f = x[5] - x[6];
+    o[0] = x[0] + a + c + e;
+    o[1] = b + T(2) * d + T(0.5) * f;
+    o[2] = a + T(4) * c + T(0.25) * e;
+    o[3] = b + T(8) * d + T(0.125) * f;
+    o[4] = a + T(16) * c + T(0.0625) * e;
+    o[5] = b + T(32) * d + T(0.03125) * f + x[7];
+  }
+  template <class U, class T>
+  static inline void filt1d(const U* g, U* u) {
+    u[0] = g[0];
+    u[1] = (g[0] + g[1] + g[2]) * T(-2.0 / 9);
+    u[2] = (g[0] - g[1] + g[2]) * T(-2.0 / 9);
+    const U e1 = g[0] * T(1.0 / 90) + g[2] * T(2.0 / 45), o1 = g[1] * T(1.0 / 45);
+    u[3] = e1 + o1;
+    u[4] = e1 - o1;
+    const U e2 = g[0] * T(32.0 / 45) + g[2] * T(8.0 / 45), o2 = g[1] * T(16.0 / 45);
+    u[5] = e2 + o2;
+    u[6] = e2 - o2;
+    u[7] = g[2];
+  }
+};
+
+template <class T, int B>
+struct Lanes {
+  typedef T V __attribute__((vector_size(B * sizeof(T))));
+};
+
+template <class T, int B, class Tile>
+void winograd_input(const T* d, int64_t lanes, T* v, int64_t v_stride) {
+  using V = typename Lanes<T, B>::V;
+  constexpr int a = Tile::a;
+  for (int64_t l0 = 0; l0 < lanes; l0 += B) {
+    V t[a][a];
+    for (int j = 0; j < a; ++j) {
+      V col[a], r[a];
+      for (int i = 0; i < a; ++i) __builtin_memcpy(&col[i], d + (i * a + j) * lanes + l0, sizeof(V));
+      Tile::template in1d<T>(col, r);
+      for (int i = 0; i < a; ++i) t[i][j] = r[i];
+    }
+    for (int i = 0; i < a; ++i) {
+      V r[a];
+      Tile::template in1d<T>(t[i], r);
+      for (int j = 0; j < a; ++j) __builtin_memcpy(v + (i * a + j) * v_stride + l0, &r[j], sizeof(V));
+    }
+  }
+}
+
+template <class T, int B, class Tile>
+void winograd_output(const T* mm, int64_t m_stride, int64_t lanes, T bias, T* y) {
+  using V = typename Lanes<T, B>::V;
+  constexpr int a = Tile::a, m = Tile::m;
+  for (int64_t l0 = 0; l0 < lanes; l0 += B) {
+    V t[m][a];
+    for (int j = 0; j < a; ++j) {
+      V col[a], o[m];
+      for (int i = 0; i < a; ++i) __builtin_memcpy(&col[i], mm + (i * a + j) * m_stride + l0, sizeof(V));
+      Tile::template out1d<T>(col, o);
+      for (int i = 0; i < m; ++i) t[i][j] = o[i];
+    }
+    for (int i = 0; i < m; ++i) {
+      V o[m];
+      Tile::template out1d<T>(t[i], o);
+      for (int j = 0; j < m; ++j) {
+        const V r = o[j] + bias;
+        __builtin_memcpy(y + (i * m + j) * lanes + l0, &r, sizeof(V));
+      }
+    }
+  }
+}
+
+// Any lane count: whole vectors, then a scalar tail.
+template <class T, int B, class Tile>
+void winograd_filter(const T* g, int64_t lanes, T* u, int64_t u_stride) {
+  using V = typename Lanes<T, B>::V;
+  constexpr int a = Tile::a;
+  int64_t l0 = 0;
+  for (; l0 + B <= lanes; l0 += B) {
+    V t[a][3];
+    for (int s = 0; s < 3; ++s) {
+      V col[3], r[a];
+      for (int q = 0; q < 3; ++q) __builtin_memcpy(&col[q], g + (q * 3 + s) * lanes + l0, sizeof(V));
+      Tile::template filt1d<V, T>(col, r);
+      for (int i = 0; i < a; ++i) t[i][s] = r[i];
+    }
+    for (int i = 0; i < a; ++i) {
+      V r[a];
+      Tile::template filt1d<V, T>(t[i], r);
+      for (int j = 0; j < a; ++j) __builtin_memcpy(u + (i * a + j) * u_stride + l0, &r[j], sizeof(V));
+    }
+  }
+  for (int64_t l = l0; l < lanes; ++l) {
+    T t[a][3];
+    for (int s = 0; s < 3; ++s) {
+      const T col[3] = {g[s * lanes + l], g[(3 + s) * lanes + l], g[(6 + s) * lanes + l]};
+      T r[a];
+      Tile::template filt1d<T, T>(col, r);
+      for (int i = 0; i < a; ++i) t[i][s] = r[i];
+    }
+    for (int i = 0; i < a; ++i) {
+      T r[a];
+      Tile::template filt1d<T, T>(t[i], r);
+      for (int j = 0; j < a; ++j) u[(i * a + j) * u_stride + l] = r[j];
+    }
+  }
+}
+
+template <class T, int B>
+constexpr WinogradUkernels<T> winograd_ukernels(const char* name) {
+  return WinogradUkernels<T>{
+      name, B,
+      {winograd_input<T, B, TileF2>, winograd_output<T, B, TileF2>, winograd_filter<T, B, TileF2>},
+      {winograd_input<T, B, TileF4>, winograd_output<T, B, TileF4>, winograd_filter<T, B, TileF4>},
+      {winograd_input<T, B, TileF6>, winograd_output<T, B, TileF6>, winograd_filter<T, B, TileF6>}};
+}
+
+}  // namespace
+}  // namespace fastconv::ukernels

@@ -1,0 +1,122 @@
+"""Winograd F(2x2,3x3) / F(4x4,3x3) (and F(6x6,3x3) on request): accuracy against a float64 reference at every ISA level,
+the tile rule, plans with pre-transformed weights, and the shapes it declines.
+(Results on the general conv shape matrix are in test_conv.py, parametrised over algorithm.)"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fastconv as fc
+from fastconv import _dispatch
+from conftest import ALGORITHM_RTOL, assert_close, random, rtol_for
+
+pytestmark = pytest.mark.skipif(_dispatch._core is None, reason="fastconv._core is not built")
+
+# The issue's accuracy targets (relative L2 error, float32, 64 channels, standard normal data).
+F4_MAX_REL_L2 = 1e-5
+F2_MAX_VS_DIRECT = 2.0
+F6_MAX_REL_L2 = 2e-5   # not an issue target: measured 3.2e-6 at 64 channels, 8.3e-6 at 512
+
+
+def rel_l2(y, ref):
+    return float(np.linalg.norm(y.astype(np.float64) - ref) / np.linalg.norm(ref))
+
+
+@pytest.fixture
+def cpp(impl):
+    if impl != "cpp":
+        pytest.skip("Winograd is a C++ algorithm")
+    return impl
+
+
+@pytest.mark.parametrize("shape", [(2, 64, 28, 28, 64), (1, 64, 17, 23, 96)], ids=["28x28", "17x23"])
+def test_accuracy_bounds(cpp, shape):
+    n, c, h, w, k = shape
+    rng = np.random.default_rng(0)
+    x64, w64 = rng.standard_normal((n, c, h, w)), rng.standard_normal((k, c, 3, 3))
+    ref = fc.conv2d(x64, w64, None, 1, 1, backend="reference")
+    x, wt = x64.astype(np.float32), w64.astype(np.float32)
+    err = {alg: rel_l2(fc.conv2d(x, wt, None, 1, 1, algorithm=alg, backend=cpp), ref)
+           for alg in ("direct", "winograd_f2", "winograd_f4", "winograd_f6")}
+    assert err["winograd_f4"] <= F4_MAX_REL_L2, err
+    assert err["winograd_f2"] <= F2_MAX_VS_DIRECT * err["direct"], err
+    assert err["winograd_f6"] <= F6_MAX_REL_L2, err
+    for alg in ("winograd_f4", "winograd_f6"):
+        y64 = fc.conv2d(x64, w64, None, 1, 1, algorithm=alg, backend=cpp)
+        assert rel_l2(y64, ref) <= 1e-13
+
+
+def test_tile_rule(cpp):
+    """F(2x2) for few channels per group or when F(4x4) would compute no fewer GEMM columns
+    (tiles in whole panels, plus the filter transform of a call); F(4x4) otherwise."""
+    core = _dispatch._core
+    assert core.winograd_tile(64, 64, 1, 56, 56) == 4
+    assert core.winograd_tile(256, 256, 1, 28, 28) == 4
+    assert core.winograd_tile(16, 64, 1, 56, 56) == 2      # few input channels
+    assert core.winograd_tile(64, 64, 4, 56, 56) == 2      # 16 channels a group
+    assert core.winograd_tile(256, 256, 1, 2, 2) == 2      # 4x4 tiles would be mostly padding
+    # A 14x14 image: 16 F(4x4) tiles against 49 F(2x2) ones; the call's filter transform,
+    # 36/16 as large for F(4x4), tips it to F(2x2) when not cached.
+    assert core.winograd_tile(256, 256, 1, 14, 14) == 2
+
+
+@pytest.mark.parametrize("algorithm", ["winograd", "winograd_f2", "winograd_f4", "winograd_f6"])
+def test_plan_reuses_transformed_weights(cpp, algorithm):
+    wt, b = random((48, 40, 3, 3), np.float32, 1), random((48,), np.float32, 2)
+    plan = fc.Conv2dPlan(wt, b, 1, 1, algorithm=algorithm, backend=cpp)
+    assert plan.algorithm == algorithm
+    f64 = lambda a: a.astype(np.float64)
+    for seed, shape in ((3, (2, 40, 19, 21)), (4, (1, 40, 8, 8))):
+        x = random(shape, np.float32, seed)
+        ref = fc.conv2d(f64(x), f64(wt), f64(b), 1, 1, backend="reference")
+        mag = fc.conv2d(np.abs(f64(x)), np.abs(f64(wt)), np.abs(f64(b)), 1, 1, backend="reference")
+        assert_close(plan(x), ref, mag, np.float32, rtol=rtol_for(algorithm, np.float32),
+                     what=f"Conv2dPlan {algorithm}")
+
+
+def test_auto_never_picks_explicit_tiles(cpp):
+    wt = random((64, 64, 3, 3), np.float32, 5)
+    assert fc.Conv2dPlan(wt, padding=1, backend=cpp).algorithm == "winograd"
+    for hw in (6, 36, 120):   # sizes where 6x6 tiles would fit exactly: still 2x2 or 4x4
+        assert _dispatch._core.winograd_tile(64, 64, 1, hw, hw) in (2, 4)
+    small = fc.Conv2dPlan(random((4, 4, 3, 3), np.float32, 6), padding=1, backend=cpp)
+    assert small.algorithm != "winograd" and "winograd" in small.why
+    assert set(ALGORITHM_RTOL) >= set(_dispatch._core.conv2d_algorithms())
+
+
+@pytest.mark.parametrize("geometry,rule", [
+    (dict(stride=2, padding=1), "stride 1"),
+    (dict(dilation=2, padding=2), "dilation 1"),
+])
+def test_declines_with_reason(cpp, geometry, rule):
+    x, wt = random((1, 8, 12, 12), np.float32, 7), random((8, 8, 3, 3), np.float32, 8)
+    with pytest.raises(ValueError, match=rule):
+        fc.conv2d(x, wt, algorithm="winograd", backend=cpp, **geometry)
+    with pytest.raises(ValueError, match="3x3"):
+        fc.conv2d(x, random((8, 8, 5, 5), np.float32, 9), algorithm="winograd_f4", backend=cpp)
+
+
+def test_threads_and_batch_blocks(cpp, threads):
+    """Blocks that span images and split output channels give the same answer at any thread count."""
+    x, wt = random((5, 96, 9, 11), np.float32, 10), random((100, 96, 3, 3), np.float32, 11)
+    ref = fc.conv2d(x.astype(np.float64), wt.astype(np.float64), None, 1, 1, backend="reference")
+    mag = fc.conv2d(np.abs(x).astype(np.float64), np.abs(wt).astype(np.float64), None, 1, 1,
+                    backend="reference")
+    for alg in ("winograd_f2", "winograd_f4", "winograd_f6"):
+        y = fc.conv2d(x, wt, None, 1, 1, algorithm=alg, backend=cpp)
+        assert_close(y, ref, mag, np.float32, rtol=rtol_for(alg, np.float32), what=alg)
+        y1 = fc.conv2d(x[:1], wt, None, 1, 1, algorithm=alg, backend=cpp)
+        assert_close(y1, ref[:1], mag[:1], np.float32, rtol=rtol_for(alg, np.float32), what=alg)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_depth_beyond_one_gemm_block(cpp, dtype):
+    """More input channels than the GEMM's KC (512): the X products accumulate over depth blocks."""
+    x, wt = random((1, 600, 5, 6), dtype, 12), random((20, 600, 3, 3), dtype, 13)
+    b = random((20,), dtype, 14)
+    f64 = lambda a: a.astype(np.float64)
+    ref = fc.conv2d(f64(x), f64(wt), f64(b), 1, 1, backend="reference")
+    mag = fc.conv2d(np.abs(f64(x)), np.abs(f64(wt)), np.abs(f64(b)), 1, 1, backend="reference")
+    for alg in ("winograd_f2", "winograd_f4"):
+        y = fc.conv2d(x, wt, b, 1, 1, algorithm=alg, backend=cpp)
+        assert_close(y, ref, mag, dtype, rtol=rtol_for(alg, dtype), what=alg)
