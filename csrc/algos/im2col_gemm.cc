@@ -166,17 +166,42 @@ struct ChannelsLastPanels {
       runs[nruns++] = {jj, len, c, (rs / p.S) * p.dh - p.pt, (rs % p.S) * p.dw - p.pl};
       jj += len;
     }
+    // Runs of one kernel row that are adjacent in xt (dilation 1 in W: tap s + 1 starts where
+    // tap s ends) merge into one copy wherever all of them are inside the input row, which
+    // keeps the copies long when there are few channels.
+    int merged_end[64];
+    for (int q = nruns - 1; q >= 0; --q) {
+      const bool joins = q + 1 < nruns && runs[q + 1].ih_off == runs[q].ih_off &&
+                         (runs[q + 1].iw_off - runs[q].iw_off) * cp.Cg + runs[q + 1].c - runs[q].c ==
+                             runs[q].len;
+      merged_end[q] = joins ? merged_end[q + 1] : q + 1;
+    }
     const int64_t pos0 = cp.p0 + k0;
     int64_t oh = pos0 / p.Wo, ow = pos0 % p.Wo;
     for (int64_t k = 0; k < kc; ++k) {
       T* d = dst + k * nr;
-      for (int q = 0; q < nruns; ++q) {
+      for (int q = 0; q < nruns;) {
         const Run& u = runs[q];
-        const int64_t ih = oh * p.sh + u.ih_off, iw = ow * p.sw + u.iw_off;
-        if (ih >= 0 && ih < p.H && iw >= 0 && iw < p.W)
-          std::memcpy(d + u.jj, cp.xt + ((ih - cp.ih_lo) * p.W + iw) * cp.Cg + u.c, u.len * sizeof(T));
-        else
-          for (int64_t t = 0; t < u.len; ++t) d[u.jj + t] = T(0);
+        const int e = merged_end[q];
+        if (e - q > 1) {
+          const Run& last = runs[e - 1];
+          const int64_t ih = oh * p.sh + u.ih_off;
+          const int64_t iw = ow * p.sw + u.iw_off, iw_last = ow * p.sw + last.iw_off;
+          if (ih >= 0 && ih < p.H && iw >= 0 && iw_last < p.W) {
+            std::memcpy(d + u.jj, cp.xt + ((ih - cp.ih_lo) * p.W + iw) * cp.Cg + u.c,
+                        (last.jj + last.len - u.jj) * sizeof(T));
+            q = e;
+            continue;
+          }
+        }
+        for (; q < e; ++q) {
+          const Run& v = runs[q];
+          const int64_t ih = oh * p.sh + v.ih_off, iw = ow * p.sw + v.iw_off;
+          if (ih >= 0 && ih < p.H && iw >= 0 && iw < p.W)
+            std::memcpy(d + v.jj, cp.xt + ((ih - cp.ih_lo) * p.W + iw) * cp.Cg + v.c, v.len * sizeof(T));
+          else
+            for (int64_t t = 0; t < v.len; ++t) d[v.jj + t] = T(0);
+        }
       }
       for (int64_t jj = valid; jj < nr; ++jj) d[jj] = T(0);
       if (++ow == p.Wo) {
