@@ -32,7 +32,22 @@ void pack_panel(T* __restrict dst, const T* src, int width, int64_t valid, int64
     return;
   }
   if (depth_stride == 1) {
-    for (int64_t i = 0; i < valid; ++i) {
+    // Four source rows at a time: each destination store then fills four adjacent elements.
+    int64_t i = 0;
+    for (; i + 4 <= valid; i += 4) {
+      const T* s0 = src + i * inner_stride;
+      const T* s1 = s0 + inner_stride;
+      const T* s2 = s1 + inner_stride;
+      const T* s3 = s2 + inner_stride;
+      for (int64_t k = 0; k < depth; ++k) {
+        T* d = dst + k * width + i;
+        d[0] = s0[k];
+        d[1] = s1[k];
+        d[2] = s2[k];
+        d[3] = s3[k];
+      }
+    }
+    for (; i < valid; ++i) {
       const T* s = src + i * inner_stride;
       for (int64_t k = 0; k < depth; ++k) dst[k * width + i] = s[k];
     }
