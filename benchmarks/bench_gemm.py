@@ -81,7 +81,8 @@ def conv_rows(layer_names, n, threads_list, reps):
             tfn = lambda: F.conv_transpose2d(tx, tw, None, layer.stride, layer.pad, 0, layer.groups,
                                              layer.dilation)
         else:
-            tfn = lambda: F.conv2d(tx, tw, None, layer.stride, layer.pad, layer.dilation, layer.groups)
+            tfn = lambda: F.conv2d(tx, tw, None, layer.stride, layer.pad, layer.dilation,
+                                   layer.groups)
         for threads in threads_list:
             fc.set_num_threads(threads)
             torch.set_num_threads(threads)
@@ -96,7 +97,8 @@ def conv_rows(layer_names, n, threads_list, reps):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[128, 256, 512, 1024, 2048])
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--reps", type=int, default=7)
@@ -118,7 +120,8 @@ def main(argv=None):
           f"{_dispatch._core.gemm_ukernel()}  numpy {np.__version__}  "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}  "
           f"clock={'thread CPU time' if args.cpu_time else 'wall'}")
-    print("\n| M=N=K | threads | fastconv GFLOP/s | % peak | numpy GFLOP/s | % peak | fastconv/numpy |")
+    print("\n| M=N=K | threads | fastconv GFLOP/s | % peak | numpy GFLOP/s | % peak "
+          "| fastconv/numpy |")
     print("|---|---|---|---|---|---|---|")
     for size, threads, ours, numpy, peak in gemm_rows(args.sizes, args.threads, args.reps,
                                                       args.peak_per_core):

@@ -81,7 +81,8 @@ const char* im2col_input_auto_declines(const Conv2dParams& p) { return few_chann
 // layers measured 2-3x slower).
 const char* im2col_weight_auto_declines(const Conv2dParams& p) {
   if (const char* why = few_channels(p)) return why;
-  if (p.K / p.groups < 32) return "fewer than 32 output channels per group: little reuse of each packed value";
+  if (p.K / p.groups < 32)
+    return "fewer than 32 output channels per group: little reuse of each packed value";
   if (p.C / p.groups * p.S < 8) return "input channels per group x kernel width < 8: short copies";
   return nullptr;
 }
