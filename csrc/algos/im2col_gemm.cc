@@ -119,7 +119,8 @@ struct ColPanels {
           const int64_t lo = min64(max64(cr.lo - ow, 0), run);
           const int64_t hi = max64(min64(cr.hi - ow, run), lo);
           for (int64_t t = 0; t < lo; ++t) dj[t] = T(0);
-          if (p.sw == 1) std::memcpy(dj + lo, src + lo, (hi - lo) * sizeof(T));
+          if (p.sw == 1)  // runs are at most one panel wide: an inline loop beats a libc call
+            for (int64_t t = lo; t < hi; ++t) dj[t] = src[t];
           else
             for (int64_t t = lo; t < hi; ++t) dj[t] = src[t * p.sw];
           for (int64_t t = hi; t < run; ++t) dj[t] = T(0);
