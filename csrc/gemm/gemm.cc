@@ -26,7 +26,7 @@ void pack_panel(T* __restrict dst, const T* src, int width, int64_t valid, int64
     for (int64_t k = 0; k < depth; ++k) {
       const T* s = src + k * depth_stride;
       T* d = dst + k * width;
-      std::memcpy(d, s, valid * sizeof(T));
+      for (int64_t i = 0; i < valid; ++i) d[i] = s[i];  // at most a panel: no libc call
       for (int64_t i = valid; i < width; ++i) d[i] = T(0);
     }
     return;
