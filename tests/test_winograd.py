@@ -47,13 +47,13 @@ def test_accuracy_bounds(cpp, shape):
 
 
 def test_tile_rule(cpp):
-    """F(2x2) for few channels per group or when F(4x4) would compute no fewer GEMM columns
-    (tiles in whole panels, plus the filter transform of a call); F(4x4) otherwise."""
+    """The tile whose GEMMs compute fewer columns (tiles in whole panels, plus the filter
+    transform of a call): F(4x4) but on small images; channel counts do not enter."""
     core = _dispatch._core
     assert core.winograd_tile(64, 64, 1, 56, 56) == 4
     assert core.winograd_tile(256, 256, 1, 28, 28) == 4
-    assert core.winograd_tile(16, 64, 1, 56, 56) == 2      # few input channels
-    assert core.winograd_tile(64, 64, 4, 56, 56) == 2      # 16 channels a group
+    assert core.winograd_tile(16, 64, 1, 56, 56) == 4      # few channels: still F(4x4)
+    assert core.winograd_tile(64, 64, 4, 56, 56) == 4
     assert core.winograd_tile(256, 256, 1, 2, 2) == 2      # 4x4 tiles would be mostly padding
     # A 14x14 image: 16 F(4x4) tiles against 49 F(2x2) ones; the call's filter transform,
     # 36/16 as large for F(4x4), tips it to F(2x2) when not cached.
