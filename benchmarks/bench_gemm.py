@@ -34,6 +34,9 @@ import fastconv as fc  # noqa: E402
 from fastconv import _dispatch  # noqa: E402
 
 
+_clock = time.perf_counter
+
+
 def _medians(fns, reps):
     """Median seconds of each fn, alternating between them every repetition."""
     for f in fns:
@@ -41,9 +44,9 @@ def _medians(fns, reps):
     times = [[] for _ in fns]
     for _ in range(reps):
         for i, f in enumerate(fns):
-            t = time.perf_counter()
+            t = _clock()
             f()
-            times[i].append(time.perf_counter() - t)
+            times[i].append(_clock() - t)
     return [sorted(t)[len(t) // 2] for t in times]
 
 
@@ -78,7 +81,8 @@ def conv_rows(layer_names, n, threads_list, reps):
             tfn = lambda: F.conv_transpose2d(tx, tw, None, layer.stride, layer.pad, 0, layer.groups,
                                              layer.dilation)
         else:
-            tfn = lambda: F.conv2d(tx, tw, None, layer.stride, layer.pad, layer.dilation, layer.groups)
+            tfn = lambda: F.conv2d(tx, tw, None, layer.stride, layer.pad, layer.dilation,
+                                   layer.groups)
         for threads in threads_list:
             fc.set_num_threads(threads)
             torch.set_num_threads(threads)
@@ -93,7 +97,8 @@ def conv_rows(layer_names, n, threads_list, reps):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[128, 256, 512, 1024, 2048])
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--reps", type=int, default=7)
@@ -101,12 +106,22 @@ def main(argv=None):
     ap.add_argument("--conv", action="store_true", help="also time suite layers against torch")
     ap.add_argument("--layers", nargs="*", default=[], help="suite layer names (default: all)")
     ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="time with the calling thread's CPU time (1 thread only): on a shared "
+                         "machine it leaves out the time the host takes the core away")
     args = ap.parse_args(argv)
+    global _clock
+    if args.cpu_time:
+        if args.threads != [1]:
+            ap.error("--cpu-time measures one thread: use it with --threads 1")
+        _clock = time.thread_time
     info = fc.info()
     print(f"fastconv {info['version']}  isa={info['isa_active']}  ukernel="
           f"{_dispatch._core.gemm_ukernel()}  numpy {np.__version__}  "
-          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
-    print("\n| M=N=K | threads | fastconv GFLOP/s | % peak | numpy GFLOP/s | % peak | fastconv/numpy |")
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}  "
+          f"clock={'thread CPU time' if args.cpu_time else 'wall'}")
+    print("\n| M=N=K | threads | fastconv GFLOP/s | % peak | numpy GFLOP/s | % peak "
+          "| fastconv/numpy |")
     print("|---|---|---|---|---|---|---|")
     for size, threads, ours, numpy, peak in gemm_rows(args.sizes, args.threads, args.reps,
                                                       args.peak_per_core):

@@ -4,10 +4,12 @@
 
 Not part of the plain `pytest` run (testpaths = tests). Unset the OpenBLAS overrides for this
 command only, or numpy runs its AVX2 kernels; benchmarks/bench_gemm.py does that by itself.
+numpy gets as many BLAS threads as fastconv has (FASTCONV_NUM_THREADS / set_num_threads).
 """
 import numpy as np
 import pytest
 
+import fastconv as fc
 from fastconv import _dispatch
 
 SIZES = [(128, 128, 128), (512, 512, 512), (1024, 1024, 1024), (3136, 256, 64),
@@ -27,5 +29,10 @@ def test_gemm(benchmark, size, contender):
     benchmark.group = f"gemm {m}x{n}x{k}"
     flops = 2.0 * m * n * k
     benchmark.extra_info["flops"] = flops
-    benchmark(core.gemm if contender == "fastconv" else np.matmul, a, b)
+    if contender == "fastconv":
+        benchmark(core.gemm, a, b)
+    else:
+        threadpoolctl = pytest.importorskip("threadpoolctl")
+        with threadpoolctl.threadpool_limits(limits=fc.get_num_threads(), user_api="blas"):
+            benchmark(np.matmul, a, b)
     benchmark.extra_info["GFLOP/s"] = flops / benchmark.stats.stats.median / 1e9

@@ -56,7 +56,7 @@ class Conv2dPlan:
 
     @property
     def why(self) -> str:
-        """Why that algorithm: the request, or the candidates "auto" passed over and their reasons."""
+        """Why that algorithm: the request, or the candidates "auto" passed over and why."""
         if self._core is not None:
             return self._core.why
         return f"backend '{self._backend.name}' offers {list(self._backend.conv_algorithms)}"

@@ -247,3 +247,23 @@ def test_im2col_workspace_bound(case, dtype):
     dw_mag = fc.grad.conv2d_weight(np.abs(f64(x)), wt.shape, np.abs(f64(gy)), stride, padding,
                                    backend="reference")
     assert_close(dw, dw_ref, dw_mag, dtype, what="tiled im2col conv2d_weight")
+
+
+@pytest.mark.skipif(_dispatch._core is None, reason="fastconv._core is not built")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_im2col_batches_small_maps(threads, dtype):
+    """Maps smaller than a tile put several whole images in one GEMM (forward and input
+    gradient); an odd batch leaves a partial last group of images."""
+    x, wt = random((7, 12, 12, 12), dtype, 30), random((20, 12, 3, 3), dtype, 31)  # 3 maps a tile
+    b = random((20,), dtype, 32)
+    f64 = lambda a: a.astype(np.float64)
+    y = fc.conv2d(x, wt, b, 1, 1, algorithm="im2col", backend="cpp")
+    ref = fc.conv2d(f64(x), f64(wt), f64(b), 1, 1, backend="reference")
+    mag = fc.conv2d(np.abs(f64(x)), np.abs(f64(wt)), np.abs(f64(b)), 1, 1, backend="reference")
+    assert_close(y, ref, mag, dtype, what="batched im2col conv2d")
+    gy = random(y.shape, dtype, 33)
+    dx = fc.grad.conv2d_input(x.shape, wt, gy, 1, 1, algorithm="im2col", backend="cpp")
+    dx_ref = fc.grad.conv2d_input(x.shape, f64(wt), f64(gy), 1, 1, backend="reference")
+    dx_mag = fc.grad.conv2d_input(x.shape, np.abs(f64(wt)), np.abs(f64(gy)), 1, 1,
+                                  backend="reference")
+    assert_close(dx, dx_ref, dx_mag, dtype, what="batched im2col conv2d_input")

@@ -116,7 +116,8 @@ struct ColPanels {
           for (int64_t t = 0; t < run; ++t) dj[t] = T(0);
         } else {
           const T* src = xc + ih * p.W + ow * p.sw + iw_off;  // input of run position 0
-          const int64_t lo = min64(max64(cr.lo - ow, 0), run), hi = max64(min64(cr.hi - ow, run), lo);
+          const int64_t lo = min64(max64(cr.lo - ow, 0), run);
+          const int64_t hi = max64(min64(cr.hi - ow, run), lo);
           for (int64_t t = 0; t < lo; ++t) dj[t] = T(0);
           if (p.sw == 1) std::memcpy(dj + lo, src + lo, (hi - lo) * sizeof(T));
           else
@@ -166,17 +167,43 @@ struct ChannelsLastPanels {
       runs[nruns++] = {jj, len, c, (rs / p.S) * p.dh - p.pt, (rs % p.S) * p.dw - p.pl};
       jj += len;
     }
+    // Runs of one kernel row that are adjacent in xt (dilation 1 in W: tap s + 1 starts where
+    // tap s ends) merge into one copy wherever all of them are inside the input row, which
+    // keeps the copies long when there are few channels.
+    int merged_end[64];
+    for (int q = nruns - 1; q >= 0; --q) {
+      const Run& u = runs[q];
+      const bool joins = q + 1 < nruns && runs[q + 1].ih_off == u.ih_off &&
+                         (runs[q + 1].iw_off - u.iw_off) * cp.Cg + runs[q + 1].c - u.c == u.len;
+      merged_end[q] = joins ? merged_end[q + 1] : q + 1;
+    }
     const int64_t pos0 = cp.p0 + k0;
     int64_t oh = pos0 / p.Wo, ow = pos0 % p.Wo;
     for (int64_t k = 0; k < kc; ++k) {
       T* d = dst + k * nr;
-      for (int q = 0; q < nruns; ++q) {
+      for (int q = 0; q < nruns;) {
         const Run& u = runs[q];
-        const int64_t ih = oh * p.sh + u.ih_off, iw = ow * p.sw + u.iw_off;
-        if (ih >= 0 && ih < p.H && iw >= 0 && iw < p.W)
-          std::memcpy(d + u.jj, cp.xt + ((ih - cp.ih_lo) * p.W + iw) * cp.Cg + u.c, u.len * sizeof(T));
-        else
-          for (int64_t t = 0; t < u.len; ++t) d[u.jj + t] = T(0);
+        const int e = merged_end[q];
+        if (e - q > 1) {
+          const Run& last = runs[e - 1];
+          const int64_t ih = oh * p.sh + u.ih_off;
+          const int64_t iw = ow * p.sw + u.iw_off, iw_last = ow * p.sw + last.iw_off;
+          if (ih >= 0 && ih < p.H && iw >= 0 && iw_last < p.W) {
+            std::memcpy(d + u.jj, cp.xt + ((ih - cp.ih_lo) * p.W + iw) * cp.Cg + u.c,
+                        (last.jj + last.len - u.jj) * sizeof(T));
+            q = e;
+            continue;
+          }
+        }
+        for (; q < e; ++q) {
+          const Run& v = runs[q];
+          const int64_t ih = oh * p.sh + v.ih_off, iw = ow * p.sw + v.iw_off;
+          if (ih >= 0 && ih < p.H && iw >= 0 && iw < p.W)
+            std::memcpy(d + v.jj, cp.xt + ((ih - cp.ih_lo) * p.W + iw) * cp.Cg + v.c,
+                        v.len * sizeof(T));
+          else
+            for (int64_t t = 0; t < v.len; ++t) d[v.jj + t] = T(0);
+        }
       }
       for (int64_t jj = valid; jj < nr; ++jj) d[jj] = T(0);
       if (++ow == p.Wo) {
@@ -237,11 +264,6 @@ int64_t im2col_tile_rows(const Conv2dParams& p, size_t elem) {
   const int64_t row_bytes = Shape(p).CRS * p.Wo * static_cast<int64_t>(elem);
   if (rows * row_bytes > kIm2colTileBytes) rows = max64(1, kIm2colTileBytes / row_bytes);
   return rows;
-}
-
-int64_t im2col_tile_bytes(const Conv2dParams& p, size_t elem) {
-  if (im2col_is_pointwise(p)) return 0;
-  return im2col_tile_rows(p, elem) * Shape(p).CRS * p.Wo * static_cast<int64_t>(elem);
 }
 
 int64_t im2col_last_tile_bytes() { return g_last_tile_bytes.load(); }
@@ -353,7 +375,8 @@ void im2col_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) 
   const int64_t elem = static_cast<int64_t>(sizeof(T));
   int64_t batch = 1;
   if (s.tiles == 1 && sh.P > 0)
-    batch = max64(1, min64(p.N, min64(kIm2colTileColumns / sh.P, kIm2colTileBytes / (sh.CRS * sh.P * elem))));
+    batch = max64(1, min64(p.N, min64(kIm2colTileColumns / sh.P,
+                                      kIm2colTileBytes / (sh.CRS * sh.P * elem))));
   const int64_t batches = ceil_div(p.N, batch);
   const int64_t jobs = batches * sh.G;
   const int64_t tile_cols = batch * s.rows * p.Wo;

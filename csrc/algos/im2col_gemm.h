@@ -35,10 +35,8 @@ inline constexpr int64_t kIm2colTileColumns = 512;
 
 // True when the conv is a plain matrix product on NCHW (1x1 kernel, stride 1, no padding).
 bool im2col_is_pointwise(const ops::Conv2dParams& p);
-// Output rows per tile (the unit of work and, for the input gradient, of the dcol buffer), and
-// the bytes of one dcol tile buffer (0 for pointwise convs).
+// Output rows per tile: the unit of work and, for the input gradient, of the dcol buffer.
 int64_t im2col_tile_rows(const ops::Conv2dParams& p, size_t elem);
-int64_t im2col_tile_bytes(const ops::Conv2dParams& p, size_t elem);
 // The tile size used by the most recent im2col call (any op, any thread).
 int64_t im2col_last_tile_bytes();
 

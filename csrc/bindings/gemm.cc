@@ -19,7 +19,8 @@ gemm::Operand<T> operand(const py::array& a, const char* name) {
   if (a.ndim() != 2) throw py::value_error(std::string("gemm: ") + name + " must be 2-D");
   const py::ssize_t item = static_cast<py::ssize_t>(sizeof(T));
   if (a.strides(0) % item != 0 || a.strides(1) % item != 0)
-    throw py::value_error(std::string("gemm: ") + name + " strides must be multiples of the item size");
+    throw py::value_error(std::string("gemm: ") + name +
+                          " strides must be multiples of the item size");
   return {static_cast<const T*>(a.data()), a.strides(0) / item, a.strides(1) / item};
 }
 
@@ -69,7 +70,8 @@ class PyPackedA {
 
   template <class T>
   static py::array apply(const gemm::PackedA<T>& p, const py::array& b, int threads) {
-    if (!b.dtype().is(py::dtype::of<T>())) throw py::type_error("GemmPackedA: b must have a's dtype");
+    if (!b.dtype().is(py::dtype::of<T>()))
+      throw py::type_error("GemmPackedA: b must have a's dtype");
     gemm::Operand<T> bo = operand<T>(b, "b");
     if (b.shape(0) != p.depth()) throw py::value_error("gemm: a.shape[1] must equal b.shape[0]");
     const int64_t N = b.shape(1);

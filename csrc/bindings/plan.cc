@@ -55,7 +55,8 @@ class Conv2dPlanCore {
   }
 
   py::array call(const py::array& x) {
-    if (!x.dtype().is(dtype_)) throw py::type_error("Conv2dPlan: input must have the weight's dtype");
+    if (!x.dtype().is(dtype_))
+      throw py::type_error("Conv2dPlan: input must have the weight's dtype");
     if (is_f32(x)) return run<float>(f32_, x);
     return run<double>(f64_, x);
   }
@@ -90,7 +91,8 @@ class Conv2dPlanCore {
     std::copy(w.data(), w.data() + w.size(), st.weight.mutable_data());
     if (!ba.is_none()) {
       carray<T> b = require<T>(py::reinterpret_borrow<py::array>(ba), 1, "Conv2dPlan: bias");
-      if (b.shape(0) != w.shape(0)) throw py::value_error("Conv2dPlan: bias must have weight.shape[0] elements");
+      if (b.shape(0) != w.shape(0))
+        throw py::value_error("Conv2dPlan: bias must have weight.shape[0] elements");
       st.bias = carray<T>(std::vector<py::ssize_t>{b.shape(0)});
       std::copy(b.data(), b.data() + b.size(), st.bias.mutable_data());
       st.has_bias = true;
@@ -104,7 +106,8 @@ class Conv2dPlanCore {
     carray<T> x = require<T>(xa, 4, "Conv2dPlan: input");
     Conv2dParams p = p_;
     p.N = x.shape(0); p.H = x.shape(2); p.W = x.shape(3);
-    if (x.shape(1) != p.C) throw py::value_error("Conv2dPlan: input channels do not match the weight");
+    if (x.shape(1) != p.C)
+      throw py::value_error("Conv2dPlan: input channels do not match the weight");
     ops::finish_params(p);
     choose(p);
     carray<T> y = empty<T>({p.N, p.K, p.Ho, p.Wo});

@@ -32,13 +32,29 @@ void pack_panel(T* __restrict dst, const T* src, int width, int64_t valid, int64
     return;
   }
   if (depth_stride == 1) {
-    for (int64_t i = 0; i < valid; ++i) {
+    // Four source rows at a time: each destination store then fills four adjacent elements.
+    int64_t i = 0;
+    for (; i + 4 <= valid; i += 4) {
+      const T* s0 = src + i * inner_stride;
+      const T* s1 = s0 + inner_stride;
+      const T* s2 = s1 + inner_stride;
+      const T* s3 = s2 + inner_stride;
+      for (int64_t k = 0; k < depth; ++k) {
+        T* d = dst + k * width + i;
+        d[0] = s0[k];
+        d[1] = s1[k];
+        d[2] = s2[k];
+        d[3] = s3[k];
+      }
+    }
+    for (; i < valid; ++i) {
       const T* s = src + i * inner_stride;
       for (int64_t k = 0; k < depth; ++k) dst[k * width + i] = s[k];
     }
   } else {
     for (int64_t k = 0; k < depth; ++k)
-      for (int64_t i = 0; i < valid; ++i) dst[k * width + i] = src[i * inner_stride + k * depth_stride];
+      for (int64_t i = 0; i < valid; ++i)
+        dst[k * width + i] = src[i * inner_stride + k * depth_stride];
   }
   if (valid < width)
     for (int64_t k = 0; k < depth; ++k)
@@ -90,10 +106,10 @@ void serial_driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Op
                    const BSource<T>& b, int64_t col0, T* c, int64_t ldc, bool accumulate,
                    const GemmUkernel<T>& uk, const Blocking& blk) {
   const int mr = uk.mr, nr = uk.nr;
-  T* bpack = thread_scratch(ScratchSlot::gemm_b).get<T>(blk.kc * min64(blk.nc, ceil_div(N, nr) * nr));
-  T* apack = packed ? nullptr
-                    : thread_scratch(ScratchSlot::gemm_a).get<T>(min64(blk.mc, ceil_div(M, mr) * mr) *
-                                                                 min64(blk.kc, K));
+  const int64_t b_elems = blk.kc * min64(blk.nc, ceil_div(N, nr) * nr);
+  const int64_t a_elems = min64(blk.mc, ceil_div(M, mr) * mr) * min64(blk.kc, K);
+  T* bpack = thread_scratch(ScratchSlot::gemm_b).get<T>(b_elems);
+  T* apack = packed ? nullptr : thread_scratch(ScratchSlot::gemm_a).get<T>(a_elems);
   for (int64_t jc = 0; jc < N; jc += blk.nc) {
     const int64_t nc = min64(blk.nc, N - jc);
     for (int64_t pc = 0; pc < K; pc += blk.kc) {
@@ -122,11 +138,13 @@ void serial_driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Op
 // Threads over M panels with one shared packed B block per (jc, pc): two fork/joins per block.
 template <class T>
 void split_m_driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Operand<T> a,
-                    const BSource<T>& b, T* c, int64_t ldc, bool accumulate, const GemmUkernel<T>& uk,
+                    const BSource<T>& b, T* c, int64_t ldc, bool accumulate,
+                    const GemmUkernel<T>& uk,
                     const Blocking& blk, int threads) {
   const int mr = uk.mr, nr = uk.nr;
   const int64_t m_panels = ceil_div(M, mr);
-  T* bpack = thread_scratch(ScratchSlot::gemm_b).get<T>(blk.kc * min64(blk.nc, ceil_div(N, nr) * nr));
+  const int64_t b_elems = blk.kc * min64(blk.nc, ceil_div(N, nr) * nr);
+  T* bpack = thread_scratch(ScratchSlot::gemm_b).get<T>(b_elems);
   for (int64_t jc = 0; jc < N; jc += blk.nc) {
     const int64_t nc = min64(blk.nc, N - jc);
     const int64_t n_panels = ceil_div(nc, nr);
@@ -143,8 +161,8 @@ void split_m_driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, O
         int64_t mp0, mp1;
         split(m_panels, threads, static_cast<int>(t), &mp0, &mp1);
         if (mp0 >= mp1) return;
-        T* apack = packed ? nullptr
-                          : thread_scratch(ScratchSlot::gemm_a).get<T>(min64(blk.mc, (mp1 - mp0) * mr) * kc);
+        const int64_t a_elems = min64(blk.mc, (mp1 - mp0) * mr) * kc;
+        T* apack = packed ? nullptr : thread_scratch(ScratchSlot::gemm_a).get<T>(a_elems);
         const int64_t i_end = min64(mp1 * mr, M);
         for (int64_t ic = mp0 * mr; ic < i_end; ic += blk.mc) {
           const int64_t mc = min64(blk.mc, i_end - ic);

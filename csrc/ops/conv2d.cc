@@ -61,23 +61,30 @@ const char* few_channels(const Conv2dParams& p) {
   if (p.C / p.groups < 4 && p.K / p.groups < 4) return "fewer than 4 channels per group";
   return nullptr;
 }
-// Forward: a 1x1 conv is a GEMM on NCHW with no copy, and a small output map gives the direct
-// kernels too few positions per tile; elsewhere direct reads the input in place, while im2col
-// re-packs each input element once per tap (measured: direct 1.2-1.5x faster on the ResNet/VGG
-// 3x3 layers at 1 thread, im2col ~1.1x faster at 1x1 and on 7x7 maps).
+// Forward: a 1x1 conv is a GEMM on NCHW with no copy; small output maps give the direct kernels
+// too few positions per tile, and with 512+ filters per group each packed input value feeds
+// enough multiply-adds to hide its packing. Elsewhere direct reads the input in place, while
+// im2col re-packs each input element once per tap (measured, N=8, one thread: direct 1.1-1.6x
+// faster on the 3x3 ResNet/VGG layers up to 256 filters, im2col 1.3x faster at 1x1 and on
+// vgg_512@28, on par on 7x7 maps).
 const char* im2col_forward_auto_declines(const Conv2dParams& p) {
   if (const char* why = few_channels(p)) return why;
-  if (!algos::im2col_is_pointwise(p) && p.Ho * p.Wo > 64)
-    return "kernel larger than 1x1 on a map over 64 outputs: direct reads the input in place";
+  if (!algos::im2col_is_pointwise(p) && p.Ho * p.Wo > 64 && p.K / p.groups < 512)
+    return "kernel larger than 1x1, over 64 outputs and under 512 filters per group: direct "
+           "reads the input in place";
   return nullptr;
 }
 const char* im2col_input_auto_declines(const Conv2dParams& p) { return few_channels(p); }
 // Weight gradient: im2col packs channels-last copies of both operands, measured on par with
-// direct on the 3x3@56 ResNet layer and 1.1-3x faster on 1x1, strided, small-map and DCGAN
-// layers. Its panels copy runs of C/groups channels, so few input channels make them short.
+// direct on the 3x3@56 ResNet layer and 1.1-3x faster on 1x1, strided, small-map, DCGAN and
+// 7x7 stem layers. Its panel copies are (C/groups)*S long at best and each packed element is
+// reused K/groups times, so few channels on either side leave it to direct (MNIST/CIFAR-sized
+// layers measured 2-3x slower).
 const char* im2col_weight_auto_declines(const Conv2dParams& p) {
   if (const char* why = few_channels(p)) return why;
-  if (p.C / p.groups < 8) return "fewer than 8 input channels per group: short channel runs";
+  if (p.K / p.groups < 32)
+    return "fewer than 32 output channels per group: little reuse of each packed value";
+  if (p.C / p.groups * p.S < 8) return "input channels per group x kernel width < 8: short copies";
   return nullptr;
 }
 
