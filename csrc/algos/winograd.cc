@@ -285,7 +285,8 @@ int winograd_default_tile(const Conv2dParams& p, bool weights_cached) {
   const int64_t nr = gemm::active_ukernel<float>().nr;
   const int64_t filter = weights_cached ? 0 : kWinogradFilterTransformColumns;
   auto columns = [&](int m) {
-    return (m + 2) * (m + 2) * (ceil_div(p.N * tile_count(p.Ho, m) * tile_count(p.Wo, m), nr) * nr + filter);
+    const int64_t tiles = p.N * tile_count(p.Ho, m) * tile_count(p.Wo, m);
+    return (m + 2) * (m + 2) * (ceil_div(tiles, nr) * nr + filter);
   };
   return columns(4) < columns(2) ? 4 : 2;
 }

@@ -11,8 +11,9 @@
 // "auto" keeps to), 64 per 36 (324).
 //
 // Layout, chosen so no GEMM operand is repacked per call: U is stored as the micro-kernel's
-// MR-row panels ([g][xi][k panel][c][MR], planes skewed against cache-set aliasing), and the input transform writes V straight into
-// NR-column panels ([xi][t panel][c][NR]), tiles in the vector lanes. The T tiles of a block
+// MR-row panels ([g][xi][k panel][c][MR], planes skewed against cache-set aliasing), and the
+// input transform writes V straight into NR-column panels ([xi][t panel][c][NR]), tiles in the
+// vector lanes. The T tiles of a block
 // are consecutive in (image, tile row, tile column) order, so blocks span images when the
 // images are small. One block's V and M live in per-thread buffers sized for L2; threads take
 // blocks (each runs its transforms and GEMMs on its own thread, no nested parallelism), and
