@@ -1,5 +1,6 @@
-"""Winograd F(2x2,3x3) / F(4x4,3x3) (and F(6x6,3x3) on request): accuracy against a float64 reference at every ISA level,
-the tile rule, plans with pre-transformed weights, and the shapes it declines.
+"""Winograd F(2x2,3x3) / F(4x4,3x3) (and F(6x6,3x3) on request): accuracy against a float64
+reference at every ISA level, the tile rule, plans with pre-transformed weights, and the shapes
+it declines.
 (Results on the general conv shape matrix are in test_conv.py, parametrised over algorithm.)"""
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ def cpp(impl):
     return impl
 
 
-@pytest.mark.parametrize("shape", [(2, 64, 28, 28, 64), (1, 64, 17, 23, 96)], ids=["28x28", "17x23"])
+@pytest.mark.parametrize("shape", [(2, 64, 28, 28, 64), (1, 64, 17, 23, 96)],
+                         ids=["28x28", "17x23"])
 def test_accuracy_bounds(cpp, shape):
     n, c, h, w, k = shape
     rng = np.random.default_rng(0)
@@ -47,13 +49,13 @@ def test_accuracy_bounds(cpp, shape):
 
 
 def test_tile_rule(cpp):
-    """F(2x2) for few channels per group or when F(4x4) would compute no fewer GEMM columns
-    (tiles in whole panels, plus the filter transform of a call); F(4x4) otherwise."""
+    """The tile whose GEMMs compute fewer columns (tiles in whole panels, plus the filter
+    transform of a call): F(4x4) but on small images; channel counts do not enter."""
     core = _dispatch._core
     assert core.winograd_tile(64, 64, 1, 56, 56) == 4
     assert core.winograd_tile(256, 256, 1, 28, 28) == 4
-    assert core.winograd_tile(16, 64, 1, 56, 56) == 2      # few input channels
-    assert core.winograd_tile(64, 64, 4, 56, 56) == 2      # 16 channels a group
+    assert core.winograd_tile(16, 64, 1, 56, 56) == 4      # few channels: still F(4x4)
+    assert core.winograd_tile(64, 64, 4, 56, 56) == 4
     assert core.winograd_tile(256, 256, 1, 2, 2) == 2      # 4x4 tiles would be mostly padding
     # A 14x14 image: 16 F(4x4) tiles against 49 F(2x2) ones; the call's filter transform,
     # 36/16 as large for F(4x4), tips it to F(2x2) when not cached.
@@ -97,7 +99,7 @@ def test_declines_with_reason(cpp, geometry, rule):
 
 
 def test_threads_and_batch_blocks(cpp, threads):
-    """Blocks that span images and split output channels give the same answer at any thread count."""
+    """Blocks that span images and split output channels: the same answer at any thread count."""
     x, wt = random((5, 96, 9, 11), np.float32, 10), random((100, 96, 3, 3), np.float32, 11)
     ref = fc.conv2d(x.astype(np.float64), wt.astype(np.float64), None, 1, 1, backend="reference")
     mag = fc.conv2d(np.abs(x).astype(np.float64), np.abs(wt).astype(np.float64), None, 1, 1,

@@ -259,7 +259,7 @@ const char* winograd_declines(const Conv2dParams& p) {
 }
 
 const char* winograd_auto_declines(const Conv2dParams& p) {
-  if (p.C / p.groups < kWinogradF4MinChannels || p.K / p.groups < kWinogradF4MinChannels)
+  if (p.C / p.groups < kWinogradAutoMinChannels || p.K / p.groups < kWinogradAutoMinChannels)
     return "fewer than 32 channels per group: the direct kernels are faster";
   const int m = winograd_default_tile(p, false);
   const int64_t nr = gemm::active_ukernel<float>().nr;
@@ -267,10 +267,6 @@ const char* winograd_auto_declines(const Conv2dParams& p) {
   if (columns < 2 * kWinogradFilterTransformColumns)
     return "too few tiles to repay the filter transform of a call";
   return nullptr;
-}
-
-int winograd_channel_tile(const Conv2dParams& p) {
-  return p.C / p.groups < kWinogradF4MinChannels || p.K / p.groups < kWinogradF4MinChannels ? 2 : 4;
 }
 
 int winograd_named_tile(const char* name, const Conv2dParams& p) {
@@ -283,14 +279,14 @@ int winograd_named_tile(const char* name, const Conv2dParams& p) {
 }
 
 int winograd_default_tile(const Conv2dParams& p, bool weights_cached) {
-  if (winograd_channel_tile(p) == 2) return 2;
   // GEMM columns each tile size computes: the tiles rounded up to whole NR panels (F(4x4) on
   // a 14x14 image has 16 tiles, half a 32-wide panel, where F(2x2) has 49 of 64), plus, when
   // the filters are transformed in this call, their transform in GEMM-column equivalents.
   const int64_t nr = gemm::active_ukernel<float>().nr;
   const int64_t filter = weights_cached ? 0 : kWinogradFilterTransformColumns;
   auto columns = [&](int m) {
-    return (m + 2) * (m + 2) * (ceil_div(p.N * tile_count(p.Ho, m) * tile_count(p.Wo, m), nr) * nr + filter);
+    const int64_t tiles = p.N * tile_count(p.Ho, m) * tile_count(p.Wo, m);
+    return (m + 2) * (m + 2) * (ceil_div(tiles, nr) * nr + filter);
   };
   return columns(4) < columns(2) ? 4 : 2;
 }

@@ -11,21 +11,24 @@
 // "auto" keeps to), 64 per 36 (324).
 //
 // Layout, chosen so no GEMM operand is repacked per call: U is stored as the micro-kernel's
-// MR-row panels ([g][xi][k panel][c][MR], planes skewed against cache-set aliasing), and the input transform writes V straight into
-// NR-column panels ([xi][t panel][c][NR]), tiles in the vector lanes. The T tiles of a block
+// MR-row panels ([g][xi][k panel][c][MR], planes skewed against cache-set aliasing), and the
+// input transform writes V straight into NR-column panels ([xi][t panel][c][NR]), tiles in the
+// vector lanes. The T tiles of a block
 // are consecutive in (image, tile row, tile column) order, so blocks span images when the
 // images are small. One block's V and M live in per-thread buffers sized for L2; threads take
 // blocks (each runs its transforms and GEMMs on its own thread, no nested parallelism), and
 // when there are fewer blocks than threads they split a block's output channels instead.
 //
-// Tile choice for algorithm "winograd" (winograd_default_tile): F(2x2) when a group has fewer
-// than kWinogradF4MinChannels input or output channels (the transforms, whose cost grows with
-// a^2 per channel and not with the other channel count, then outweigh the multiplies F(4x4)
-// saves) or when F(4x4)'s tiles would multiply no less than F(2x2)'s (tiny images, where 4x4
-// tiles mostly cover padding, or fill a GEMM panel worse: tiles are counted in whole NR-wide
-// panels, plus kWinogradFilterTransformColumns when the call transforms the filters, since
-// F(4x4)'s U is 36/16 the size of F(2x2)'s); F(4x4) otherwise. "winograd_f2" / "winograd_f4"
-// force a tile.
+// Tile choice for algorithm "winograd" (winograd_default_tile): the tile whose X GEMMs compute
+// fewer columns, counting tiles in whole NR-wide panels plus kWinogradFilterTransformColumns
+// when the call transforms the filters (F(4x4)'s U is 36/16 the size of F(2x2)'s). That is
+// F(4x4) except on small images, where 4x4 tiles cover mostly padding or fill a panel worse
+// (r50 256@14 at N=1: 16 F(4x4) tiles in a 32-wide panel against 49 F(2x2) tiles in 64).
+// Channel counts do not enter: measured on one core from 4 to 512 channels, F(4x4) beat
+// F(2x2) at every count (its input and output transforms also touch fewer values per output,
+// 36/16 against 16/4), so small channel counts are no reason for F(2x2) here; F(2x2)'s merit
+// there is accuracy (no worse than direct), on request. "winograd_f2" / "winograd_f4" force a
+// tile.
 // A plan transforms its weights for the tile of the input size it runs (again if a later size
 // needs the other tile).
 //
@@ -43,7 +46,8 @@
 
 namespace fastconv::algos {
 
-inline constexpr int64_t kWinogradF4MinChannels = 32;
+// "auto" passes Winograd over below this many input or output channels per group.
+inline constexpr int64_t kWinogradAutoMinChannels = 32;
 // A call's filter transform costs about as much as the GEMMs over this many more tiles
 // (measured: 512x512 filters F(4x4) in 2.7 ms on one core, about 38 cycles per filter pair,
 // against 72 flops per pair per tile in the GEMMs at ~55 flop/cycle).
@@ -53,15 +57,13 @@ inline constexpr int64_t kWinogradFilterTransformColumns = 32;
 const char* winograd_declines(const ops::Conv2dParams& p);
 // Why "auto" should pass over a shape Winograd supports (nullptr: take it). Measured against
 // the direct kernels (benchmarks/bench_winograd.py and side-by-side runs, one core): with 8 or
-// 16 channels a group direct is 2-3x faster, at 32 about even, so Winograd needs
-// kWinogradF4MinChannels; and a call whose tiles fill fewer GEMM columns than twice its filter
+// 16 channels a group direct is 1.4-2x faster, at 32 about even (kWinogradAutoMinChannels);
+// and a call whose tiles fill fewer GEMM columns than twice its filter
 // transform's worth (r50 512@7 at N=1: 16 tiles) loses to direct by 1.6x.
 const char* winograd_auto_declines(const ops::Conv2dParams& p);
 // The output tile size m (2 or 4) that algorithm "winograd" uses for p; weights_cached: the
 // filters were transformed earlier (a plan), so their transform costs this call nothing.
 int winograd_default_tile(const ops::Conv2dParams& p, bool weights_cached);
-// The channel part of that rule alone.
-int winograd_channel_tile(const ops::Conv2dParams& p);
 // The tile a registered algorithm name runs with, or 0 when it is not a Winograd variant.
 int winograd_named_tile(const char* name, const ops::Conv2dParams& p);
 

@@ -134,14 +134,16 @@ void winograd_input(const T* d, int64_t lanes, T* v, int64_t v_stride) {
     V t[a][a];
     for (int j = 0; j < a; ++j) {
       V col[a], r[a];
-      for (int i = 0; i < a; ++i) __builtin_memcpy(&col[i], d + (i * a + j) * lanes + l0, sizeof(V));
+      for (int i = 0; i < a; ++i)
+        __builtin_memcpy(&col[i], d + (i * a + j) * lanes + l0, sizeof(V));
       Tile::template in1d<T>(col, r);
       for (int i = 0; i < a; ++i) t[i][j] = r[i];
     }
     for (int i = 0; i < a; ++i) {
       V r[a];
       Tile::template in1d<T>(t[i], r);
-      for (int j = 0; j < a; ++j) __builtin_memcpy(v + (i * a + j) * v_stride + l0, &r[j], sizeof(V));
+      for (int j = 0; j < a; ++j)
+        __builtin_memcpy(v + (i * a + j) * v_stride + l0, &r[j], sizeof(V));
     }
   }
 }
@@ -154,7 +156,8 @@ void winograd_output(const T* mm, int64_t m_stride, int64_t lanes, T bias, T* y)
     V t[m][a];
     for (int j = 0; j < a; ++j) {
       V col[a], o[m];
-      for (int i = 0; i < a; ++i) __builtin_memcpy(&col[i], mm + (i * a + j) * m_stride + l0, sizeof(V));
+      for (int i = 0; i < a; ++i)
+        __builtin_memcpy(&col[i], mm + (i * a + j) * m_stride + l0, sizeof(V));
       Tile::template out1d<T>(col, o);
       for (int i = 0; i < m; ++i) t[i][j] = o[i];
     }
@@ -179,14 +182,16 @@ void winograd_filter(const T* g, int64_t lanes, T* u, int64_t u_stride) {
     V t[a][3];
     for (int s = 0; s < 3; ++s) {
       V col[3], r[a];
-      for (int q = 0; q < 3; ++q) __builtin_memcpy(&col[q], g + (q * 3 + s) * lanes + l0, sizeof(V));
+      for (int q = 0; q < 3; ++q)
+        __builtin_memcpy(&col[q], g + (q * 3 + s) * lanes + l0, sizeof(V));
       Tile::template filt1d<V, T>(col, r);
       for (int i = 0; i < a; ++i) t[i][s] = r[i];
     }
     for (int i = 0; i < a; ++i) {
       V r[a];
       Tile::template filt1d<V, T>(t[i], r);
-      for (int j = 0; j < a; ++j) __builtin_memcpy(u + (i * a + j) * u_stride + l0, &r[j], sizeof(V));
+      for (int j = 0; j < a; ++j)
+        __builtin_memcpy(u + (i * a + j) * u_stride + l0, &r[j], sizeof(V));
     }
   }
   for (int64_t l = l0; l < lanes; ++l) {

@@ -4,6 +4,7 @@
 
 namespace fastconv::ukernels {
 
-const WinogradUkernels<float> f32_winograd_avx2 = winograd_ukernels<float, 8>("f32_winograd_avx2");
+const WinogradUkernels<float> f32_winograd_avx2 =
+    winograd_ukernels<float, 8>("f32_winograd_avx2");
 
 }  // namespace fastconv::ukernels

@@ -4,6 +4,7 @@
 
 namespace fastconv::ukernels {
 
-const WinogradUkernels<double> f64_winograd_avx2 = winograd_ukernels<double, 4>("f64_winograd_avx2");
+const WinogradUkernels<double> f64_winograd_avx2 =
+    winograd_ukernels<double, 4>("f64_winograd_avx2");
 
 }  // namespace fastconv::ukernels

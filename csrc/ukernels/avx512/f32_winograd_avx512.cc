@@ -4,6 +4,7 @@
 
 namespace fastconv::ukernels {
 
-const WinogradUkernels<float> f32_winograd_avx512 = winograd_ukernels<float, 16>("f32_winograd_avx512");
+const WinogradUkernels<float> f32_winograd_avx512 =
+    winograd_ukernels<float, 16>("f32_winograd_avx512");
 
 }  // namespace fastconv::ukernels

@@ -4,6 +4,7 @@
 
 namespace fastconv::ukernels {
 
-const WinogradUkernels<double> f64_winograd_avx512 = winograd_ukernels<double, 8>("f64_winograd_avx512");
+const WinogradUkernels<double> f64_winograd_avx512 =
+    winograd_ukernels<double, 8>("f64_winograd_avx512");
 
 }  // namespace fastconv::ukernels

@@ -4,6 +4,7 @@
 
 namespace fastconv::ukernels {
 
-const WinogradUkernels<float> f32_winograd_scalar = winograd_ukernels<float, 4>("f32_winograd_scalar");
+const WinogradUkernels<float> f32_winograd_scalar =
+    winograd_ukernels<float, 4>("f32_winograd_scalar");
 
 }  // namespace fastconv::ukernels

@@ -4,6 +4,7 @@
 
 namespace fastconv::ukernels {
 
-const WinogradUkernels<double> f64_winograd_scalar = winograd_ukernels<double, 2>("f64_winograd_scalar");
+const WinogradUkernels<double> f64_winograd_scalar =
+    winograd_ukernels<double, 2>("f64_winograd_scalar");
 
 }  // namespace fastconv::ukernels
