@@ -217,10 +217,13 @@ def train_gan(data="digits", epochs=150, batch_size=64, lr=2e-4, seed=0, out=Non
             loss_fake = bce(logit_fake, zeros)
             discriminator.backward(bce.backward())
             opt_d.step()
-            # generator: make the discriminator say 1 on fakes (non-saturating loss)
+            # generator: make the discriminator say 1 on fakes (non-saturating loss); the
+            # gradient flows through the discriminator, whose own gradients are not needed
             loss_g = bce(discriminator(fake), ones)
             generator.zero_grad()
+            discriminator.requires_grad_(False)
             generator.backward(discriminator.backward(bce.backward()))
+            discriminator.requires_grad_(True)
             opt_g.step()
             stats.append((loss_real + loss_fake, loss_g, _mean_sigmoid(logit_real),
                           _mean_sigmoid(logit_fake)))

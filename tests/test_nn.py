@@ -375,3 +375,17 @@ def test_layers_run_on_other_backends(backend):
     np.testing.assert_allclose(gx1, gx0, rtol=1e-12, atol=1e-12)
     for a, b in zip(gp1, gp0):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_requires_grad_false_leaves_grads_alone_but_passes_the_gradient():
+    model = small_model().double()
+    x = random_input((2, 1, 4, 4))
+    g = random_input((2, 3), seed=2)
+    model(x)
+    expected = model.backward(g)
+    model.zero_grad()
+    model.requires_grad_(False)
+    model(x)
+    np.testing.assert_array_equal(model.backward(g), expected)
+    assert not any(p.grad.any() for p in model.parameters())
+    assert all(p.requires_grad for p in model.requires_grad_().parameters())
