@@ -6,9 +6,6 @@ import json
 import sys
 from pathlib import Path
 
-QUICK_LAYERS = ("r50_3x3_64@56", "r50_1x1_64-256@56", "dcgan_d2_64-128@32",
-                "dcgan_g3_256-128@8", "mnist_1-32_5x5@28", "odd_7-5_3x3s2@13x17")
-
 
 def _info(args) -> int:
     import fastconv as fc
@@ -16,21 +13,75 @@ def _info(args) -> int:
     return 0
 
 
+def _int_list(text: str):
+    """'1,2' -> [1, 2] (argparse type for --threads and --batch)."""
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected integers separated by commas, got {text!r}")
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return values
+
+
+def _name_list(text: str):
+    return [v.strip() for v in text.split(",") if v.strip()]
+
+
+def _positive(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or value <= 0:
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
+        return value
+    return parse
+
+
 def _bench(args) -> int:
-    import fastconv as fc
     from fastconv import bench
-    if args.threads:
-        fc.set_num_threads(args.threads)
-    suite = {layer.name: layer for layer in bench.load_suite()}
-    names = args.layers or (list(suite) if args.all else list(QUICK_LAYERS))
-    unknown = [n for n in names if n not in suite]
-    if unknown:
-        print(f"fastconv bench: unknown layer(s) {unknown}; known: {sorted(suite)}", file=sys.stderr)
+    suite = bench.load_suite()
+    names = args.layers or ([layer.name for layer in suite] if args.suite
+                            else list(bench.QUICK_LAYERS))
+    try:
+        layers = bench.resolve_layers(names, suite)
+        contenders = bench.default_contenders(args.algorithms, args.backends)
+    except ValueError as exc:
+        print(f"fastconv bench: {exc}", file=sys.stderr)
         return 2
-    info = fc.info()
-    print(f"fastconv {info['version']}  ISA {info['isa_active']}  threads {fc.get_num_threads()}")
-    rows = bench.bench_layers([suite[n] for n in names], batch_sizes=args.batch, repeat=args.repeat)
-    print(bench.format_table(rows, ["layer", "N", "impl", "ms", "GFLOP/s"]))
+    threads = args.threads
+    if threads is None:   # one thread (the steadiest figures here) and all of them
+        import fastconv as fc
+        threads = sorted({1, fc.get_num_threads()})
+    batches = args.batch or [1]
+    print(bench.header(threads))
+    cases = sum(1 if layer.shape.batch else len(batches) for layer in layers) * len(threads)
+    progress, bar = None, None
+    if not args.no_progress:
+        try:
+            from tqdm import tqdm
+            bar = tqdm(total=cases, unit="case", file=sys.stderr, leave=False)
+            progress = lambda label: (bar.set_postfix_str(label, refresh=False), bar.update())
+        except ImportError:
+            pass
+    try:
+        rows = bench.bench_layers(layers, batches, contenders, repeat=args.repeat,
+                                  progress=progress, threads=threads, min_time=args.min_time)
+    finally:
+        if bar is not None:
+            bar.close()
+    columns = [c for c in bench.TABLE_COLUMNS if any(r.get(c) is not None for r in rows)]
+    print(bench.format_table(rows, columns))
+    for label, note in dict.fromkeys((r["impl"], r["note"]) for r in rows if r.get("note")):
+        print(f"  {label}: {note}")
+    if args.json:
+        bench.write_json(args.json, rows, threads)
+        print(f"wrote {args.json}")
+    if args.plot:
+        print(f"wrote {args.plot}" if bench.plot(args.plot, rows)
+              else "--plot: matplotlib is not installed (pip install matplotlib)")
     return 0
 
 
@@ -85,12 +136,32 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="fastconv", description="fastconv: fast CPU convolutions")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("info", help="version, backends, ISA, threads").set_defaults(func=_info)
-    b = sub.add_parser("bench", help="time conv layers of the shipped suite (quick set by default)")
-    b.add_argument("layers", nargs="*", help="suite layer names (default: a quick set)")
-    b.add_argument("--all", action="store_true", help="every layer of the suite")
-    b.add_argument("--batch", type=int, nargs="+", default=[1], help="batch sizes (default 1)")
-    b.add_argument("--threads", type=int, default=None, help="kernel threads (default: all cores)")
-    b.add_argument("--repeat", type=int, default=5, help="timing samples per case (median)")
+    b = sub.add_parser(
+        "bench", help="time conv layers against torch and onnxruntime (a quick set by default)",
+        description="Times every contender (each C++ algorithm, numba, torch and onnxruntime when "
+                    "installed) on suite layers or benchdnn-style shape strings, e.g. "
+                    "mb8ic64ih56oc64oh56kh3ph1 (sh/dh/g: stride, dilation as benchdnn counts it, "
+                    "groups; a deconv: prefix for transposed convolution).")
+    b.add_argument("layers", nargs="*",
+                   help="suite layer names or shape strings (default: a quick set)")
+    b.add_argument("--suite", "--all", action="store_true", help="every layer of the shipped suite")
+    b.add_argument("--algorithms", type=_name_list, default=None,
+                   help="C++ algorithms to time, comma-separated (default: all offered)")
+    b.add_argument("--backends", type=_name_list, default=None,
+                   help="contender families, comma-separated: cpp,numba,torch,ort "
+                        "(default: all installed)")
+    b.add_argument("--threads", type=_int_list, default=None,
+                   help="thread counts, e.g. 1,2 (default: 1 and all cores)")
+    b.add_argument("--batch", type=_int_list, default=None,
+                   help="batch sizes, e.g. 1,8 (default 1; a shape string's mb wins)")
+    b.add_argument("--repeat", type=_positive(int), default=5,
+                   help="timing rounds per case (median; default 5)")
+    b.add_argument("--min-time", type=_positive(float), default=0.02,
+                   help="seconds per timing sample (default 0.02)")
+    b.add_argument("--json", metavar="FILE",
+                   help="write the rows and the machine description as JSON")
+    b.add_argument("--plot", metavar="FILE.png", help="write a bar chart (needs matplotlib)")
+    b.add_argument("--no-progress", action="store_true", help="no progress bar")
     b.set_defaults(func=_bench)
     _add_train_parser(sub)
     args = parser.parse_args(argv)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import fastconv as fc
+from fastconv import _dispatch
 
 
 def run_python(code, **env):
@@ -91,3 +92,48 @@ def test_cli_bench_runs_a_layer():
     bad = subprocess.run([sys.executable, "-m", "fastconv", "bench", "no_such_layer"], capture_output=True,
                          text=True, timeout=300)
     assert bad.returncode == 2 and "unknown layer" in bad.stderr
+
+
+@pytest.mark.skipif(_dispatch._core is None, reason="fastconv._core is not built")
+@pytest.mark.parametrize("op", ["conv2d", "max_pool2d", "pad"])
+def test_cpp_kernels_flush_denormals_and_restore_the_fp_state(op, threads):
+    core = _dispatch._core
+    before = core.flush_bits()
+    x = np.full((2, 3, 6, 6), 1e-40, np.float32)   # float32 denormals
+    x0 = x.copy()
+    if op == "conv2d":
+        y = fc.conv2d(x, np.ones((4, 3, 3, 3), np.float32), backend="cpp")
+        assert np.all(y == 0)                       # denormals are zero inside the kernel
+    elif op == "max_pool2d":
+        fc.max_pool2d(x, 2, backend="cpp")
+    else:
+        fc.pad(x, (1, 1, 1, 1), "reflect", backend="cpp")
+    assert core.flush_bits() == before              # the caller's state is restored
+    np.testing.assert_array_equal(x, x0)
+
+
+def test_every_backend_exposes_the_contract():
+    from fastconv import _backend_api
+    names = [n for n in vars(_backend_api.Backend) if not n.startswith("_")]
+    for backend in fc.info()["backends"]:
+        module = _dispatch.get(backend)
+        for n in names:
+            assert hasattr(module, n), f"backend {backend!r} lacks {n}"
+        assert "direct" in module.conv_algorithms
+        x = np.ones((1, 1, 3, 3))
+        assert module.pad(x, (1, 1, 1, 1), "constant", 0.0).shape == (1, 1, 5, 5)
+
+
+@pytest.mark.skipif(_dispatch._core is None, reason="fastconv._core is not built")
+def test_verbose_explains_the_algorithm_choice(tmp_path):
+    code = ("import numpy as np, fastconv as fc\n"
+            "fc.conv2d(np.ones((1, 8, 9, 9), np.float32), np.ones((8, 1, 3, 3), np.float32),"
+            " groups=8, backend='cpp')\n")
+    # The fastconv under test, wherever it was imported from (installed or a developer build);
+    # cwd is not the checkout, whose fastconv/ folder would shadow an installed package.
+    where = os.path.dirname(os.path.dirname(fc.__file__))
+    env = dict(os.environ, FASTCONV_VERBOSE="1", PYTHONPATH=where)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=300, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "fastconv: conv2d N=1 C=8 H=9 W=9 K=8" in out.stderr and "auto:" in out.stderr

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/fpenv.h"
+
 namespace fastconv::bindings {
 
 namespace py = pybind11;
@@ -29,6 +31,13 @@ carray<T> require(const py::array& a, int ndim, const char* name) {
 
 inline bool is_f32(const py::array& a) { return a.dtype().is(py::dtype::of<float>()); }
 inline bool is_f64(const py::array& a) { return a.dtype().is(py::dtype::of<double>()); }
+
+// Around every kernel call: the GIL is released (other Python threads run meanwhile) and
+// denormals are flushed on the calling thread; both are restored when the scope ends.
+struct KernelScope {
+  py::gil_scoped_release nogil;
+  DenormalsAreZero flush;
+};
 
 template <class T>
 carray<T> empty(std::vector<int64_t> shape) {

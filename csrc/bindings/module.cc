@@ -9,6 +9,8 @@ void register_conv(py::module_& m);
 void register_pad(py::module_& m);
 void register_pool(py::module_& m);
 void register_gemm(py::module_& m);
+void register_plan(py::module_& m);
+void register_peak(py::module_& m);
 }  // namespace fastconv::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -19,4 +21,6 @@ PYBIND11_MODULE(_core, m) {
   register_pad(m);
   register_pool(m);
   register_gemm(m);
+  register_plan(m);
+  register_peak(m);
 }

@@ -18,7 +18,7 @@ py::array pad_t(const py::array& xa, ops::PadParams p, double value) {
   const T* xp = x.data();
   T* yp = y.mutable_data();
   {
-    py::gil_scoped_release nogil;
+    KernelScope scope;
     ops::pad<T>(p, xp, yp, static_cast<T>(value));
   }
   return std::move(y);

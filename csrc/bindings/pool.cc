@@ -33,7 +33,7 @@ py::tuple max_pool_t(const py::array& xa, PoolParams p, bool is_min, bool with_i
   const T* xp = x.data();
   T* yp = y.mutable_data();
   {
-    py::gil_scoped_release nogil;
+    KernelScope scope;
     ops::max_pool2d<T>(p, xp, yp, ip, is_min);
   }
   return py::make_tuple(std::move(y), with_indices ? py::object(std::move(idx)) : py::none());
@@ -54,7 +54,7 @@ py::array max_pool_backward_t(const py::array& ga, const py::array& ia, int64_t 
   const int64_t* ip = idx.data();
   T* dp = dx.mutable_data();
   {
-    py::gil_scoped_release nogil;
+    KernelScope scope;
     ops::max_pool2d_backward<T>(p, gp, ip, dp);
   }
   return std::move(dx);
@@ -69,7 +69,7 @@ py::array avg_pool_t(const py::array& xa, PoolParams p, bool include_pad, int64_
   const T* xp = x.data();
   T* yp = y.mutable_data();
   {
-    py::gil_scoped_release nogil;
+    KernelScope scope;
     ops::avg_pool2d<T>(p, xp, yp, include_pad, divisor);
   }
   return std::move(y);
@@ -85,7 +85,7 @@ py::array avg_pool_backward_t(const py::array& ga, PoolParams p, bool include_pa
   const T* gp = g.data();
   T* dp = dx.mutable_data();
   {
-    py::gil_scoped_release nogil;
+    KernelScope scope;
     ops::avg_pool2d_backward<T>(p, gp, dp, include_pad, divisor);
   }
   return std::move(dx);

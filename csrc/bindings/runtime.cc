@@ -1,6 +1,7 @@
 #include <pybind11/pybind11.h>
 
 #include "runtime/cpu.h"
+#include "runtime/fpenv.h"
 #include "runtime/parallel.h"
 
 namespace py = pybind11;
@@ -18,6 +19,8 @@ void register_runtime(py::module_& m) {
       throw py::value_error("isa: expected one of 'scalar', 'avx2', 'avx512', got '" + name + "'");
     set_isa_cap(isa);
   }, py::arg("isa"));
+  m.def("flush_bits", [] { return flush_bits(); },
+        "The calling thread's MXCSR FTZ/DAZ bits (kernels set them while running, then restore).");
   m.def("get_num_threads", [] { return max_threads(); });
   m.def("set_num_threads", [](int n) {
     if (n < 1) throw py::value_error("num_threads: must be >= 1");

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "runtime/fpenv.h"
+
 #ifdef FASTCONV_HAVE_OPENMP
 #include <omp.h>
 #endif
@@ -14,13 +16,18 @@ int max_threads();
 void set_max_threads(int n);
 
 // Runs body(i) for i in [0, n) on the pool; static schedule, so a given i always runs on the
-// same thread for the same thread count (deterministic reductions stay deterministic).
+// same thread for the same thread count (deterministic reductions stay deterministic). Each
+// pool thread flushes denormals for the region's duration, as the calling thread does.
 template <class F>
 void parallel_for(int64_t n, F&& body) {
 #ifdef FASTCONV_HAVE_OPENMP
   if (n > 1 && max_threads() > 1) {
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; ++i) body(i);
+#pragma omp parallel
+    {
+      DenormalsAreZero flush;
+#pragma omp for schedule(static)
+      for (int64_t i = 0; i < n; ++i) body(i);
+    }
     return;
   }
 #endif

@@ -3,6 +3,6 @@
 
 namespace fastconv::ukernels {
 
-const PoolRowUkernels<float> f32_pool_rows_avx2 = pool_row_ukernels<float>("f32_pool_rows_avx2");
+const PoolRowUkernels<float> f32_pool_rows_avx2 = pool_row_ukernels<float, 8>("f32_pool_rows_avx2");
 
 }  // namespace fastconv::ukernels

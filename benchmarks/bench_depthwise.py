@@ -1,0 +1,93 @@
+"""Depthwise / few-channels-per-group convolution: the dedicated kernel vs the other algorithms
+and torch, and the channels-per-group crossover behind kDepthwiseMaxChannelsPerGroup
+(csrc/algos/depthwise_conv.h). Contenders alternate within one process; the allocator setting
+of ../shared/bench/README.md is applied by re-executing unless --default-allocator.
+
+Usage: PYTHONPATH=. python benchmarks/bench_depthwise.py [--threads 1] [--repeat 5]
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+
+import fastconv as fc
+from fastconv.bench import format_table, median_time
+
+try:
+    import torch
+    import torch.nn.functional as F
+except ImportError:
+    torch = None
+
+ALLOCATOR = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736"
+
+# (name, N, C, H, W, K, R, stride, pad, groups)
+LAYERS = [
+    ("dw_32@112", 1, 32, 112, 112, 32, 3, 1, 1, 32),
+    ("dw_32@112", 8, 32, 112, 112, 32, 3, 1, 1, 32),
+    ("dw_512@14", 1, 512, 14, 14, 512, 3, 1, 1, 512),
+    ("dw_512@14", 8, 512, 14, 14, 512, 3, 1, 1, 512),
+    ("dw_64s2@56", 8, 64, 56, 56, 64, 3, 2, 1, 64),
+] + [  # the crossover sweep: 64 channels at 28x28, Cg input channels per group
+    (f"cg{cg}_64@28", 8, 64, 28, 28, 64, 3, 1, 1, 64 // cg) for cg in (1, 2, 4, 8, 16)
+] + [  # the channel-multiplier sweep: one input channel per group, K / groups outputs each
+    (f"mult{m}_32@28", 8, 32, 28, 28, 32 * m, 3, 1, 1, 32) for m in (1, 2, 4, 8, 16)
+] + [  # first layers of small CNNs: few input channels, one group
+    ("mnist_1-32_5x5@28", 8, 1, 28, 28, 32, 5, 1, 2, 1),
+    ("cifar_3-16_3x3@32", 8, 3, 32, 32, 16, 3, 1, 0, 1),
+    ("r50_stem_7x7s2", 1, 3, 224, 224, 64, 7, 2, 3, 1),
+]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--default-allocator", action="store_true")
+    ap.add_argument("layers", nargs="*", help="names from LAYERS (default: all)")
+    a = ap.parse_args()
+    if not a.default_allocator and "GLIBC_TUNABLES" not in os.environ:
+        os.environ["GLIBC_TUNABLES"] = ALLOCATOR
+        os.execv(sys.executable, [sys.executable] + sys.argv)
+    fc.set_num_threads(a.threads)
+    if torch is not None:
+        torch.set_num_threads(a.threads)
+    algos = fc.info()["conv_algorithms"]["cpp"]
+    rng = np.random.default_rng(0)
+    rows = []
+    only = set(a.layers)
+    for name, n, c, h, w, k, r, s, p, g in LAYERS:
+        if only and name not in only:
+            continue
+        x = rng.standard_normal((n, c, h, w), dtype=np.float32)
+        wt = rng.standard_normal((k, c // g, r, r), dtype=np.float32)
+        y = fc.conv2d(x, wt, None, s, p, 1, g, algorithm="direct")
+        flops = 2 * y.size * (c // g) * r * r
+        row = {"layer": name, "N": n}
+        for algo in algos:
+            try:
+                t = median_time(lambda: fc.conv2d(x, wt, None, s, p, 1, g, algorithm=algo),
+                                a.repeat)
+            except ValueError:
+                continue
+            row[f"{algo} ms"] = t * 1e3
+            row[f"{algo} GF/s"] = flops / t / 1e9
+        if torch is not None:
+            tx, tw = torch.from_numpy(x), torch.from_numpy(wt)
+            with torch.no_grad():
+                t = median_time(lambda: F.conv2d(tx, tw, None, s, p, 1, g), a.repeat)
+            row["torch ms"] = t * 1e3
+            row["torch GF/s"] = flops / t / 1e9
+            ours = min(v for key, v in row.items() if key.endswith(" ms") and key != "torch ms")
+            row["best speedup"] = t * 1e3 / ours
+        rows.append(row)
+    cols = ["layer", "N"] + [f"{al} {u}" for al in algos for u in ("ms", "GF/s")]
+    if torch is not None:
+        cols += ["torch ms", "torch GF/s", "best speedup"]
+    print(f"threads={a.threads} isa={fc.info()['isa_active']}")
+    print(format_table(rows, cols))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+#include "algos/depthwise_conv.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "runtime/cpu.h"
+#include "runtime/parallel.h"
+#include "ukernels/dwconv.h"
+
+namespace fastconv::algos {
+namespace {
+
+using ops::Conv2dParams;
+using ukernels::DwConvUkernel;
+
+template <class T>
+const DwConvUkernel<T>& pick_ukernel();
+
+template <>
+const DwConvUkernel<float>& pick_ukernel<float>() {
+  using namespace ukernels;
+  static const DwConvUkernel<float>* k[] = {&f32_dwconv_rows_scalar, &f32_dwconv_rows_avx2,
+                                            &f32_dwconv_rows_avx512};
+  return *k[static_cast<int>(active_isa())];
+}
+
+template <>
+const DwConvUkernel<double>& pick_ukernel<double>() {
+  using namespace ukernels;
+  static const DwConvUkernel<double>* k[] = {&f64_dwconv_rows_scalar, &f64_dwconv_rows_avx2,
+                                             &f64_dwconv_rows_avx512};
+  return *k[static_cast<int>(active_isa())];
+}
+
+// Growable per-thread buffer (grows, never shrinks; no per-call allocation once warm).
+template <class T, int Slots = 2>
+T* thread_buffer(int slot, size_t n) {
+  thread_local std::vector<T> bufs[Slots];
+  if (bufs[slot].size() < n) bufs[slot].resize(n);
+  return bufs[slot].data();
+}
+
+// Short row copies (tens of elements, two per output row) as inline vector code: GCC would
+// otherwise turn the loop into a memcpy call that costs more than the copy.
+template <class T>
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) void copy_row(T* dst, const T* src,
+                                                                           int64_t n) {
+  for (int64_t j = 0; j < n; ++j) dst[j] = src[j];
+}
+
+}  // namespace
+
+template <class T>
+void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, const T* bias,
+                              T* y) {
+  const DwConvUkernel<T>& uk = pick_ukernel<T>();
+  const int64_t Cg = p.C / p.groups, Kg = p.K / p.groups;
+  const int64_t Hp = p.H + p.pt + p.pb, Wp = p.W + p.pl + p.pr;
+  const int64_t plane = p.H * p.W, padded = Hp * Wp, out_plane = p.Ho * p.Wo;
+  const int64_t taps = Cg * p.R;
+  // Stride 1 with short rows: the output plane is one flat run over the padded grid,
+  // p = oh * Wp + ow (tap (r, s) reads p + r*dh*Wp + s*dw), so a small plane is a few long
+  // vector runs instead of many short rows; columns ow >= Wo of that grid are junk, dropped on
+  // copy-out. Long rows are written in place, row by row (no copy-out pass).
+  constexpr int64_t kFlatBelowWidth = 64;
+  const int64_t flat_n = (p.Ho - 1) * Wp + p.Wo;
+  // Threads take contiguous ranges of (image, group) pairs, so the per-thread buffers are
+  // looked up once per range rather than once per plane (that cost showed on 14x14 planes).
+  const int64_t pairs = p.N * p.groups;
+  const int64_t chunks = std::min<int64_t>(pairs, max_threads());
+  parallel_for(chunks, [&](int64_t chunk) {
+    // The group's input planes, zero-padded, shared by its Kg output channels. Only the
+    // interior is written per plane: the borders stay zero from the buffer's first use with
+    // this geometry (a thread's buffer is reused across calls). The key is everything that
+    // decides which elements are border.
+    thread_local int64_t geometry[7] = {-1, -1, -1, -1, -1, -1, -1};
+    T* xp = thread_buffer<T>(0, static_cast<size_t>(Cg * padded));
+    const int64_t key[7] = {Cg, p.H, p.W, p.pt, p.pb, p.pl, p.pr};
+    if (!std::equal(key, key + 7, geometry)) {
+      std::fill(xp, xp + Cg * padded, T(0));
+      std::copy(key, key + 7, geometry);
+    }
+    T* flat = p.sh == 1 && p.sw == 1 && p.Wo < kFlatBelowWidth
+                  ? thread_buffer<T>(1, static_cast<size_t>(flat_n))
+                  : nullptr;
+    const T** rows = thread_buffer<const T*>(0, static_cast<size_t>(2 * taps));
+    const T** wrow = rows + taps;
+    for (int64_t ng = pairs * chunk / chunks; ng < pairs * (chunk + 1) / chunks; ++ng) {
+      const int64_t n = ng / p.groups, g = ng % p.groups;
+      for (int64_t c = 0; c < Cg; ++c) {
+        const T* src = x + (n * p.C + g * Cg + c) * plane;
+        T* dst = xp + c * padded + p.pt * Wp + p.pl;
+        for (int64_t h = 0; h < p.H; ++h) copy_row(dst + h * Wp, src + h * p.W, p.W);
+      }
+      for (int64_t kk = 0; kk < Kg; ++kk) {
+        const int64_t k = g * Kg + kk;
+        const T* wk = w + k * Cg * p.R * p.S;  // (Cg, R, S) weights of output channel k
+        const T b = bias ? bias[k] : T(0);
+        T* yk = y + (n * p.K + k) * out_plane;
+        for (int64_t t = 0; t < taps; ++t) wrow[t] = wk + t * p.S;
+        if (flat) {
+          for (int64_t c = 0; c < Cg; ++c)
+            for (int64_t r = 0; r < p.R; ++r) rows[c * p.R + r] = xp + c * padded + r * p.dh * Wp;
+          uk.row({rows, wrow, taps, 0, flat_n, 1, p.dw, p.S, b, flat});
+          for (int64_t oh = 0; oh < p.Ho; ++oh) copy_row(yk + oh * p.Wo, flat + oh * Wp, p.Wo);
+          continue;
+        }
+        for (int64_t oh = 0; oh < p.Ho; ++oh) {
+          for (int64_t c = 0; c < Cg; ++c)
+            for (int64_t r = 0; r < p.R; ++r)
+              rows[c * p.R + r] = xp + c * padded + (oh * p.sh + r * p.dh) * Wp;
+          uk.row({rows, wrow, taps, 0, p.Wo, p.sw, p.dw, p.S, b, yk + oh * p.Wo});
+        }
+      }
+    }
+  });
+}
+template void depthwise_conv2d_forward<float>(const Conv2dParams&, const float*, const float*,
+                                              const float*, float*);
+template void depthwise_conv2d_forward<double>(const Conv2dParams&, const double*,
+                                               const double*, const double*, double*);
+
+}  // namespace fastconv::algos

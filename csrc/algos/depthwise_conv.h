@@ -1,0 +1,25 @@
+// Convolution with few input channels per group (depthwise: one), one pass over memory: each
+// group's input planes are zero-padded into a per-thread buffer (in cache) and every output
+// plane of the group is computed from it by ukernels/dwconv.h, vectorised along the output
+// width (stride 1: along the whole flattened plane). Threads take (image, group) pairs.
+#pragma once
+
+#include <cstdint>
+
+#include "ops/conv2d.h"
+
+namespace fastconv::algos {
+
+// The shapes this algorithm takes: at most this many input channels per group and output
+// channels per group. Beyond them the register-blocked kernels reuse each input load across
+// many output channels and win (benchmarks/bench_depthwise.py, its cg* and mult* sweeps,
+// measures the crossover on this machine: at 28x28, N=8, 1 thread, Cg=2 ran 1.6x faster
+// than direct and Cg=4 0.85x; a multiplier of 4 about even, 8 at 0.6x).
+constexpr int64_t kDepthwiseMaxInputsPerGroup = 2;
+constexpr int64_t kDepthwiseMaxOutputsPerGroup = 4;
+
+template <class T>
+void depthwise_conv2d_forward(const ops::Conv2dParams& p, const T* x, const T* w, const T* bias,
+                              T* y);
+
+}  // namespace fastconv::algos

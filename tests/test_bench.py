@@ -1,0 +1,140 @@
+"""Shape strings, contenders and a tiny `fastconv bench` run (table and JSON). Speed is never
+asserted here: these check that the benchmark machinery works, quickly."""
+import json
+
+import pytest
+
+from fastconv import bench, cli, shapestr
+from fastconv.shapestr import ConvShape
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("mb8ic64ih56oc64oh56kh3ph1", ConvShape(64, 56, 56, 64, 3, 3, (1, 1), (1, 1), (1, 1), 1, False, 8)),
+    ("ic3ih224oc64oh112kh7sh2ph3", ConvShape(3, 224, 224, 64, 7, 7, (2, 2), (3, 3), (1, 1))),
+    ("ic256ih28oc256kh3ph2dh1", ConvShape(256, 28, 28, 256, 3, 3, (1, 1), (2, 2), (2, 2))),
+    ("g32ic32ih112oc32oh112kh3ph1", ConvShape(32, 112, 112, 32, 3, 3, (1, 1), (1, 1), (1, 1), 32)),
+    ("ic7ih13iw17oc5oh7ow9kh3sh2ph1", ConvShape(7, 13, 17, 5, 3, 3, (2, 2), (1, 1), (1, 1))),
+    ("mb2_ic4ih9oc6kh3kw1sh2sw1ph0pw1dh1dw0",
+     ConvShape(4, 9, 9, 6, 3, 1, (2, 1), (0, 1), (2, 1), batch=2)),
+    ("deconv:ic100ih1oc512oh4kh4", ConvShape(100, 1, 1, 512, 4, 4, transpose=True)),
+])
+def test_parse_and_format_round_trip(text, expected):
+    shape = shapestr.parse(text)
+    assert shape == expected
+    assert shapestr.parse(shapestr.format(shape)) == shape
+
+
+@pytest.mark.parametrize("text, message", [
+    ("mb8ic64", "missing ih, oc, kh"),
+    ("ic64ih56oc64oh55kh3ph1", "oh55 given, but the other sizes give oh56"),
+    ("ic64ih56iw9oc64ow8kh3", "ow8 given, but the other sizes give ow7"),
+    ("ic64ih56oc64kh3xx1", "unknown key 'xx'"),
+    ("ic64ih56oc64kh3ph1ph2", "ph given twice"),
+    ("g3ic64ih5oc6kh3", "ic64 is not divisible by g3"),
+    ("ic3ih2oc3kh5", "does not fit"),
+    ("ic3ih4oc3kh3sh0", "sh must be >= 1"),
+    ("ic3ih4oc3kh3!", "cannot read a key and number at '!'"),
+    ("IC3ih4oc3kh3", "cannot read"),
+])
+def test_invalid_strings_say_what_is_wrong(text, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace("!", "!")):
+        shapestr.parse(text)
+
+
+def test_parse_rejects_non_strings():
+    with pytest.raises(TypeError, match="must be a str"):
+        shapestr.parse(64)
+
+
+def test_every_suite_layer_has_a_shape_string():
+    for layer in bench.load_suite():
+        assert shapestr.parse(layer.shape_string()) == layer.shape
+        assert shapestr.parse(layer.shape_string(8)).batch == 8
+
+
+def test_resolve_layers_takes_names_and_strings():
+    named, custom = bench.resolve_layers(["r50_3x3_64@56", "mb2ic3ih8oc4kh3"])
+    assert named.shape == shapestr.parse("ic64ih56oc64oh56kh3ph1")
+    assert custom.name == "ic3ih8oc4oh6kh3" and custom.shape.batch == 2
+    with pytest.raises(ValueError, match="unknown layer 'nonsense'"):
+        bench.resolve_layers(["nonsense"])
+
+
+def test_contenders_are_discovered_and_filtered():
+    import fastconv as fc
+    labels = [c.label for c in bench.default_contenders()]
+    for algorithm in fc.info()["conv_algorithms"].get("cpp", []):
+        assert f"cpp/{algorithm}" in labels
+    assert "numba/direct" in labels
+    assert [c.label for c in bench.default_contenders(backends=["numba"])] == ["numba/direct"]
+    with pytest.raises(ValueError, match="not available"):
+        bench.default_contenders(backends=["tensorflow"])
+    with pytest.raises(ValueError, match="not offered"):
+        bench.default_contenders(algorithms=["fft"])
+
+
+def test_onnx_model_matches_torch():
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    torch = pytest.importorskip("torch")
+    for text in ("mb2g2ic4ih9iw7oc6kh3kw2sh2ph1pw0dh1", "deconv:mb2ic4ih5oc6kh3sh2ph1"):
+        layer, = bench.resolve_layers([text])
+        x, w = layer.arrays(2)
+        y, = bench._ort_prepare(layer, x, w, 1)()
+        op = torch.nn.functional.conv_transpose2d if layer.transpose else torch.nn.functional.conv2d
+        expected = op(torch.from_numpy(x), torch.from_numpy(w), **layer.torch_args()).numpy()
+        assert y.shape == expected.shape
+        assert abs(y - expected).max() < 1e-4 * max(1.0, abs(expected).max())
+
+
+def test_tiny_bench_writes_table_and_json(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    code = cli.main(["bench", "mb1ic3ih8oc4kh3ph1", "deconv:ic4ih3oc2kh2sh2", "--threads", "1",
+                     "--repeat", "2", "--min-time", "0.001", "--no-progress",
+                     "--json", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "FMA peak" in printed or "ISA None" in printed
+    for column in ("layer", "impl", "ms", "GFLOP/s"):
+        assert column in printed
+    document = json.loads(out.read_text())
+    rows = document["rows"]
+    labels = {c.label for c in bench.default_contenders()}
+    assert {r["impl"] for r in rows} == labels
+    assert {r["shape"] for r in rows} == {"mb1ic3ih8oc4oh8kh3ph1", "deconv:mb1ic4ih3oc2oh6kh2sh2"}
+    timed = [r for r in rows if "ms" in r]
+    assert timed and all(r["ms"] > 0 and r["GFLOP/s"] > 0 for r in timed)
+    if "torch" in labels:
+        assert all(r["vs torch"] > 0 for r in timed)
+
+
+def test_bench_rejects_bad_shape_strings(capsys):
+    assert cli.main(["bench", "ic3ih8oc4oh7kh3", "--no-progress"]) == 2
+    assert "oh7 given, but the other sizes give oh6" in capsys.readouterr().err
+
+
+def test_peak_probe_runs_at_every_isa_level(impl, threads):
+    if impl != "cpp":
+        pytest.skip("the FMA probe is part of the compiled extension")
+    from fastconv import _dispatch
+    peak = _dispatch._core.fma_peak_gflops(threads)
+    assert 0 < peak < float("inf")
+    with pytest.raises(TypeError):
+        _dispatch._core.fma_peak_gflops("two")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--backends", "tensorflow"], "not available"),
+    (["--algorithms", "fft"], "not offered"),
+    (["no_such_layer"], "unknown layer 'no_such_layer'"),
+])
+def test_bench_rejects_unknown_names(args, message, capsys):
+    assert cli.main(["bench", "--no-progress", *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [["--threads", "1,x"], ["--batch", "0"], ["--repeat", "0"]])
+def test_bench_rejects_bad_numbers(args):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["bench", *args])
+    assert exit_info.value.code == 2
