@@ -1,6 +1,6 @@
 """Training loops behind `fastconv train cnn` and `fastconv train gan`.
 
-    result = fastconv.train.train_cnn(epochs=15, out="runs/cnn")     # test accuracy, timings
+    result = fastconv.train.train_cnn(epochs=30, out="runs/cnn")     # test accuracy, timings
     result = fastconv.train.train_gan(epochs=150, out="runs/gan", cnn="runs/cnn/cnn.npz")
 
 Same seed, same result: `seed` fixes parameter initialisation, dropout, batch order,
@@ -91,7 +91,7 @@ def evaluate(model, data, batch_size=256):
 
 
 @_one_blas_thread
-def train_cnn(data="digits", epochs=20, batch_size=32, lr=2e-3, seed=0, out=None, progress=True,
+def train_cnn(data="digits", epochs=30, batch_size=32, lr=2e-3, seed=0, out=None, progress=True,
               augment=True, log=print):
     """Trains models.digits_cnn with Adam and a cosine learning-rate decay; returns a dict of
     the history (per-epoch loss, accuracies, seconds), test accuracy and the model."""
