@@ -72,7 +72,9 @@ def epoch_gan_fastconv(g, d, opt_g, opt_d, bce, images, rng):
         opt_d.step()
         bce(d(fake), ones)
         g.zero_grad()
+        d.requires_grad_(False)
         g.backward(d.backward(bce.backward()))
+        d.requires_grad_(True)
         opt_g.step()
 
 
@@ -87,7 +89,9 @@ def epoch_gan_torch(torch, g, d, opt_g, opt_d, bce, images, rng):
         (bce(d(real), ones) + bce(d(fake.detach()), zeros)).backward()
         opt_d.step()
         opt_g.zero_grad()
+        d.requires_grad_(False)
         bce(d(fake), ones).backward()
+        d.requires_grad_(True)
         opt_g.step()
 
 

@@ -120,7 +120,7 @@ def _add_train_parser(sub) -> None:
     t.add_argument("model", choices=["cnn", "gan"])
     t.add_argument("--data", default="digits",
                    help="'digits' (embedded, default) or a folder of MNIST/Fashion-MNIST IDX files")
-    t.add_argument("--epochs", type=int, default=None, help="default: cnn 20, gan 100")
+    t.add_argument("--epochs", type=int, default=None, help="default: cnn 30, gan 150")
     t.add_argument("--batch-size", type=int, default=None, help="default: cnn 32, gan 64")
     t.add_argument("--lr", type=float, default=None, help="default: cnn 2e-3, gan 2e-4 (Adam)")
     t.add_argument("--seed", type=int, default=0, help="same seed, same result (default 0)")

@@ -1,7 +1,7 @@
 """Training loops behind `fastconv train cnn` and `fastconv train gan`.
 
-    result = fastconv.train.train_cnn(epochs=15, out="runs/cnn")     # test accuracy, timings
-    result = fastconv.train.train_gan(epochs=100, out="runs/gan", cnn="runs/cnn/cnn.npz")
+    result = fastconv.train.train_cnn(epochs=30, out="runs/cnn")     # test accuracy, timings
+    result = fastconv.train.train_gan(epochs=150, out="runs/gan", cnn="runs/cnn/cnn.npz")
 
 Same seed, same result: `seed` fixes parameter initialisation, dropout, batch order,
 augmentation and the generator's noise. The digits' train/test split is fixed separately
@@ -91,7 +91,7 @@ def evaluate(model, data, batch_size=256):
 
 
 @_one_blas_thread
-def train_cnn(data="digits", epochs=20, batch_size=32, lr=2e-3, seed=0, out=None, progress=True,
+def train_cnn(data="digits", epochs=30, batch_size=32, lr=2e-3, seed=0, out=None, progress=True,
               augment=True, log=print):
     """Trains models.digits_cnn with Adam and a cosine learning-rate decay; returns a dict of
     the history (per-epoch loss, accuracies, seconds), test accuracy and the model."""
@@ -161,14 +161,14 @@ def score_samples(cnn, images, num_classes=10):
     """How recognisable generated digits are: the CNN's mean top-class probability and the
     share of samples per predicted class (images in [-1, 1], as the generator draws them)."""
     x = ((images + 1) / 2).astype(np.float32)
-    acc, pred, probs = evaluate(cnn, datasets.Dataset(x, np.zeros(len(x), np.int64)))
+    _, pred, probs = evaluate(cnn, datasets.Dataset(x, np.zeros(len(x), np.int64)))
     histogram = np.bincount(pred, minlength=num_classes) / len(pred)
     return {"mean_top_probability": float(probs.max(axis=1).mean()),
             "class_fractions": [float(f) for f in histogram], "samples": len(x)}
 
 
 @_one_blas_thread
-def train_gan(data="digits", epochs=100, batch_size=64, lr=2e-4, seed=0, out=None, cnn=None,
+def train_gan(data="digits", epochs=150, batch_size=64, lr=2e-4, seed=0, out=None, cnn=None,
               progress=True, samples=1000, log=print):
     """DCGAN on the digits: Adam(lr, betas=(0.5, 0.999)) for both players, BCE with logits,
     the non-saturating generator loss (-log D(G(z))). The learning rate stays at lr for the
@@ -180,6 +180,9 @@ def train_gan(data="digits", epochs=100, batch_size=64, lr=2e-4, seed=0, out=Non
     nn.manual_seed(seed)
     rng = np.random.default_rng(seed)
     real_images = np.concatenate([split.images for split in _load(data)]) * 2 - 1   # Tanh range
+    if real_images.shape[1:] != (1, 8, 8):
+        raise ValueError(f"the DCGAN is sized for 1x8x8 digits, got images of shape "
+                         f"{real_images.shape[1:]}")
     if len(real_images) < batch_size:
         raise ValueError(f"batch_size {batch_size} is larger than the {len(real_images)} images")
     generator, discriminator = models.dcgan_generator(), models.dcgan_discriminator()
@@ -214,10 +217,13 @@ def train_gan(data="digits", epochs=100, batch_size=64, lr=2e-4, seed=0, out=Non
             loss_fake = bce(logit_fake, zeros)
             discriminator.backward(bce.backward())
             opt_d.step()
-            # generator: make the discriminator say 1 on fakes (non-saturating loss)
+            # generator: make the discriminator say 1 on fakes (non-saturating loss); the
+            # gradient flows through the discriminator, whose own gradients are not needed
             loss_g = bce(discriminator(fake), ones)
             generator.zero_grad()
+            discriminator.requires_grad_(False)
             generator.backward(discriminator.backward(bce.backward()))
+            discriminator.requires_grad_(True)
             opt_g.step()
             stats.append((loss_real + loss_fake, loss_g, _mean_sigmoid(logit_real),
                           _mean_sigmoid(logit_fake)))

@@ -349,3 +349,43 @@ def test_bad_arguments_raise_clear_errors(build, error, match):
 def test_bad_inputs_raise_clear_errors(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+# numba passes too, but a cold Numba cache costs about a minute of JIT compilation here
+@pytest.mark.parametrize("backend", ["reference"])
+def test_layers_run_on_other_backends(backend):
+    """The layers call the public ops with the default backend, whichever it is."""
+    x = random_input((2, 2, 6, 6))
+    results = []
+    for name in (fc.get_backend(), backend):
+        before = fc.get_backend()
+        fc.set_backend(name)
+        try:
+            nn.manual_seed(0)
+            model = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1, padding_mode="reflect"), nn.ReLU(),
+                                  nn.MaxPool2d(2), nn.ConvTranspose2d(3, 2, 2, stride=2),
+                                  nn.AvgPool2d(2)).double()
+            y = model(x)
+            results.append((y, model.backward(np.ones_like(y)),
+                            [p.grad.copy() for p in model.parameters()]))
+        finally:
+            fc.set_backend(before)
+    (y0, gx0, gp0), (y1, gx1, gp1) = results
+    np.testing.assert_allclose(y1, y0, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(gx1, gx0, rtol=1e-12, atol=1e-12)
+    for a, b in zip(gp1, gp0):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_requires_grad_false_leaves_grads_alone_but_passes_the_gradient():
+    model = small_model().double()
+    x = random_input((2, 1, 4, 4))
+    g = random_input((2, 3), seed=2)
+    model(x)
+    expected = model.backward(g)
+    model.zero_grad()
+    model.requires_grad_(False)
+    model(x)
+    np.testing.assert_array_equal(model.backward(g), expected)
+    assert not any(p.grad.any() for p in model.parameters())
+    assert all(p.requires_grad for p in model.requires_grad_().parameters())

@@ -90,3 +90,9 @@ def test_cli_train_cnn_then_gan(tmp_path, capsys):
 def test_cli_train_reports_bad_settings(argv, message, capsys, tmp_path):
     assert cli.main(argv + ["--out", str(tmp_path), "--no-progress"]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_gan_rejects_images_it_is_not_sized_for():
+    big = datasets.Dataset(np.zeros((70, 1, 28, 28), np.float32), np.zeros(70, np.int64))
+    with pytest.raises(ValueError, match="sized for 1x8x8"):
+        train.train_gan((big, big), epochs=1, progress=False, log=None)

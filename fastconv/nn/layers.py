@@ -12,7 +12,7 @@ import numpy as np
 from .. import _validate as V
 from .. import functional as F
 from .. import grad as G
-from .module import Module, Parameter, rng
+from .module import Module, Parameter, rng, trains
 
 __all__ = ["Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "Linear", "Flatten", "ReLU",
            "LeakyReLU", "Sigmoid", "Tanh", "BatchNorm1d", "BatchNorm2d", "Dropout"]
@@ -86,9 +86,10 @@ class Conv2d(Module):
 
     def backward(self, grad):
         x, g = self.x, np.ascontiguousarray(grad)
-        self.weight.grad += G.conv2d_weight(x, self.weight.shape, g, padding=self.conv_padding,
-                                            **self._geometry())
-        if self.bias is not None:
+        if trains(self.weight):
+            self.weight.grad += G.conv2d_weight(x, self.weight.shape, g, padding=self.conv_padding,
+                                                **self._geometry())
+        if trains(self.bias):
             self.bias.grad += g.sum(axis=(0, 2, 3))
         gx = G.conv2d_input(x.shape, self.weight.data, g, padding=self.conv_padding, **self._geometry())
         if self.source is not None:
@@ -147,8 +148,9 @@ class ConvTranspose2d(Module):
         # a transposed convolution is the input-gradient of a convolution, so its own gradients
         # are that convolution (for the input) and its weight-gradient with the roles swapped
         g = np.ascontiguousarray(grad)
-        self.weight.grad += G.conv2d_weight(g, self.weight.shape, self.x, **self._geometry())
-        if self.bias is not None:
+        if trains(self.weight):
+            self.weight.grad += G.conv2d_weight(g, self.weight.shape, self.x, **self._geometry())
+        if trains(self.bias):
             self.bias.grad += g.sum(axis=(0, 2, 3))
         return F.conv2d(g, self.weight.data, **self._geometry())
 
@@ -233,8 +235,9 @@ class Linear(Module):
 
     def backward(self, grad):
         g2, x2 = grad.reshape(-1, self.out_features), self.x.reshape(-1, self.in_features)
-        self.weight.grad += g2.T @ x2
-        if self.bias is not None:
+        if trains(self.weight):
+            self.weight.grad += g2.T @ x2
+        if trains(self.bias):
             self.bias.grad += g2.sum(axis=0)
         return grad @ self.weight.data
 
@@ -367,8 +370,10 @@ class _BatchNorm(Module):
     def backward(self, grad):
         shape = (1, -1) + (1,) * (grad.ndim - 2)
         if self.affine:
-            self.weight.grad += (grad * self.xhat).sum(axis=self.axes)
-            self.bias.grad += grad.sum(axis=self.axes)
+            if trains(self.weight):
+                self.weight.grad += (grad * self.xhat).sum(axis=self.axes)
+            if trains(self.bias):
+                self.bias.grad += grad.sum(axis=self.axes)
             grad = grad * self.weight.data.reshape(shape)
         if not self.batch_stats:
             return grad * self.inv_std

@@ -33,16 +33,22 @@ def rng() -> np.random.Generator:
 class Parameter:
     """A trainable array: `.data` (the values) and `.grad` (dL/d(data), same shape and dtype)."""
 
-    def __init__(self, data):
+    def __init__(self, data, requires_grad: bool = True):
         data = np.asarray(data)
         self.data = np.array(data, dtype=data.dtype if data.dtype.kind == "f" else np.float32)
         self.grad = np.zeros_like(self.data)
+        self.requires_grad = requires_grad     # False: backward leaves .grad alone (and saves the work)
 
     shape = property(lambda self: self.data.shape)
     dtype = property(lambda self: self.data.dtype)
 
     def __repr__(self) -> str:
         return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"
+
+
+def trains(p) -> bool:
+    """Whether backward should compute the gradient of p (a Parameter or None)."""
+    return p is not None and p.requires_grad
 
 
 class Module:
@@ -98,6 +104,13 @@ class Module:
             yield from child._named_buffers(prefix + name + ".")
 
     # -- training state --------------------------------------------------------------------
+    def requires_grad_(self, requires_grad: bool = True):
+        """Whether backward computes this module's parameter gradients (a GAN's generator step
+        needs the gradient through the discriminator, not the discriminator's own)."""
+        for p in self.parameters():
+            p.requires_grad = bool(requires_grad)
+        return self
+
     def zero_grad(self) -> None:
         for p in self.parameters():
             p.grad[...] = 0
