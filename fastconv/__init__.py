@@ -17,8 +17,9 @@ from . import _dispatch
 from . import grad, shapes
 from ._threads import get_num_threads, set_num_threads
 from .functional import (avg_pool2d, conv2d, conv_transpose2d, max_pool2d, min_pool2d, pad)
+from .plan import Conv2dPlan
 
-__all__ = ["conv2d", "conv_transpose2d", "pad", "max_pool2d", "min_pool2d", "avg_pool2d", "grad",
+__all__ = ["conv2d", "Conv2dPlan", "conv_transpose2d", "pad", "max_pool2d", "min_pool2d", "avg_pool2d", "grad",
            "shapes", "set_num_threads", "get_num_threads", "set_backend", "get_backend", "info",
            "__version__"]
 

@@ -23,11 +23,15 @@ PAD_MODES = ("constant", "reflect", "replicate", "circular")
 # Scalars and pairs
 
 def _is_int(v) -> bool:
+    if type(v) is int:        # the common case, without the ABC check (per-call overhead matters)
+        return True
     return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
 
 
 def pair(value, name: str, *, minimum: int) -> Tuple[int, int]:
     """An int or a sequence of two ints, each >= minimum."""
+    if type(value) is int and value >= minimum:    # the common case, fast
+        return (value, value)
     if _is_int(value):
         values = (int(value), int(value))
     elif isinstance(value, (tuple, list)) and len(value) == 2 and all(_is_int(v) for v in value):
@@ -62,6 +66,9 @@ def float_array(a, name: str) -> np.ndarray:
 
 
 def same_dtype(*named: Tuple[str, Optional[np.ndarray]]) -> None:
+    dtypes = {a.dtype for _, a in named if a is not None}
+    if len(dtypes) == 1:
+        return
     (first_name, first), *rest = [(n, a) for n, a in named if a is not None]
     for name, arr in rest:
         if arr.dtype != first.dtype:
@@ -86,6 +93,9 @@ def batched(x: np.ndarray, name: str, op: str) -> Tuple[np.ndarray, bool]:
 
 def contiguous(x: np.ndarray) -> np.ndarray:
     """C-contiguous, aligned, native-endian (a copy only when needed; the input is never changed)."""
+    flags = x.flags
+    if flags.c_contiguous and flags.aligned and x.dtype.isnative:
+        return x
     if not x.dtype.isnative:
         x = x.astype(x.dtype.newbyteorder("="))
     return np.require(x, requirements=("C", "A"))
@@ -170,34 +180,64 @@ def _check_fits(x4: np.ndarray, kernel, pads, dilation, op: str) -> None:
                          f"greater than actual input size")
 
 
-def conv2d_args(input, weight, bias, stride, padding, dilation, groups, padding_mode) -> ConvArgs:
+@dataclass
+class ConvPlanArgs:
+    weight: np.ndarray                 # (K, C/g, R, S), C-contiguous
+    bias: Optional[np.ndarray]
+    stride: Tuple[int, int]
+    padding: Tuple[int, int, int, int]   # (top, bottom, left, right), before padding_mode
+    dilation: Tuple[int, int]
+    groups: int
+    padding_mode: str
+
+
+def conv2d_plan_args(weight, bias, stride, padding, dilation, groups, padding_mode) -> ConvPlanArgs:
+    """The conv2d rules that do not involve the input (checked once by Conv2dPlan)."""
     op = "conv2d"
-    x = float_array(input, "input")
     w = _weight(weight, op)
-    same_dtype(("input", x), ("weight", w))
-    x4, unbatched = batched(x, "input", op)
     stride = pair(stride, "stride", minimum=1)
     dilation = pair(dilation, "dilation", minimum=1)
     groups = positive_int(groups, "groups")
     if padding_mode not in PADDING_MODES:
         raise ValueError(f"padding_mode must be one of {list(PADDING_MODES)}, got '{padding_mode}'")
     _groups_divide(groups, w.shape[0], "weight (out channels) at dimension 0", w, op)
-    if x4.shape[1] != w.shape[1] * groups:
-        raise ValueError(f"{op}: given groups={groups}, weight of size {list(w.shape)}, expected "
-                         f"input{list(x.shape)} to have {w.shape[1] * groups} channels, but got "
-                         f"{x4.shape[1]} channels instead")
     b = _bias(bias, w.shape[0], w, op)
-    same_dtype(("input", x), ("bias", b))
-    kernel = w.shape[2:]
-    pads = _padding_spec(padding, kernel, dilation, stride)
+    same_dtype(("weight", w), ("bias", b))
+    pads = _padding_spec(padding, w.shape[2:], dilation, stride)
+    return ConvPlanArgs(contiguous(w), b, stride, pads, dilation, groups, padding_mode)
+
+
+def conv2d_planned_args(plan: ConvPlanArgs, input) -> ConvArgs:
+    """The conv2d rules that involve the input, given the checked rest."""
+    op = "conv2d"
+    x = float_array(input, "input")
+    w = plan.weight
+    same_dtype(("input", x), ("weight", w))
+    x4, unbatched = batched(x, "input", op)
+    if x4.shape[1] != w.shape[1] * plan.groups:
+        raise ValueError(f"{op}: given groups={plan.groups}, weight of size {list(w.shape)}, expected "
+                         f"input{list(x.shape)} to have {w.shape[1] * plan.groups} channels, but got "
+                         f"{x4.shape[1]} channels instead")
+    pads = plan.padding
     mode_pads = None
-    if padding_mode != "zeros" and any(pads):
+    if plan.padding_mode != "zeros" and any(pads):
         # nn.Conv2d semantics: pad with the mode first, then convolve without padding.
         mode_pads = (pads[2], pads[3], pads[0], pads[1])
-        _check_mode_pad(x4.shape, mode_pads, padding_mode, "padding")
-    _check_fits(x4, kernel, pads, dilation, op)
-    return ConvArgs(contiguous(x4), contiguous(w), b, stride, pads, dilation, groups, mode_pads,
-                    padding_mode, unbatched)
+        _check_mode_pad(x4.shape, mode_pads, plan.padding_mode, "padding")
+    _check_fits(x4, w.shape[2:], pads, plan.dilation, op)
+    return ConvArgs(contiguous(x4), w, plan.bias, plan.stride, pads, plan.dilation, plan.groups,
+                    mode_pads, plan.padding_mode, unbatched)
+
+
+def conv2d_args(input, weight, bias, stride, padding, dilation, groups, padding_mode) -> ConvArgs:
+    x = float_array(input, "input")
+    w = _weight(weight, "conv2d")
+    # The input's own errors first, as torch reports them; then the plan's rules, then the rest.
+    same_dtype(("input", x), ("weight", w))
+    if x.ndim not in (3, 4):
+        batched(x, "input", "conv2d")
+    return conv2d_planned_args(
+        conv2d_plan_args(w, bias, stride, padding, dilation, groups, padding_mode), x)
 
 
 @dataclass

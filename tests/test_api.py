@@ -122,3 +122,18 @@ def test_every_backend_exposes_the_contract():
         assert "direct" in module.conv_algorithms
         x = np.ones((1, 1, 3, 3))
         assert module.pad(x, (1, 1, 1, 1), "constant", 0.0).shape == (1, 1, 5, 5)
+
+
+@pytest.mark.skipif(_dispatch._core is None, reason="fastconv._core is not built")
+def test_verbose_explains_the_algorithm_choice(tmp_path):
+    code = ("import numpy as np, fastconv as fc\n"
+            "fc.conv2d(np.ones((1, 8, 9, 9), np.float32), np.ones((8, 1, 3, 3), np.float32),"
+            " groups=8, backend='cpp')\n")
+    # The fastconv under test, wherever it was imported from (installed or a developer build);
+    # cwd is not the checkout, whose fastconv/ folder would shadow an installed package.
+    where = os.path.dirname(os.path.dirname(fc.__file__))
+    env = dict(os.environ, FASTCONV_VERBOSE="1", PYTHONPATH=where)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=300, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "fastconv: conv2d N=1 C=8 H=9 W=9 K=8" in out.stderr and "auto:" in out.stderr

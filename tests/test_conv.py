@@ -6,7 +6,27 @@ import pytest
 
 import fastconv as fc
 from fastconv import reference
+from fastconv import _dispatch
 from conftest import assert_close, random
+
+
+@pytest.fixture(params=["direct", "im2col", "depthwise"])
+def algorithm(request, impl):
+    """Each conv algorithm the backend under test offers (others are skipped)."""
+    if request.param not in _dispatch.get(impl).conv_algorithms:
+        pytest.skip(f"backend {impl} has no {request.param!r} algorithm")
+    return request.param
+
+
+def run(fn, *args, **kwargs):
+    """fn(*args, **kwargs), skipping the test where the chosen algorithm declines the shape or
+    does not implement the op (that refusal itself is tested in test_algorithm_refusals)."""
+    try:
+        return fn(*args, **kwargs)
+    except ValueError as e:
+        if "does not support this shape" in str(e) or "does not implement this op" in str(e):
+            pytest.skip(str(e))
+        raise
 
 # (N, C, H, W, K, R, S, stride, padding, dilation, groups)
 CONV_CASES = [
@@ -30,6 +50,7 @@ CONV_CASES = [
     (1, 7, 13, 17, 5, 3, 3, 2, 1, 1, 1),            # the suite's odd layer
     (2, 1, 28, 28, 8, 5, 5, 1, 2, 1, 1),            # MNIST-like
     (1, 4, 9, 30, 3, 1, 3, 1, (0, 1), (1, 3), 1),
+    (1, 4, 5, 70, 8, 3, 3, 1, 1, 1, 4),             # depthwise-like, rows wider than 64
 ]
 
 
@@ -47,13 +68,13 @@ def _magnitude_conv(x, w, b, stride, padding, dilation, groups):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", CONV_CASES, ids=_ids(CONV_CASES))
-def test_conv2d_forward(impl, case, dtype):
+def test_conv2d_forward(impl, algorithm, case, dtype):
     n, c, h, w, k, r, s, stride, padding, dilation, groups = case
     x = random((n, c, h, w), dtype, 1)
     wt = random((k, c // groups, r, s), dtype, 2)
     b = random((k,), dtype, 3)
     x0, w0 = x.copy(), wt.copy()
-    y = fc.conv2d(x, wt, b, stride, padding, dilation, groups, backend=impl)
+    y = run(fc.conv2d, x, wt, b, stride, padding, dilation, groups, algorithm=algorithm, backend=impl)
     ref = fc.conv2d(x.astype(np.float64), wt.astype(np.float64), b.astype(np.float64), stride,
                     padding, dilation, groups, backend="reference")
     assert_close(y, ref, _magnitude_conv(x, wt, b, stride, padding, dilation, groups), dtype,
@@ -63,7 +84,7 @@ def test_conv2d_forward(impl, case, dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", CONV_CASES, ids=_ids(CONV_CASES))
-def test_conv2d_gradients(impl, case, dtype):
+def test_conv2d_gradients(impl, algorithm, case, dtype):
     n, c, h, w, k, r, s, stride, padding, dilation, groups = case
     if isinstance(padding, str):
         pytest.skip("torch.nn.grad takes numeric padding")
@@ -73,11 +94,11 @@ def test_conv2d_gradients(impl, case, dtype):
     gy = random(y_shape, dtype, 6)
     args = (stride, padding, dilation, groups)
     f64 = lambda a: a.astype(np.float64)
-    dx = fc.grad.conv2d_input(x.shape, wt, gy, *args, backend=impl)
+    dx = run(fc.grad.conv2d_input, x.shape, wt, gy, *args, algorithm=algorithm, backend=impl)
     dx_ref = fc.grad.conv2d_input(x.shape, f64(wt), f64(gy), *args, backend="reference")
     dx_mag = fc.grad.conv2d_input(x.shape, np.abs(f64(wt)), np.abs(f64(gy)), *args, backend="reference")
     assert_close(dx, dx_ref, dx_mag, dtype, what="conv2d_input")
-    dw = fc.grad.conv2d_weight(x, wt.shape, gy, *args, backend=impl)
+    dw = run(fc.grad.conv2d_weight, x, wt.shape, gy, *args, algorithm=algorithm, backend=impl)
     dw_ref = fc.grad.conv2d_weight(f64(x), wt.shape, f64(gy), *args, backend="reference")
     dw_mag = fc.grad.conv2d_weight(np.abs(f64(x)), wt.shape, np.abs(f64(gy)), *args, backend="reference")
     assert_close(dw, dw_ref, dw_mag, dtype, what="conv2d_weight")
@@ -86,11 +107,12 @@ def test_conv2d_gradients(impl, case, dtype):
 @pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
 @pytest.mark.parametrize("case", [(2, 3, 7, 9, 4, 3, 3, 1, 1, 1, 1), (1, 4, 6, 5, 4, 3, 2, 2, (2, 1), 1, 2),
                                   (1, 2, 5, 5, 3, 3, 3, 1, "same", 2, 1)])
-def test_conv2d_padding_modes(impl, case, mode):
+def test_conv2d_padding_modes(impl, algorithm, case, mode):
     n, c, h, w, k, r, s, stride, padding, dilation, groups = case
     x = random((n, c, h, w), np.float32, 7)
     wt = random((k, c // groups, r, s), np.float32, 8)
-    y = fc.conv2d(x, wt, None, stride, padding, dilation, groups, padding_mode=mode, backend=impl)
+    y = run(fc.conv2d, x, wt, None, stride, padding, dilation, groups, padding_mode=mode,
+            algorithm=algorithm, backend=impl)
     ref = fc.conv2d(x.astype(np.float64), wt.astype(np.float64), None, stride, padding, dilation,
                     groups, padding_mode=mode, backend="reference")
     mag = fc.conv2d(np.abs(x).astype(np.float64), np.abs(wt).astype(np.float64), None, stride,
@@ -111,41 +133,115 @@ TRANSPOSE_CASES = [
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", TRANSPOSE_CASES, ids=_ids(TRANSPOSE_CASES))
-def test_conv_transpose2d(impl, case, dtype):
+def test_conv_transpose2d(impl, algorithm, case, dtype):
     n, c, h, w, k, r, s, stride, padding, output_padding, groups, dilation = case
     x = random((n, c, h, w), dtype, 9)
     wt = random((c, k // groups, r, s), dtype, 10)
     b = random((k,), dtype, 11)
     args = (stride, padding, output_padding, groups, dilation)
-    y = fc.conv_transpose2d(x, wt, b, *args, backend=impl)
+    y = run(fc.conv_transpose2d, x, wt, b, *args, algorithm=algorithm, backend=impl)
     f64 = lambda a: a.astype(np.float64)
     ref = fc.conv_transpose2d(f64(x), f64(wt), f64(b), *args, backend="reference")
     mag = fc.conv_transpose2d(np.abs(f64(x)), np.abs(f64(wt)), np.abs(f64(b)), *args, backend="reference")
     assert_close(y, ref, mag, dtype, what="conv_transpose2d")
 
 
-def test_threads_agree(impl, threads):
+def test_threads_agree(impl, algorithm, threads):
     x = random((3, 16, 19, 23), np.float32, 12)
     wt = random((24, 16, 3, 3), np.float32, 13)
-    y = fc.conv2d(x, wt, None, 1, 1, backend=impl)
+    y = run(fc.conv2d, x, wt, None, 1, 1, algorithm=algorithm, backend=impl)
     ref = fc.conv2d(x.astype(np.float64), wt.astype(np.float64), None, 1, 1, backend="reference")
     mag = fc.conv2d(np.abs(x).astype(np.float64), np.abs(wt).astype(np.float64), None, 1, 1,
                     backend="reference")
     assert_close(y, ref, mag, np.float32, what=f"conv2d with {threads} threads")
 
 
-def test_non_contiguous_and_unbatched(impl):
+def test_non_contiguous_and_unbatched(impl, algorithm):
     base = random((2, 6, 14, 18), np.float32, 14)
     x = base[:, ::2, ::2, 1::2]                    # strided view, not contiguous
     wt = random((4, 3, 3, 3), np.float32, 15)[:, :, ::-1, :]
     assert not x.flags.c_contiguous and not wt.flags.c_contiguous
-    y = fc.conv2d(x, wt, padding=1, backend=impl)
+    y = run(fc.conv2d, x, wt, padding=1, algorithm=algorithm, backend=impl)
     ref = fc.conv2d(np.ascontiguousarray(x), np.ascontiguousarray(wt), padding=1, backend="reference")
     np.testing.assert_allclose(y, ref, rtol=1e-4, atol=1e-4)
-    y1 = fc.conv2d(x[0], wt, padding=1, backend=impl)         # CHW in, CHW out
+    y1 = run(fc.conv2d, x[0], wt, padding=1, algorithm=algorithm, backend=impl)  # CHW in, CHW out
     np.testing.assert_allclose(y1, y[0], rtol=1e-5, atol=1e-5)
 
 
-def test_empty_batch(impl):
-    y = fc.conv2d(np.zeros((0, 3, 8, 8), np.float32), np.ones((4, 3, 3, 3), np.float32), backend=impl)
+def test_empty_batch(impl, algorithm):
+    y = run(fc.conv2d, np.zeros((0, 3, 8, 8), np.float32), np.ones((4, 3, 3, 3), np.float32),
+            algorithm=algorithm, backend=impl)
     assert y.shape == (0, 4, 6, 6)
+
+
+@pytest.mark.skipif(_dispatch._core is None, reason="fastconv._core is not built")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", [
+    # (N, C, H, W, K, R, S, stride, padding): the whole col matrix (64*49 x 26*96) is far over
+    # the tile budget, so it is built a few output rows at a time; then a small layer whose
+    # whole col fits; then a 1x1 conv, which needs no col buffer at all.
+    (1, 64, 30, 100, 3, 7, 7, 1, 1),
+    (2, 3, 9, 9, 4, 3, 3, 2, 1),
+    (2, 8, 9, 9, 4, 1, 1, 1, 0),
+])
+def test_im2col_workspace_bound(case, dtype):
+    """The col tile of every im2col op stays within the documented bound
+    max(IM2COL_TILE_BYTES, one output row of col) (forward and weight gradient pack straight
+    from the image: no tile at all), and results stay right when tiled."""
+    core = _dispatch._core
+    n, c, h, w, k, r, s, stride, padding = case
+    x, wt = random((n, c, h, w), dtype, 20), random((k, c, r, s), dtype, 21)
+    ho = (h + 2 * padding - r) // stride + 1
+    wo = (w + 2 * padding - s) // stride + 1
+    item = np.dtype(dtype).itemsize
+    row_bytes = c * r * s * wo * item
+    bound = 0 if (r, s, stride, padding) == (1, 1, 1, 0) else max(core.IM2COL_TILE_BYTES, row_bytes)
+    f64 = lambda a: a.astype(np.float64)
+    y = fc.conv2d(x, wt, None, stride, padding, algorithm="im2col", backend="cpp")
+    assert core.im2col_last_tile_bytes() == 0
+    ref = fc.conv2d(f64(x), f64(wt), None, stride, padding, backend="reference")
+    mag = fc.conv2d(np.abs(f64(x)), np.abs(f64(wt)), None, stride, padding, backend="reference")
+    assert_close(y, ref, mag, dtype, what="tiled im2col conv2d")
+    gy = random(y.shape, dtype, 22)
+    dx = fc.grad.conv2d_input(x.shape, wt, gy, stride, padding, algorithm="im2col", backend="cpp")
+    tile_bytes = core.im2col_last_tile_bytes()
+    assert tile_bytes <= bound and (tile_bytes > 0) == (bound > 0)
+    if c * r * s * ho * wo * item > core.IM2COL_TILE_BYTES:
+        assert tile_bytes < c * r * s * ho * wo * item
+    dx_ref = fc.grad.conv2d_input(x.shape, f64(wt), f64(gy), stride, padding, backend="reference")
+    dx_mag = fc.grad.conv2d_input(x.shape, np.abs(f64(wt)), np.abs(f64(gy)), stride, padding,
+                                  backend="reference")
+    assert_close(dx, dx_ref, dx_mag, dtype, what="tiled im2col conv2d_input")
+    dw = fc.grad.conv2d_weight(x, wt.shape, gy, stride, padding, algorithm="im2col", backend="cpp")
+    assert core.im2col_last_tile_bytes() == 0
+    dw_ref = fc.grad.conv2d_weight(f64(x), wt.shape, f64(gy), stride, padding, backend="reference")
+    dw_mag = fc.grad.conv2d_weight(np.abs(f64(x)), wt.shape, np.abs(f64(gy)), stride, padding,
+                                   backend="reference")
+    assert_close(dw, dw_ref, dw_mag, dtype, what="tiled im2col conv2d_weight")
+
+
+@pytest.mark.skipif(_dispatch._core is None, reason="fastconv._core is not built")
+def test_algorithm_refusals():
+    x, w = np.zeros((1, 4, 5, 5), np.float32), np.zeros((4, 4, 3, 3), np.float32)
+    with pytest.raises(ValueError, match="depthwise.*does not support this shape: more than 2 input"):
+        fc.conv2d(x, w, algorithm="depthwise", backend="cpp")
+    with pytest.raises(ValueError, match="does not implement this op"):
+        fc.grad.conv2d_input(x.shape, w, np.zeros((1, 4, 3, 3), np.float32),
+                             algorithm="depthwise", backend="cpp")
+    with pytest.raises(ValueError, match="algorithm must be 'auto' or one of"):
+        fc.conv2d(x, w, algorithm="fft", backend="cpp")
+
+
+@pytest.mark.skipif(_dispatch._core is None, reason="fastconv._core is not built")
+@pytest.mark.parametrize("algorithm", ["direct", "im2col", "depthwise"])
+def test_alternating_geometries_reuse_buffers_correctly(algorithm):
+    """Kernels keep per-thread buffers across calls (padded planes, packed panels); shapes that
+    share a buffer size but not a layout must not see each other's leftovers."""
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        for h, padding in [(10, (1, 2)), (11, (1, 1)), (9, "same"), (12, 0)]:
+            x = rng.standard_normal((2, 2, h, 7)).astype(np.float32)
+            w = rng.standard_normal((2, 1, 4, 3)).astype(np.float32)
+            y = fc.conv2d(x, w, None, 1, padding, 1, 2, algorithm=algorithm, backend="cpp")
+            ref = fc.conv2d(x, w, None, 1, padding, 1, 2, backend="reference")
+            np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)

@@ -58,16 +58,21 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
   const int64_t Hp = p.H + p.pt + p.pb, Wp = p.W + p.pl + p.pr;
   const int64_t plane = p.H * p.W, padded = Hp * Wp, out_plane = p.Ho * p.Wo;
   const int64_t taps = Cg * p.R;
-  // Stride 1: the output plane is one flat run over the padded grid, p = oh * Wp + ow (tap
-  // (r, s) reads p + r*dh*Wp + s*dw), so a small plane is a few long vector runs instead of
-  // many short rows; columns ow >= Wo of that grid are junk, dropped on copy-out.
+  // Stride 1 with short rows: the output plane is one flat run over the padded grid,
+  // p = oh * Wp + ow (tap (r, s) reads p + r*dh*Wp + s*dw), so a small plane is a few long
+  // vector runs instead of many short rows; columns ow >= Wo of that grid are junk, dropped on
+  // copy-out. Long rows are written in place, row by row (no copy-out pass).
+  constexpr int64_t kFlatBelowWidth = 64;
   const int64_t flat_n = (p.Ho - 1) * Wp + p.Wo;
-  parallel_for(p.N * p.groups, [&](int64_t ng) {
-    const int64_t n = ng / p.groups, g = ng % p.groups;
+  // Threads take contiguous ranges of (image, group) pairs, so the per-thread buffers are
+  // looked up once per range rather than once per plane (that cost showed on 14x14 planes).
+  const int64_t pairs = p.N * p.groups;
+  const int64_t chunks = std::min<int64_t>(pairs, max_threads());
+  parallel_for(chunks, [&](int64_t chunk) {
     // The group's input planes, zero-padded, shared by its Kg output channels. Only the
     // interior is written per plane: the borders stay zero from the buffer's first use with
-    // this geometry (a thread's buffer is reused across calls).
-    // The key is everything that decides which elements are border.
+    // this geometry (a thread's buffer is reused across calls). The key is everything that
+    // decides which elements are border.
     thread_local int64_t geometry[7] = {-1, -1, -1, -1, -1, -1, -1};
     T* xp = thread_buffer<T>(0, static_cast<size_t>(Cg * padded));
     const int64_t key[7] = {Cg, p.H, p.W, p.pt, p.pb, p.pl, p.pr};
@@ -75,32 +80,37 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
       std::fill(xp, xp + Cg * padded, T(0));
       std::copy(key, key + 7, geometry);
     }
-    for (int64_t c = 0; c < Cg; ++c) {
-      const T* src = x + (n * p.C + g * Cg + c) * plane;
-      T* dst = xp + c * padded + p.pt * Wp + p.pl;
-      for (int64_t h = 0; h < p.H; ++h) copy_row(dst + h * Wp, src + h * p.W, p.W);
-    }
-    T* flat = p.sh == 1 && p.sw == 1 ? thread_buffer<T>(1, static_cast<size_t>(flat_n)) : nullptr;
+    T* flat = p.sh == 1 && p.sw == 1 && p.Wo < kFlatBelowWidth
+                  ? thread_buffer<T>(1, static_cast<size_t>(flat_n))
+                  : nullptr;
     const T** rows = thread_buffer<const T*>(0, static_cast<size_t>(2 * taps));
     const T** wrow = rows + taps;
-    for (int64_t kk = 0; kk < Kg; ++kk) {
-      const int64_t k = g * Kg + kk;
-      const T* wk = w + k * Cg * p.R * p.S;  // (Cg, R, S) weights of output channel k
-      const T b = bias ? bias[k] : T(0);
-      T* yk = y + (n * p.K + k) * out_plane;
-      for (int64_t t = 0; t < taps; ++t) wrow[t] = wk + t * p.S;
-      if (flat) {
-        for (int64_t c = 0; c < Cg; ++c)
-          for (int64_t r = 0; r < p.R; ++r) rows[c * p.R + r] = xp + c * padded + r * p.dh * Wp;
-        uk.row({rows, wrow, taps, 0, flat_n, 1, p.dw, p.S, b, flat});
-        for (int64_t oh = 0; oh < p.Ho; ++oh) copy_row(yk + oh * p.Wo, flat + oh * Wp, p.Wo);
-        continue;
+    for (int64_t ng = pairs * chunk / chunks; ng < pairs * (chunk + 1) / chunks; ++ng) {
+      const int64_t n = ng / p.groups, g = ng % p.groups;
+      for (int64_t c = 0; c < Cg; ++c) {
+        const T* src = x + (n * p.C + g * Cg + c) * plane;
+        T* dst = xp + c * padded + p.pt * Wp + p.pl;
+        for (int64_t h = 0; h < p.H; ++h) copy_row(dst + h * Wp, src + h * p.W, p.W);
       }
-      for (int64_t oh = 0; oh < p.Ho; ++oh) {
-        for (int64_t c = 0; c < Cg; ++c)
-          for (int64_t r = 0; r < p.R; ++r)
-            rows[c * p.R + r] = xp + c * padded + (oh * p.sh + r * p.dh) * Wp;
-        uk.row({rows, wrow, taps, 0, p.Wo, p.sw, p.dw, p.S, b, yk + oh * p.Wo});
+      for (int64_t kk = 0; kk < Kg; ++kk) {
+        const int64_t k = g * Kg + kk;
+        const T* wk = w + k * Cg * p.R * p.S;  // (Cg, R, S) weights of output channel k
+        const T b = bias ? bias[k] : T(0);
+        T* yk = y + (n * p.K + k) * out_plane;
+        for (int64_t t = 0; t < taps; ++t) wrow[t] = wk + t * p.S;
+        if (flat) {
+          for (int64_t c = 0; c < Cg; ++c)
+            for (int64_t r = 0; r < p.R; ++r) rows[c * p.R + r] = xp + c * padded + r * p.dh * Wp;
+          uk.row({rows, wrow, taps, 0, flat_n, 1, p.dw, p.S, b, flat});
+          for (int64_t oh = 0; oh < p.Ho; ++oh) copy_row(yk + oh * p.Wo, flat + oh * Wp, p.Wo);
+          continue;
+        }
+        for (int64_t oh = 0; oh < p.Ho; ++oh) {
+          for (int64_t c = 0; c < Cg; ++c)
+            for (int64_t r = 0; r < p.R; ++r)
+              rows[c * p.R + r] = xp + c * padded + (oh * p.sh + r * p.dh) * Wp;
+          uk.row({rows, wrow, taps, 0, p.Wo, p.sw, p.dw, p.S, b, yk + oh * p.Wo});
+        }
       }
     }
   });

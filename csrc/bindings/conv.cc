@@ -1,8 +1,13 @@
 // conv2d, conv2d_input, conv2d_weight: array checks, GIL release, call into ops/conv2d.
 #include <pybind11/pybind11.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <pybind11/stl.h>
 
 #include "bindings/arrays.h"
+#include "algos/im2col_gemm.h"
 #include "ops/conv2d.h"
 
 namespace py = pybind11;
@@ -12,6 +17,29 @@ namespace {
 
 using ops::Conv2dOp;
 using ops::Conv2dParams;
+
+// FASTCONV_VERBOSE=1 (read once): each call says which algorithm it runs and why, on Python's
+// sys.stderr.
+const ops::Conv2dAlgo& select(Conv2dOp op, const Conv2dParams& p, const std::string& algorithm) {
+  static const bool verbose = [] {
+    const char* v = std::getenv("FASTCONV_VERBOSE");
+    return v && *v && std::string(v) != "0";
+  }();
+  if (!verbose) return ops::select_conv2d(op, p, algorithm);
+  std::string why;
+  const ops::Conv2dAlgo& algo = ops::select_conv2d(op, p, algorithm, &why);
+  static const char* names[] = {"conv2d", "conv2d_input", "conv2d_weight"};
+  char shape[192];
+  std::snprintf(shape, sizeof shape,
+                "N=%lld C=%lld H=%lld W=%lld K=%lld R=%lld S=%lld stride=%lldx%lld groups=%lld",
+                (long long)p.N, (long long)p.C, (long long)p.H, (long long)p.W, (long long)p.K,
+                (long long)p.R, (long long)p.S, (long long)p.sh, (long long)p.sw,
+                (long long)p.groups);
+  py::print(std::string("fastconv: ") + names[static_cast<int>(op)] + " " + shape + ": '" +
+                algo.name + "' (" + why + ")",
+            py::arg("file") = py::module_::import("sys").attr("stderr"));
+  return algo;
+}
 
 void check(bool ok, const std::string& msg) {
   if (!ok) throw py::value_error(msg);
@@ -34,7 +62,7 @@ py::array conv2d_t(const py::array& xa, const py::array& wa, const py::object& b
     bias = b.data();
   }
   ops::finish_params(p);
-  const ops::Conv2dAlgo& algo = ops::select_conv2d(Conv2dOp::forward, p, algorithm);
+  const ops::Conv2dAlgo& algo = select(Conv2dOp::forward, p, algorithm);
   carray<T> y = empty<T>({p.N, p.K, p.Ho, p.Wo});
   const T* xp = x.data();
   const T* wp = w.data();
@@ -60,7 +88,7 @@ py::array conv2d_input_t(const py::array& ga, const py::array& wa, int64_t H, in
   ops::finish_params(p);
   check(g.shape(2) == p.Ho && g.shape(3) == p.Wo,
         "conv2d_input: grad_output spatial size does not match the convolution's output");
-  const ops::Conv2dAlgo& algo = ops::select_conv2d(Conv2dOp::input_grad, p, algorithm);
+  const ops::Conv2dAlgo& algo = select(Conv2dOp::input_grad, p, algorithm);
   carray<T> dx = empty<T>({p.N, p.C, p.H, p.W});
   const T* gp = g.data();
   const T* wp = w.data();
@@ -84,7 +112,7 @@ py::array conv2d_weight_t(const py::array& xa, const py::array& ga, int64_t R, i
   ops::finish_params(p);
   check(g.shape(2) == p.Ho && g.shape(3) == p.Wo,
         "conv2d_weight: grad_output spatial size does not match the convolution's output");
-  const ops::Conv2dAlgo& algo = ops::select_conv2d(Conv2dOp::weight_grad, p, algorithm);
+  const ops::Conv2dAlgo& algo = select(Conv2dOp::weight_grad, p, algorithm);
   carray<T> dw = empty<T>({p.K, p.C / p.groups, p.R, p.S});
   const T* xp = x.data();
   const T* gp = g.data();
@@ -113,6 +141,27 @@ void same_dtype(const py::array& a, const py::array& b, const char* op) {
 }  // namespace
 
 void register_conv(py::module_& m) {
+  m.attr("IM2COL_TILE_BYTES") = algos::kIm2colTileBytes;
+  m.def("im2col_last_tile_bytes", &algos::im2col_last_tile_bytes,
+        "Bytes of the col tile buffer the last im2col call used per thread (0: 1x1 conv, no copy).");
+  m.def(
+      "select_conv2d",
+      [](const std::string& op, int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t R,
+         int64_t S, int64_t sh, int64_t sw, int64_t pt, int64_t pb, int64_t pl, int64_t pr,
+         int64_t dh, int64_t dw, int64_t groups, const std::string& algorithm) {
+        const Conv2dOp which = op == "forward"      ? Conv2dOp::forward
+                               : op == "input_grad" ? Conv2dOp::input_grad
+                               : op == "weight_grad"
+                                   ? Conv2dOp::weight_grad
+                                   : throw py::value_error("op: 'forward', 'input_grad' or 'weight_grad'");
+        Conv2dParams p = geometry(sh, sw, pt, pb, pl, pr, dh, dw, groups);
+        p.N = N; p.C = C; p.H = H; p.W = W; p.K = K; p.R = R; p.S = S;
+        ops::finish_params(p);
+        std::string why;
+        const ops::Conv2dAlgo& a = ops::select_conv2d(which, p, algorithm, &why);
+        return py::make_tuple(std::string(a.name), why);
+      },
+      "(algorithm, why) the op would run for these sizes: introspection for benchmarks and tests.");
   m.def("conv2d_algorithms", [] { return ops::conv2d_algorithm_names(); },
         "Registered conv2d algorithms, in 'auto' preference order.");
   m.def(

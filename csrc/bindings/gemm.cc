@@ -1,9 +1,115 @@
+// _core.gemm and _core.GemmPackedA: the GEMM engine reachable from Python for tests and
+// benchmarks. Operands may be any strided 2-D view (transposes included); no copy is made.
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+
+#include <memory>
+#include <string>
+
+#include "bindings/arrays.h"
+#include "gemm/gemm.h"
 
 namespace py = pybind11;
 
 namespace fastconv::bindings {
+namespace {
 
-void register_gemm(py::module_& m) {}
+template <class T>
+gemm::Operand<T> operand(const py::array& a, const char* name) {
+  if (a.ndim() != 2) throw py::value_error(std::string("gemm: ") + name + " must be 2-D");
+  const py::ssize_t item = static_cast<py::ssize_t>(sizeof(T));
+  if (a.strides(0) % item != 0 || a.strides(1) % item != 0)
+    throw py::value_error(std::string("gemm: ") + name + " strides must be multiples of the item size");
+  return {static_cast<const T*>(a.data()), a.strides(0) / item, a.strides(1) / item};
+}
+
+template <class T>
+py::array gemm_t(const py::array& a, const py::array& b, int threads) {
+  gemm::Operand<T> ao = operand<T>(a, "a"), bo = operand<T>(b, "b");
+  const int64_t M = a.shape(0), K = a.shape(1), N = b.shape(1);
+  if (b.shape(0) != K) throw py::value_error("gemm: a.shape[1] must equal b.shape[0]");
+  carray<T> c = empty<T>({M, N});
+  T* cp = c.mutable_data();
+  {
+    KernelScope scope;
+    gemm::gemm<T>(M, N, K, ao, bo, cp, N, false, threads);
+  }
+  return std::move(c);
+}
+
+// A packed once (float32 or float64); matmul(b) reuses the packing.
+class PyPackedA {
+ public:
+  explicit PyPackedA(const py::array& a) {
+    if (is_f32(a)) {
+      f32_ = std::make_unique<gemm::PackedA<float>>();
+      pack(*f32_, a);
+    } else if (is_f64(a)) {
+      f64_ = std::make_unique<gemm::PackedA<double>>();
+      pack(*f64_, a);
+    } else {
+      throw py::type_error("GemmPackedA: expected a float32 or float64 array");
+    }
+  }
+
+  py::array matmul(const py::array& b, int threads) const {
+    if (f32_) return apply(*f32_, b, threads);
+    return apply(*f64_, b, threads);
+  }
+
+  std::string ukernel() const { return f32_ ? f32_->ukernel().name : f64_->ukernel().name; }
+  size_t packed_bytes() const { return f32_ ? f32_->bytes() : f64_->bytes(); }
+
+ private:
+  template <class T>
+  static void pack(gemm::PackedA<T>& p, const py::array& a) {
+    gemm::Operand<T> ao = operand<T>(a, "a");
+    p.pack(a.shape(0), a.shape(1), ao);
+  }
+
+  template <class T>
+  static py::array apply(const gemm::PackedA<T>& p, const py::array& b, int threads) {
+    if (!b.dtype().is(py::dtype::of<T>())) throw py::type_error("GemmPackedA: b must have a's dtype");
+    gemm::Operand<T> bo = operand<T>(b, "b");
+    if (b.shape(0) != p.depth()) throw py::value_error("gemm: a.shape[1] must equal b.shape[0]");
+    const int64_t N = b.shape(1);
+    carray<T> c = empty<T>({p.rows(), N});
+    T* cp = c.mutable_data();
+    {
+      KernelScope scope;
+      gemm::gemm<T>(p, N, bo, cp, N, false, threads);
+    }
+    return std::move(c);
+  }
+
+  std::unique_ptr<gemm::PackedA<float>> f32_;
+  std::unique_ptr<gemm::PackedA<double>> f64_;
+};
+
+}  // namespace
+
+void register_gemm(py::module_& m) {
+  m.def(
+      "gemm",
+      [](const py::array& a, const py::array& b, int threads) -> py::array {
+        if (!a.dtype().is(b.dtype())) throw py::type_error("gemm: a and b must share one dtype");
+        if (is_f32(a)) return gemm_t<float>(a, b, threads);
+        if (is_f64(a)) return gemm_t<double>(a, b, threads);
+        throw py::type_error("gemm: expected float32 or float64 arrays");
+      },
+      py::arg("a"), py::arg("b"), py::arg("threads") = 0,
+      "a @ b for 2-D float32/float64 arrays of any strides; threads=0 picks a count by size.");
+  m.def(
+      "gemm_ukernel", [](const std::string& dtype) -> std::string {
+        if (dtype == "float64") return gemm::active_ukernel<double>().name;
+        return gemm::active_ukernel<float>().name;
+      },
+      py::arg("dtype") = "float32", "The GEMM micro-kernel the active ISA level selects.");
+  py::class_<PyPackedA>(m, "GemmPackedA", "A GEMM left operand packed once for repeated products.")
+      .def(py::init<const py::array&>(), py::arg("a"))
+      .def("matmul", &PyPackedA::matmul, py::arg("b"), py::arg("threads") = 0)
+      .def_property_readonly("ukernel", &PyPackedA::ukernel)
+      .def_property_readonly("packed_bytes", &PyPackedA::packed_bytes);
+}
 
 }  // namespace fastconv::bindings

@@ -9,6 +9,7 @@ void register_conv(py::module_& m);
 void register_pad(py::module_& m);
 void register_pool(py::module_& m);
 void register_gemm(py::module_& m);
+void register_plan(py::module_& m);
 void register_peak(py::module_& m);
 }  // namespace fastconv::bindings
 
@@ -20,5 +21,6 @@ PYBIND11_MODULE(_core, m) {
   register_pad(m);
   register_pool(m);
   register_gemm(m);
+  register_plan(m);
   register_peak(m);
 }

@@ -39,6 +39,9 @@ struct Conv2dAlgo {
   const char* (*decline_reason)(const Conv2dParams&);  // nullptr when supported
   Conv2dRun<float> f32;
   Conv2dRun<double> f64;
+  // Why "auto" should pass over a shape this candidate supports (another one is faster there);
+  // nullptr = no objection. An explicit algorithm= request ignores it.
+  const char* (*auto_decline_reason)(const Conv2dParams&) = nullptr;
 };
 
 // The candidates for op, in "auto" order.
@@ -46,6 +49,8 @@ const std::vector<Conv2dAlgo>& conv2d_candidates(Conv2dOp op);
 // Names offered by any op, in order (for _core.conv2d_algorithms()).
 std::vector<std::string> conv2d_algorithm_names();
 // "auto" or a registered name; throws std::invalid_argument naming the choices or the reason.
-const Conv2dAlgo& select_conv2d(Conv2dOp op, const Conv2dParams& p, const std::string& algorithm);
+// With why != nullptr, also says why it chose it (and why earlier candidates declined).
+const Conv2dAlgo& select_conv2d(Conv2dOp op, const Conv2dParams& p, const std::string& algorithm,
+                                std::string* why = nullptr);
 
 }  // namespace fastconv::ops

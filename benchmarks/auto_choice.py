@@ -1,0 +1,108 @@
+"""Does algorithm="auto" pick the fastest algorithm? The check behind the "auto" preferences in
+csrc/ops/conv2d.cc (each auto_decline_reason cites a crossover measured here).
+
+For every suite layer, batch size and op (forward; input gradient, which is also the transposed
+conv; weight gradient) it times each algorithm that accepts the shape, round-robin so the
+machine's noise hits all alike, and prints the fastest, auto's pick and auto's time over the
+fastest's. Re-run it after changing a kernel and move the crossovers it reports.
+
+Usage: PYTHONPATH=. python benchmarks/auto_choice.py [--threads 1] [--batch 1,8] [--repeat 5]
+                                                    [--ops fwd,input,weight] [LAYER ...]
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+import fastconv as fc
+from fastconv.bench import format_table, load_suite
+
+ALLOCATOR = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736"
+
+
+def op_call(layer, op, n, algorithm):
+    """A zero-argument call of the C++ backend for this layer and op, or None if declined."""
+    x, w = layer.arrays(n)
+    if layer.transpose:  # conv_transpose2d is conv2d_input of the conv it transposes
+        conv_x_shape = (n, layer.K, *layer.out_hw())
+        conv_w, gy = w, x
+    else:
+        conv_x_shape, conv_w = x.shape, w
+        gy = np.ones((n, layer.K, *layer.out_hw()), np.float32)
+    args = (layer.stride, layer.pad, layer.dilation, layer.groups)
+    kw = dict(algorithm=algorithm, backend="cpp")
+    if op == "fwd" and not layer.transpose:
+        fn = lambda: fc.conv2d(x, w, None, *args, **kw)
+    elif op == "input" or (op == "fwd" and layer.transpose):
+        fn = lambda: fc.grad.conv2d_input(conv_x_shape, conv_w, gy, *args, **kw)
+    else:
+        cx = x if not layer.transpose else np.ones(conv_x_shape, np.float32)
+        fn = lambda: fc.grad.conv2d_weight(cx, conv_w.shape, gy, *args, **kw)
+    try:
+        fn()
+    except ValueError:
+        return None
+    return fn
+
+
+def auto_pick(layer, op, n):
+    """The algorithm "auto" runs for this layer and op (the library's own answer)."""
+    if layer.transpose:  # the conv it transposes: input K -> output C at the layer's input size
+        conv = (n, layer.K, *layer.out_hw(), layer.C)
+        which = "input_grad" if op == "fwd" else "weight_grad"
+    else:
+        conv = (n, layer.C, layer.H, layer.W, layer.K)
+        which = {"fwd": "forward", "input": "input_grad", "weight": "weight_grad"}[op]
+    p, d = layer.pad, layer.dilation
+    name, _ = fc._dispatch._core.select_conv2d(which, *conv, layer.R, layer.S, layer.stride,
+                                               layer.stride, p, p, p, p, d, d, layer.groups, "auto")
+    return name
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("layers", nargs="*")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--batch", default="1,8")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--ops", default="fwd,input,weight")
+    a = ap.parse_args()
+    if "GLIBC_TUNABLES" not in os.environ:
+        os.environ["GLIBC_TUNABLES"] = ALLOCATOR
+        os.execv(sys.executable, [sys.executable] + sys.argv)
+    fc.set_num_threads(a.threads)
+    algorithms = fc.info()["conv_algorithms"]["cpp"]
+    layers = [l for l in load_suite() if not a.layers or l.name in a.layers]
+    rows = []
+    for layer in layers:
+        for n in (int(b) for b in a.batch.split(",")):
+            for op in a.ops.split(","):
+                if layer.transpose and op == "input":
+                    continue  # the transposed layer's forward is already the input gradient
+                calls = {al: op_call(layer, op, n, al) for al in ["auto"] + algorithms}
+                calls = {al: fn for al, fn in calls.items() if fn is not None}
+                times = {al: [] for al in calls}
+                for _ in range(a.repeat):
+                    for al, fn in calls.items():
+                        t = time.perf_counter()
+                        fn()
+                        times[al].append(time.perf_counter() - t)
+                med = {al: float(np.median(ts)) for al, ts in times.items()}
+                named = {al: t for al, t in med.items() if al != "auto"}
+                best = min(named, key=named.get)
+                picked = auto_pick(layer, op, n)
+                rows.append({"layer": layer.name, "N": n, "op": op, "best": best,
+                             "best ms": named[best] * 1e3, "auto picks": picked,
+                             "auto ms": med["auto"] * 1e3, "auto/best": med["auto"] / named[best],
+                             **{f"{al} ms": t * 1e3 for al, t in named.items()}})
+                print(f"{layer.name} N={n} {op}: best {best}", file=sys.stderr)
+    cols = ["layer", "N", "op", "best", "best ms", "auto picks", "auto ms", "auto/best"] + \
+        [f"{al} ms" for al in algorithms]
+    print(f"threads={a.threads} isa={fc.info()['isa_active']}")
+    print(format_table(rows, cols))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""Our GEMM against numpy's (OpenBLAS) and our convolutions against PyTorch, in one process.
+
+    python benchmarks/bench_gemm.py                 # GEMM table, 1 and 2 threads
+    python benchmarks/bench_gemm.py --conv          # also suite layers: im2col / direct / torch
+    python benchmarks/bench_gemm.py --sizes 512 1024 --threads 1
+
+The script re-executes itself once with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from
+the environment (an override there makes OpenBLAS run its Haswell kernels at half speed) and
+with the allocator setting of ../shared/bench/README.md, so contenders are compared fairly.
+Contenders alternate within each repetition; figures are medians. Peak: 235 GFLOP/s per core
+(fp32, two 512-bit FMA pipes at ~3.7 GHz), set with --peak-per-core.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+_ALLOCATOR = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736"
+_MARK = "FASTCONV_BENCH_GEMM_REEXEC"
+
+if __name__ == "__main__" and os.environ.get(_MARK) != "1":
+    env = dict(os.environ)
+    env.pop("OPENBLAS_CORETYPE", None)
+    env.pop("OPENBLAS_L2_SIZE", None)
+    env["GLIBC_TUNABLES"] = _ALLOCATOR
+    env[_MARK] = "1"
+    os.execve(sys.executable, [sys.executable] + sys.argv, env)
+
+import numpy as np  # noqa: E402  (after the re-exec: OpenBLAS reads its environment on load)
+
+import fastconv as fc  # noqa: E402
+from fastconv import _dispatch  # noqa: E402
+
+
+def _medians(fns, reps):
+    """Median seconds of each fn, alternating between them every repetition."""
+    for f in fns:
+        f()
+    times = [[] for _ in fns]
+    for _ in range(reps):
+        for i, f in enumerate(fns):
+            t = time.perf_counter()
+            f()
+            times[i].append(time.perf_counter() - t)
+    return [sorted(t)[len(t) // 2] for t in times]
+
+
+def gemm_rows(sizes, threads_list, reps, peak_core):
+    from threadpoolctl import threadpool_limits
+    core = _dispatch._core
+    rng = np.random.default_rng(0)
+    rows = []
+    for n in sizes:
+        a = rng.standard_normal((n, n)).astype(np.float32)
+        b = rng.standard_normal((n, n)).astype(np.float32)
+        flops = 2.0 * n ** 3
+        for threads in threads_list:
+            fc.set_num_threads(threads)
+            with threadpool_limits(limits=threads, user_api="blas"):
+                ours, numpy = _medians([lambda: core.gemm(a, b), lambda: a @ b], reps)
+            peak = peak_core * threads
+            rows.append((f"{n}x{n}x{n}", threads, flops / ours / 1e9, flops / numpy / 1e9, peak))
+    return rows
+
+
+def conv_rows(layer_names, n, threads_list, reps):
+    import torch
+    from fastconv.bench import load_suite
+    layers = [layer for layer in load_suite() if not layer_names or layer.name in layer_names]
+    F = torch.nn.functional
+    rows = []
+    for layer in layers:
+        x, w = layer.arrays(n)
+        tx, tw = torch.from_numpy(x), torch.from_numpy(w)
+        if layer.transpose:
+            tfn = lambda: F.conv_transpose2d(tx, tw, None, layer.stride, layer.pad, 0, layer.groups,
+                                             layer.dilation)
+        else:
+            tfn = lambda: F.conv2d(tx, tw, None, layer.stride, layer.pad, layer.dilation, layer.groups)
+        for threads in threads_list:
+            fc.set_num_threads(threads)
+            torch.set_num_threads(threads)
+            fns = [lambda a=a: layer.run(fc, x, w, backend="cpp", algorithm=a)
+                   for a in ("im2col", "direct")]
+            with torch.no_grad():
+                t_im2col, t_direct, t_torch = _medians(fns + [tfn], reps)
+            g = layer.flops(n) / 1e9
+            rows.append((layer.name, n, threads, g / t_im2col, g / t_direct, g / t_torch,
+                         t_torch / t_im2col))
+    return rows
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[128, 256, 512, 1024, 2048])
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--peak-per-core", type=float, default=235.0)
+    ap.add_argument("--conv", action="store_true", help="also time suite layers against torch")
+    ap.add_argument("--layers", nargs="*", default=[], help="suite layer names (default: all)")
+    ap.add_argument("--batch", type=int, default=1)
+    args = ap.parse_args(argv)
+    info = fc.info()
+    print(f"fastconv {info['version']}  isa={info['isa_active']}  ukernel="
+          f"{_dispatch._core.gemm_ukernel()}  numpy {np.__version__}  "
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
+    print("\n| M=N=K | threads | fastconv GFLOP/s | % peak | numpy GFLOP/s | % peak | fastconv/numpy |")
+    print("|---|---|---|---|---|---|---|")
+    for size, threads, ours, numpy, peak in gemm_rows(args.sizes, args.threads, args.reps,
+                                                      args.peak_per_core):
+        print(f"| {size} | {threads} | {ours:.0f} | {100 * ours / peak:.0f}% | {numpy:.0f} | "
+              f"{100 * numpy / peak:.0f}% | {ours / numpy:.2f} |", flush=True)
+    if args.conv:
+        print(f"\n| layer | N | threads | im2col GFLOP/s | direct GFLOP/s | torch GFLOP/s | "
+              f"torch time / im2col time |")
+        print("|---|---|---|---|---|---|---|")
+        for name, n, threads, im2col, direct, torch_gf, ratio in conv_rows(
+                args.layers, args.batch, args.threads, args.reps):
+            print(f"| {name} | {n} | {threads} | {im2col:.0f} | {direct:.0f} | {torch_gf:.0f} | "
+                  f"{ratio:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

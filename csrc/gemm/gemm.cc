@@ -1,0 +1,309 @@
+#include "gemm/gemm.h"
+
+#include <cstring>
+
+#include "runtime/cpu.h"
+#include "runtime/parallel.h"
+
+namespace fastconv::gemm {
+namespace {
+
+using ukernels::GemmUkernel;
+
+constexpr int64_t kL2Bytes = 1 << 20;
+constexpr int64_t kL3Bytes = 32 << 20;
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+// dst[k * width + i] = src[i * inner_stride + k * depth_stride] for i < valid, 0 for the rest
+// of the width: one MR-panel of A or NR-panel of B, zero-padded so micro-kernels never branch.
+template <class T>
+void pack_panel(T* __restrict dst, const T* src, int width, int64_t valid, int64_t inner_stride,
+                int64_t depth, int64_t depth_stride) {
+  if (inner_stride == 1) {
+    for (int64_t k = 0; k < depth; ++k) {
+      const T* s = src + k * depth_stride;
+      T* d = dst + k * width;
+      std::memcpy(d, s, valid * sizeof(T));
+      for (int64_t i = valid; i < width; ++i) d[i] = T(0);
+    }
+    return;
+  }
+  if (depth_stride == 1) {
+    for (int64_t i = 0; i < valid; ++i) {
+      const T* s = src + i * inner_stride;
+      for (int64_t k = 0; k < depth; ++k) dst[k * width + i] = s[k];
+    }
+  } else {
+    for (int64_t k = 0; k < depth; ++k)
+      for (int64_t i = 0; i < valid; ++i) dst[k * width + i] = src[i * inner_stride + k * depth_stride];
+  }
+  if (valid < width)
+    for (int64_t k = 0; k < depth; ++k)
+      for (int64_t i = valid; i < width; ++i) dst[k * width + i] = T(0);
+}
+
+// Packs rows [i0, i0 + rows) x depth [p0, p0 + kc) of A as consecutive MR-panels.
+template <class T>
+void pack_a_block(T* dst, Operand<T> a, int mr, int64_t i0, int64_t rows, int64_t p0, int64_t kc) {
+  for (int64_t ir = 0; ir < rows; ir += mr)
+    pack_panel(dst + ir * kc, a.p + (i0 + ir) * a.rs + p0 * a.cs, mr, min64(mr, rows - ir), a.rs,
+               kc, a.cs);
+}
+
+// Either a strided operand or a PanelSource, behind one panel-packing call.
+template <class T>
+struct BSource {
+  const Operand<T>* op;
+  const PanelSource<T>* fn;
+  void pack(T* dst, int nr, int64_t j0, int64_t valid, int64_t k0, int64_t kc) const {
+    if (fn) fn->pack(fn->ctx, dst, nr, j0, valid, k0, kc);
+    else pack_panel(dst, op->p + k0 * op->rs + j0 * op->cs, nr, valid, op->cs, kc, op->rs);
+  }
+};
+
+template <class F>
+void run_threads(int threads, F&& body) {
+  if (threads <= 1) {
+    body(0);
+    return;
+  }
+  parallel_for(threads, body);
+}
+
+// Items [begin, end) of n split into `parts` near-equal contiguous ranges.
+void split(int64_t n, int parts, int part, int64_t* begin, int64_t* end) {
+  *begin = n * part / parts;
+  *end = n * (part + 1) / parts;
+}
+
+// Fraction of the threads' time that is useful when `units` equal units are split `threads` ways.
+double balance(int64_t units, int threads) {
+  return static_cast<double>(units) / (threads * ceil_div(units, threads));
+}
+
+// One thread, the whole loop nest.
+template <class T>
+void serial_driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Operand<T> a,
+                   const BSource<T>& b, int64_t col0, T* c, int64_t ldc, bool accumulate,
+                   const GemmUkernel<T>& uk, const Blocking& blk) {
+  const int mr = uk.mr, nr = uk.nr;
+  T* bpack = thread_scratch(ScratchSlot::gemm_b).get<T>(blk.kc * min64(blk.nc, ceil_div(N, nr) * nr));
+  T* apack = packed ? nullptr
+                    : thread_scratch(ScratchSlot::gemm_a).get<T>(min64(blk.mc, ceil_div(M, mr) * mr) *
+                                                                 min64(blk.kc, K));
+  for (int64_t jc = 0; jc < N; jc += blk.nc) {
+    const int64_t nc = min64(blk.nc, N - jc);
+    for (int64_t pc = 0; pc < K; pc += blk.kc) {
+      const int64_t kc = min64(blk.kc, K - pc);
+      const bool acc = accumulate || pc > 0;
+      for (int64_t j = 0; j < nc; j += nr)
+        b.pack(bpack + j * kc, nr, col0 + jc + j, min64(nr, nc - j), pc, kc);
+      for (int64_t ic = 0; ic < M; ic += blk.mc) {
+        const int64_t mc = min64(blk.mc, M - ic);
+        const T* ablock;
+        if (packed) {
+          ablock = packed->block(pc, ic);
+        } else {
+          pack_a_block(apack, a, mr, ic, mc, pc, kc);
+          ablock = apack;
+        }
+        for (int64_t j = 0; j < nc; j += nr)
+          for (int64_t ir = 0; ir < mc; ir += mr)
+            uk.fn(kc, ablock + ir * kc, bpack + j * kc, c + (ic + ir) * ldc + jc + j, ldc,
+                  min64(mr, mc - ir), min64(nr, nc - j), acc);
+      }
+    }
+  }
+}
+
+// Threads over M panels with one shared packed B block per (jc, pc): two fork/joins per block.
+template <class T>
+void split_m_driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Operand<T> a,
+                    const BSource<T>& b, T* c, int64_t ldc, bool accumulate, const GemmUkernel<T>& uk,
+                    const Blocking& blk, int threads) {
+  const int mr = uk.mr, nr = uk.nr;
+  const int64_t m_panels = ceil_div(M, mr);
+  T* bpack = thread_scratch(ScratchSlot::gemm_b).get<T>(blk.kc * min64(blk.nc, ceil_div(N, nr) * nr));
+  for (int64_t jc = 0; jc < N; jc += blk.nc) {
+    const int64_t nc = min64(blk.nc, N - jc);
+    const int64_t n_panels = ceil_div(nc, nr);
+    for (int64_t pc = 0; pc < K; pc += blk.kc) {
+      const int64_t kc = min64(blk.kc, K - pc);
+      const bool acc = accumulate || pc > 0;
+      run_threads(threads, [&](int64_t t) {
+        int64_t j0, j1;
+        split(n_panels, threads, static_cast<int>(t), &j0, &j1);
+        for (int64_t jp = j0; jp < j1; ++jp)
+          b.pack(bpack + jp * nr * kc, nr, jc + jp * nr, min64(nr, nc - jp * nr), pc, kc);
+      });
+      run_threads(threads, [&](int64_t t) {
+        int64_t mp0, mp1;
+        split(m_panels, threads, static_cast<int>(t), &mp0, &mp1);
+        if (mp0 >= mp1) return;
+        T* apack = packed ? nullptr
+                          : thread_scratch(ScratchSlot::gemm_a).get<T>(min64(blk.mc, (mp1 - mp0) * mr) * kc);
+        const int64_t i_end = min64(mp1 * mr, M);
+        for (int64_t ic = mp0 * mr; ic < i_end; ic += blk.mc) {
+          const int64_t mc = min64(blk.mc, i_end - ic);
+          const T* ablock;
+          if (packed) {
+            ablock = packed->block(pc, ic);
+          } else {
+            pack_a_block(apack, a, mr, ic, mc, pc, kc);
+            ablock = apack;
+          }
+          for (int64_t jp = 0; jp < n_panels; ++jp) {
+            const int64_t j = jp * nr;
+            for (int64_t ir = 0; ir < mc; ir += mr)
+              uk.fn(kc, ablock + ir * kc, bpack + j * kc, c + (ic + ir) * ldc + jc + j, ldc,
+                    min64(mr, mc - ir), min64(nr, nc - j), acc);
+          }
+        }
+      });
+    }
+  }
+}
+
+template <class T>
+void driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Operand<T> a,
+            const BSource<T>& b, T* c, int64_t ldc, bool accumulate, int threads) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!accumulate)
+      for (int64_t i = 0; i < M; ++i) std::memset(c + i * ldc, 0, N * sizeof(T));
+    return;
+  }
+  if (threads <= 0) threads = gemm_threads(M, N, K);
+  const GemmUkernel<T>& uk = packed ? packed->ukernel() : active_ukernel<T>();
+  const Blocking blk = packed ? packed->blocking() : blocking_for(uk);
+  const int64_t m_panels = ceil_div(M, uk.mr), n_panels = ceil_div(N, uk.nr);
+  if (threads <= 1) {
+    serial_driver(M, N, K, packed, a, b, 0, c, ldc, accumulate, uk, blk);
+  } else if (balance(n_panels, threads) >= balance(m_panels, threads)) {
+    // Column slices are independent problems: one fork/join for the whole product, no shared
+    // buffer, so a thread the host deschedules for a while delays only its own slice.
+    parallel_for(threads, [&](int64_t t) {
+      int64_t j0, j1;
+      split(n_panels, threads, static_cast<int>(t), &j0, &j1);
+      const int64_t col0 = j0 * uk.nr, col1 = min64(j1 * uk.nr, N);
+      if (col0 >= col1) return;
+      serial_driver(M, col1 - col0, K, packed, a, b, col0, c + col0, ldc, accumulate, uk, blk);
+    });
+  } else {
+    split_m_driver(M, N, K, packed, a, b, c, ldc, accumulate, uk, blk, threads);
+  }
+}
+
+}  // namespace
+
+template <>
+const GemmUkernel<float>& active_ukernel<float>() {
+  using namespace ukernels;
+  static const GemmUkernel<float> k[] = {
+      {"f32_gemm_4x8_scalar", 4, 8, f32_gemm_4x8_scalar},
+      {"f32_gemm_6x16_avx2", 6, 16, f32_gemm_6x16_avx2},
+      {"f32_gemm_14x32_avx512", 14, 32, f32_gemm_14x32_avx512},
+  };
+  return k[static_cast<int>(active_isa())];
+}
+
+template <>
+const GemmUkernel<double>& active_ukernel<double>() {
+  using namespace ukernels;
+  static const GemmUkernel<double> k[] = {
+      {"f64_gemm_4x4_scalar", 4, 4, f64_gemm_4x4_scalar},
+      {"f64_gemm_6x8_avx2", 6, 8, f64_gemm_6x8_avx2},
+      {"f64_gemm_14x16_avx512", 14, 16, f64_gemm_14x16_avx512},
+  };
+  return k[static_cast<int>(active_isa())];
+}
+
+template <class T>
+Blocking blocking_for(const GemmUkernel<T>& uk) {
+  const int64_t s = sizeof(T);
+  Blocking b;
+  // A long k loop amortises the load and store of the C tile. The KC x NR micro-panel of B
+  // (64 KiB for 14x32 f32) then streams from L2 rather than sitting in L1, which L2 bandwidth
+  // covers: per k the kernel reads MR + NR elements for MR * NR / lanes FMAs. Measured on Zen 5
+  // (14x32 f32, M=N=K=512..1024, one thread): KC 512 beat 192 / 256 / 384 / 768 by 3-10%.
+  b.kc = 512;
+  // Half of L2 for the MC x KC block of A.
+  b.mc = max64(uk.mr, kL2Bytes / 2 / (b.kc * s) / uk.mr * uk.mr);
+  // An eighth of the shared L3 for the KC x NC block of B.
+  b.nc = max64(uk.nr, kL3Bytes / 8 / (b.kc * s) / uk.nr * uk.nr);
+  return b;
+}
+
+int gemm_threads(int64_t M, int64_t N, int64_t K) {
+  // A fork/join costs a few microseconds; below ~4 MFLOP per extra thread it does not pay.
+  const double flops = 2.0 * M * N * K;
+  int t = max_threads();
+  while (t > 1 && flops / t < 4e6) --t;
+  return t;
+}
+
+template <class T>
+void PackedA<T>::pack(int64_t M, int64_t K, Operand<T> a) {
+  uk_ = &active_ukernel<T>();
+  blk_ = blocking_for(*uk_);
+  M_ = M;
+  K_ = K;
+  m_padded_ = ceil_div(M, uk_->mr) * uk_->mr;
+  data_ = buf_.get<T>(max64(1, m_padded_ * K));
+  for (int64_t pc = 0; pc < K; pc += blk_.kc) {
+    const int64_t kc = min64(blk_.kc, K - pc);
+    pack_a_block(data_ + pc * m_padded_, a, uk_->mr, 0, M, pc, kc);
+  }
+}
+
+template <class T>
+void gemm(int64_t M, int64_t N, int64_t K, Operand<T> a, Operand<T> b, T* c, int64_t ldc,
+          bool accumulate, int threads) {
+  driver<T>(M, N, K, nullptr, a, BSource<T>{&b, nullptr}, c, ldc, accumulate, threads);
+}
+
+template <class T>
+void gemm(const PackedA<T>& a, int64_t N, Operand<T> b, T* c, int64_t ldc, bool accumulate,
+          int threads) {
+  driver<T>(a.rows(), N, a.depth(), &a, Operand<T>{nullptr, 0, 0}, BSource<T>{&b, nullptr}, c,
+            ldc, accumulate, threads);
+}
+
+template <class T>
+void gemm(const PackedA<T>& a, int64_t N, const PanelSource<T>& b, T* c, int64_t ldc,
+          bool accumulate, int threads) {
+  driver<T>(a.rows(), N, a.depth(), &a, Operand<T>{nullptr, 0, 0}, BSource<T>{nullptr, &b}, c,
+            ldc, accumulate, threads);
+}
+
+template <class T>
+void gemm(int64_t M, int64_t N, int64_t K, Operand<T> a, const PanelSource<T>& b, T* c,
+          int64_t ldc, bool accumulate, int threads) {
+  driver<T>(M, N, K, nullptr, a, BSource<T>{nullptr, &b}, c, ldc, accumulate, threads);
+}
+
+template Blocking blocking_for<float>(const GemmUkernel<float>&);
+template Blocking blocking_for<double>(const GemmUkernel<double>&);
+template class PackedA<float>;
+template class PackedA<double>;
+template void gemm<float>(int64_t, int64_t, int64_t, Operand<float>, Operand<float>, float*,
+                          int64_t, bool, int);
+template void gemm<double>(int64_t, int64_t, int64_t, Operand<double>, Operand<double>, double*,
+                           int64_t, bool, int);
+template void gemm<float>(const PackedA<float>&, int64_t, Operand<float>, float*, int64_t, bool,
+                          int);
+template void gemm<float>(const PackedA<float>&, int64_t, const PanelSource<float>&, float*,
+                          int64_t, bool, int);
+template void gemm<double>(const PackedA<double>&, int64_t, const PanelSource<double>&, double*,
+                           int64_t, bool, int);
+template void gemm<float>(int64_t, int64_t, int64_t, Operand<float>, const PanelSource<float>&,
+                          float*, int64_t, bool, int);
+template void gemm<double>(int64_t, int64_t, int64_t, Operand<double>, const PanelSource<double>&,
+                           double*, int64_t, bool, int);
+template void gemm<double>(const PackedA<double>&, int64_t, Operand<double>, double*, int64_t,
+                           bool, int);
+
+}  // namespace fastconv::gemm

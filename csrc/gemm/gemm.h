@@ -1,0 +1,95 @@
+// BLIS-style GEMM driver: C (+)= A * B on row-major C, any-stride A and B.
+//
+// Loop nest (outside in): jc over N in NC columns -> pc over K in KC -> pack a KC x NC block of
+// B (shared by the threads) -> ic over M in MC rows -> pack an MC x KC block of A (per thread)
+// -> jr over NR-wide panels of the B block -> ir over MR-tall panels of the A block -> the
+// micro-kernel (csrc/ukernels/gemm.h) on one MR x NR tile with the k loop inside it.
+// Sizes are derived from the micro-kernel's tile and this machine family's caches (48 KiB L1d,
+// 1 MiB L2, 32 MiB L3): the MC x KC block of A fills half of L2 across the jr loop, the KC x NC
+// block of B an eighth of L3; KC is long (512) so the C tile's load/store is amortised, and the
+// KC x NR micro-panel of B, reused across the ir loop, is served from L1/L2 (see blocking_for).
+// Threads split the macro loop over M panels or over N panels, whichever balances better; no
+// two threads write the same part of C, so results do not depend on scheduling.
+#pragma once
+
+#include <cstdint>
+
+#include "runtime/workspace.h"
+#include "ukernels/gemm.h"
+
+namespace fastconv::gemm {
+
+// A matrix operand: element (i, j) is p[i * rs + j * cs]. Transposes and strided views are
+// only stride choices; packing reads any layout.
+template <class T>
+struct Operand {
+  const T* p;
+  int64_t rs, cs;
+};
+
+// B given by a function that writes packed panels itself, so an operand that exists only
+// implicitly (the im2col matrix of a convolution) is never materialised:
+//   pack(ctx, dst, nr, j0, valid, k0, kc) writes dst[k * nr + j] = B(k0 + k, j0 + j) for
+//   k < kc, j < valid, and 0 for valid <= j < nr.
+template <class T>
+struct PanelSource {
+  void (*pack)(const void* ctx, T* dst, int nr, int64_t j0, int64_t valid, int64_t k0, int64_t kc);
+  const void* ctx;
+};
+
+struct Blocking {
+  int64_t mc, kc, nc;
+};
+
+// The micro-kernel for the active ISA (FASTCONV_ISA / set_isa_cap), and its block sizes.
+template <class T>
+const ukernels::GemmUkernel<T>& active_ukernel();
+template <class T>
+Blocking blocking_for(const ukernels::GemmUkernel<T>& uk);
+
+// Threads worth using for an M x N x K product (1 below a size where forking costs more than
+// it saves), at most max_threads().
+int gemm_threads(int64_t M, int64_t N, int64_t K);
+
+// A packed once for many products with different B (convolution weights, plans). The layout
+// belongs to the micro-kernel active when pack() ran; products use that kernel even if the ISA
+// cap changes later.
+template <class T>
+class PackedA {
+ public:
+  void pack(int64_t M, int64_t K, Operand<T> a);
+  int64_t rows() const { return M_; }
+  int64_t depth() const { return K_; }
+  const ukernels::GemmUkernel<T>& ukernel() const { return *uk_; }
+  const Blocking& blocking() const { return blk_; }
+  // The packed MR-panels of rows [ic, ...) for the k block starting at pc (a multiple of kc).
+  const T* block(int64_t pc, int64_t ic) const {
+    const int64_t kc = K_ - pc < blk_.kc ? K_ - pc : blk_.kc;
+    return data_ + pc * m_padded_ + ic * kc;
+  }
+  size_t bytes() const { return buf_.bytes(); }
+
+ private:
+  int64_t M_ = 0, K_ = 0, m_padded_ = 0;
+  const ukernels::GemmUkernel<T>* uk_ = nullptr;
+  Blocking blk_{};
+  AlignedBuffer buf_;
+  T* data_ = nullptr;
+};
+
+// C[M x N] (+)= A[M x K] * B[K x N]; C row-major with row stride ldc. threads <= 0 picks
+// gemm_threads(M, N, K); 1 runs on the calling thread only (safe inside a parallel region).
+template <class T>
+void gemm(int64_t M, int64_t N, int64_t K, Operand<T> a, Operand<T> b, T* c, int64_t ldc,
+          bool accumulate, int threads = 0);
+template <class T>
+void gemm(const PackedA<T>& a, int64_t N, Operand<T> b, T* c, int64_t ldc, bool accumulate,
+          int threads = 0);
+template <class T>
+void gemm(const PackedA<T>& a, int64_t N, const PanelSource<T>& b, T* c, int64_t ldc,
+          bool accumulate, int threads = 0);
+template <class T>
+void gemm(int64_t M, int64_t N, int64_t K, Operand<T> a, const PanelSource<T>& b, T* c,
+          int64_t ldc, bool accumulate, int threads = 0);
+
+}  // namespace fastconv::gemm

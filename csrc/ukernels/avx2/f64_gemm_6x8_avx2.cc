@@ -1,0 +1,12 @@
+// GEMM tile 6x8: the shared algorithm of ukernels/gemm_impl.h.
+#include "ukernels/avx2/simd_avx2.h"
+#include "ukernels/gemm_impl.h"
+
+namespace fastconv::ukernels {
+
+void f64_gemm_6x8_avx2(int64_t kc, const double* a, const double* b, double* c,
+    int64_t ldc, int64_t m, int64_t n, bool accumulate) {
+  gemm_tile<F64Traits, 6, 2>(kc, a, b, c, ldc, m, n, accumulate);
+}
+
+}  // namespace fastconv::ukernels

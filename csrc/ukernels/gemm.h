@@ -1,0 +1,36 @@
+// GEMM micro-kernels (portable declarations; no intrinsics).
+//
+// One call computes an m x n tile (m <= MR, n <= NR) of C from packed panels:
+//   C[i][j] (+)= sum_{k < kc} a[k * MR + i] * b[k * NR + j]
+// `a` is an MR-wide panel of A and `b` an NR-wide panel of B, both zero-padded to full width by
+// the packing in csrc/gemm/, so the kernel always runs the full register tile and only the
+// store is cut to m x n. C is row-major with row stride ldc. With accumulate == false C is
+// overwritten (it may hold garbage, even NaN); with true the product is added to it.
+#pragma once
+
+#include <cstdint>
+
+namespace fastconv::ukernels {
+
+template <class T>
+using GemmTileFn = void (*)(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, int64_t m,
+                            int64_t n, bool accumulate);
+
+template <class T>
+struct GemmUkernel {
+  const char* name;
+  int mr, nr;
+  GemmTileFn<T> fn;
+};
+
+#define FASTCONV_DECL_GEMM(T, name) \
+  void name(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, int64_t m, int64_t n, bool accumulate);
+FASTCONV_DECL_GEMM(float, f32_gemm_4x8_scalar)
+FASTCONV_DECL_GEMM(double, f64_gemm_4x4_scalar)
+FASTCONV_DECL_GEMM(float, f32_gemm_6x16_avx2)
+FASTCONV_DECL_GEMM(double, f64_gemm_6x8_avx2)
+FASTCONV_DECL_GEMM(float, f32_gemm_14x32_avx512)
+FASTCONV_DECL_GEMM(double, f64_gemm_14x16_avx512)
+#undef FASTCONV_DECL_GEMM
+
+}  // namespace fastconv::ukernels

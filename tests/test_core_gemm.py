@@ -1,0 +1,98 @@
+"""_core.gemm and _core.GemmPackedA against numpy.matmul: odd/prime sizes, size 1, strided and
+transposed operands, every ISA level, 1 and 2 threads, float32 and float64."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from fastconv import _dispatch
+from conftest import ISA_LEVELS, _isa_rank, assert_close, random
+
+core = _dispatch._core
+pytestmark = pytest.mark.skipif(core is None, reason="fastconv._core is not built")
+
+UKERNELS = {"scalar": ("f32_gemm_4x8_scalar", "f64_gemm_4x4_scalar"),
+            "avx2": ("f32_gemm_6x16_avx2", "f64_gemm_6x8_avx2"),
+            "avx512": ("f32_gemm_14x32_avx512", "f64_gemm_14x16_avx512")}
+
+
+@pytest.fixture(params=ISA_LEVELS)
+def isa(request):
+    if core is None or _isa_rank(request.param) > _isa_rank(core.isa_detected()):
+        pytest.skip(f"this CPU does not support {request.param}")
+    core.set_isa_cap(request.param)
+    yield request.param
+    core.set_isa_cap(os.environ.get("FASTCONV_ISA", "avx512") or "avx512")
+
+
+# (M, N, K): 1s, primes around the tile sizes (4, 6, 14 rows; 8, 16, 32 columns), more than one
+# cache block in every dimension (KC <= 512, MC ~ 700 rows).
+SIZES = [(1, 1, 1), (1, 7, 1), (5, 1, 3), (13, 17, 19), (14, 32, 7), (29, 31, 37),
+         (97, 61, 1), (3, 1031, 5), (719, 11, 613), (131, 257, 1031)]
+
+
+def _check(c, a, b, dtype):
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    assert_close(c, a64 @ b64, np.abs(a64) @ np.abs(b64), dtype, what="gemm")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("size", SIZES, ids=["x".join(map(str, s)) for s in SIZES])
+def test_gemm_matches_matmul(isa, threads, size, dtype):
+    m, n, k = size
+    a, b = random((m, k), dtype, 1), random((k, n), dtype, 2)
+    c = core.gemm(a, b, threads)  # forced, so small sizes take the threaded paths too
+    _check(c, a, b, dtype)
+    assert core.gemm_ukernel(np.dtype(dtype).name) == UKERNELS[isa][dtype == np.float64]
+
+
+@pytest.mark.parametrize("layout", ["a_transposed", "b_transposed", "both_transposed",
+                                    "every_other", "negative_stride", "broadcast_row"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_strided_operands(isa, layout, dtype):
+    m, n, k = 23, 41, 37
+    if layout == "a_transposed":
+        a, b = random((k, m), dtype, 3).T, random((k, n), dtype, 4)
+    elif layout == "b_transposed":
+        a, b = random((m, k), dtype, 3), random((n, k), dtype, 4).T
+    elif layout == "both_transposed":
+        a, b = random((k, m), dtype, 3).T, random((n, k), dtype, 4).T
+    elif layout == "every_other":
+        a, b = random((2 * m, 3 * k), dtype, 3)[::2, ::3], random((k, 2 * n), dtype, 4)[:, 1::2]
+    elif layout == "negative_stride":
+        a, b = random((m, k), dtype, 3)[::-1], random((k, n), dtype, 4)[:, ::-1]
+    else:
+        a, b = np.broadcast_to(random((1, k), dtype, 3), (m, k)), random((k, n), dtype, 4)
+    a0, b0 = a.copy(), b.copy()
+    _check(core.gemm(a, b), a, b, dtype)
+    assert np.array_equal(a, a0) and np.array_equal(b, b0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_packed_a_reused(isa, threads, dtype):
+    a = random((61, 523), dtype, 5)[:, ::-1]
+    packed = core.GemmPackedA(a)
+    assert packed.ukernel == UKERNELS[isa][dtype == np.float64]
+    for seed, n in enumerate((1, 33, 700)):
+        b = random((523, n), dtype, 10 + seed)
+        _check(packed.matmul(b, threads), a, b, dtype)
+
+
+def test_empty_and_zero_depth():
+    a, b = np.ones((3, 0), np.float32), np.ones((0, 4), np.float32)
+    assert np.array_equal(core.gemm(a, b), np.zeros((3, 4), np.float32))
+    assert core.gemm(np.ones((0, 5), np.float32), np.ones((5, 4), np.float32)).shape == (0, 4)
+
+
+def test_gemm_rejects_bad_operands():
+    a = np.ones((3, 4), np.float32)
+    with pytest.raises(ValueError, match="a.shape\\[1\\] must equal b.shape\\[0\\]"):
+        core.gemm(a, np.ones((5, 2), np.float32))
+    with pytest.raises(TypeError, match="share one dtype"):
+        core.gemm(a, np.ones((4, 2), np.float64))
+    with pytest.raises(TypeError, match="float32 or float64"):
+        core.gemm(a.astype(np.int32), np.ones((4, 2), np.int32))
+    with pytest.raises(ValueError, match="2-D"):
+        core.gemm(np.ones(4, np.float32), np.ones((4, 2), np.float32))

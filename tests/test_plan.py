@@ -1,0 +1,86 @@
+"""fastconv.Conv2dPlan: same results as conv2d for every backend/ISA and algorithm, choice and
+reasons reported, weights copied at construction, bad input rejected by the shared rules."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fastconv as fc
+from fastconv import _dispatch
+from conftest import assert_close, random
+
+# (N, C, H, W, K, R, S, stride, padding, dilation, groups, padding_mode)
+PLAN_CASES = [
+    (2, 8, 9, 11, 16, 1, 1, 1, 0, 1, 1, "zeros"),          # pointwise: GEMM on NCHW
+    (1, 6, 13, 10, 9, 3, 3, 2, 1, 1, 3, "zeros"),
+    (3, 5, 7, 8, 4, 3, 2, 1, "same", (2, 1), 1, "reflect"),
+    (1, 4, 6, 6, 4, 3, 3, 1, 1, 1, 4, "zeros"),           # depthwise
+]
+
+
+@pytest.mark.parametrize("algorithm", ["auto", "direct", "im2col"])
+@pytest.mark.parametrize("case", PLAN_CASES, ids=[str(i) for i in range(len(PLAN_CASES))])
+def test_plan_matches_conv2d(impl, case, algorithm):
+    n, c, h, w, k, r, s, stride, padding, dilation, groups, mode = case
+    if algorithm != "auto" and algorithm not in _dispatch.get(impl).conv_algorithms:
+        pytest.skip(f"backend {impl} has no {algorithm!r} algorithm")
+    if mode != "zeros" and impl == "cpp" and not hasattr(_dispatch._core, "pad"):
+        pytest.skip("this build of fastconv._core has no pad kernel")
+    wt, b = random((k, c // groups, r, s), np.float32, 1), random((k,), np.float32, 2)
+    plan = fc.Conv2dPlan(wt, b, stride, padding, dilation, groups, padding_mode=mode,
+                         algorithm=algorithm, backend=impl)
+    assert plan.algorithm in _dispatch.get(impl).conv_algorithms
+    assert isinstance(plan.why, str) and plan.why
+    for seed in (3, 4):                          # repeated calls reuse the packed weights
+        x = random((n, c, h, w), np.float32, seed)
+        args = (stride, padding, dilation, groups)
+        f64 = lambda a: np.abs(a).astype(np.float64)
+        ref = fc.conv2d(x.astype(np.float64), wt.astype(np.float64), b.astype(np.float64), *args,
+                        padding_mode=mode, backend="reference")
+        mag = fc.conv2d(f64(x), f64(wt), f64(b), *args, padding_mode=mode, backend="reference")
+        assert_close(plan(x), ref, mag, np.float32, what="Conv2dPlan")
+        assert_close(plan(x[0]), ref[0], mag[0], np.float32, what="Conv2dPlan unbatched")
+
+
+@pytest.mark.skipif(_dispatch._core is None, reason="fastconv._core is not built")
+def test_plan_reports_choice_and_reasons():
+    pointwise = fc.Conv2dPlan(np.ones((8, 4, 1, 1), np.float32), backend="cpp")
+    assert pointwise.algorithm == "im2col" and "first candidate" in pointwise.why
+    spatial = fc.Conv2dPlan(np.ones((8, 4, 3, 3), np.float32), padding=1, backend="cpp",
+                            input_hw=(56, 56))
+    assert spatial.algorithm == "direct" and "im2col" in spatial.why and "declined" in spatial.why
+    spatial(np.ones((1, 4, 5, 5), np.float32))      # a small map: "auto" re-decides per size
+    assert spatial.algorithm == "im2col"
+    spatial(np.ones((1, 4, 56, 56), np.float32))
+    assert spatial.algorithm == "direct"
+    forced = fc.Conv2dPlan(np.ones((8, 4, 3, 3), np.float32), algorithm="im2col", backend="cpp")
+    assert forced.algorithm == "im2col" and "requested" in forced.why
+    assert "Conv2dPlan(" in repr(forced)
+
+
+def test_plan_copies_weights(impl):
+    wt = random((4, 3, 3, 3), np.float64, 5)
+    x = random((1, 3, 8, 8), np.float64, 6)
+    plan = fc.Conv2dPlan(wt, padding=1, backend=impl)
+    before = plan(x)
+    wt[...] = 0.0
+    np.testing.assert_array_equal(plan(x), before)
+
+
+def test_plan_rejects_bad_arguments():
+    w = np.ones((4, 3, 3, 3), np.float32)
+    with pytest.raises(ValueError, match="stride"):
+        fc.Conv2dPlan(w, stride=0)
+    with pytest.raises(ValueError, match="divisible"):
+        fc.Conv2dPlan(w, groups=3)
+    with pytest.raises(TypeError, match="same dtype"):
+        fc.Conv2dPlan(w, bias=np.ones(4, np.float64))
+    with pytest.raises(ValueError, match="algorithm"):
+        fc.Conv2dPlan(w, algorithm="winograd-ish")
+    plan = fc.Conv2dPlan(w)
+    with pytest.raises(ValueError, match="channels"):
+        plan(np.ones((1, 5, 8, 8), np.float32))
+    with pytest.raises(TypeError, match="same dtype"):
+        plan(np.ones((1, 3, 8, 8), np.float64))
+    with pytest.raises(ValueError, match="kernel size"):
+        plan(np.ones((1, 3, 2, 2), np.float32))
