@@ -81,6 +81,12 @@ def _bench(args) -> int:
             declined.setdefault((r["impl"], r.get("note")), []).append(r["layer"])
     for (label, note), names in declined.items():
         print(f"not run: {label} on {', '.join(dict.fromkeys(names))}: {note}")
+    chosen: dict = {}
+    for r in timed:
+        if "chosen" in r:
+            chosen.setdefault(r["impl"], {})[r["layer"]] = r["chosen"]
+    for label, picks in chosen.items():
+        print(f"{label} chose: " + ", ".join(f"{layer} {algo}" for layer, algo in picks.items()))
     if args.json:
         bench.write_json(args.json, rows, threads)
         print(f"wrote {args.json}")
