@@ -175,11 +175,13 @@ def _plan_contender() -> Contender:
         if layer.transpose:
             raise Unsupported("Conv2dPlan is forward convolution only")
         try:
-            plan = fc.Conv2dPlan(w, None, **layer.torch_args())
+            plan = fc.Conv2dPlan(w, None, **layer.torch_args(), input_hw=x.shape[2:])
             plan(x)
         except ValueError as exc:
             raise Unsupported(str(exc)) from None
-        return lambda: plan(x)
+        fn = lambda: plan(x)
+        fn.chosen = plan.algorithm     # reported in the rows: what "auto" picked for this shape
+        return fn
     return Contender("cpp/plan", "cpp", prepare)
 
 
@@ -357,6 +359,8 @@ def _bench_case(layer, n, threads, x, w, contenders, repeat, min_time) -> List[d
             gflops = flops / seconds / 1e9
             row.update({"ms": seconds * 1e3, "min_ms": times[c.label]["min"] * 1e3,
                         "GFLOP/s": gflops, "% peak": 100 * gflops / peak if peak else None})
+            if hasattr(fns[c.label], "chosen"):
+                row["chosen"] = fns[c.label].chosen
         rows.append(row)
     for peer in ("torch", "ort"):
         if peer in times:

@@ -72,10 +72,21 @@ def _bench(args) -> int:
     finally:
         if bar is not None:
             bar.close()
-    columns = [c for c in bench.TABLE_COLUMNS if any(r.get(c) is not None for r in rows)]
-    print(bench.format_table(rows, columns))
-    for label, note in dict.fromkeys((r["impl"], r["note"]) for r in rows if r.get("note")):
-        print(f"  {label}: {note}")
+    timed = [r for r in rows if "ms" in r]
+    columns = [c for c in bench.TABLE_COLUMNS if any(r.get(c) is not None for r in timed)]
+    print(bench.format_table(timed, columns))
+    declined: dict = {}   # (contender, reason) -> layers; such rows stay in the JSON
+    for r in rows:
+        if "ms" not in r:
+            declined.setdefault((r["impl"], r.get("note")), []).append(r["layer"])
+    for (label, note), names in declined.items():
+        print(f"not run: {label} on {', '.join(dict.fromkeys(names))}: {note}")
+    chosen: dict = {}
+    for r in timed:
+        if "chosen" in r:
+            chosen.setdefault(r["impl"], {})[r["layer"]] = r["chosen"]
+    for label, picks in chosen.items():
+        print(f"{label} chose: " + ", ".join(f"{layer} {algo}" for layer, algo in picks.items()))
     if args.json:
         bench.write_json(args.json, rows, threads)
         print(f"wrote {args.json}")
