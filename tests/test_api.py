@@ -137,3 +137,26 @@ def test_verbose_explains_the_algorithm_choice(tmp_path):
                          timeout=300, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "fastconv: conv2d N=1 C=8 H=9 W=9 K=8" in out.stderr and "auto:" in out.stderr
+
+
+@pytest.mark.skipif(_dispatch._core is None, reason="fastconv._core is not built")
+def test_arrays_made_by_numba_feed_the_cpp_backend():
+    """numba creates its own (equal, not identical) dtype objects: the C++ boundary compares
+    dtypes by value."""
+    x = np.random.default_rng(0).standard_normal((1, 2, 8, 8)).astype(np.float32)
+    y = fc.max_pool2d(x, 2, backend="numba")
+    out = fc.conv2d(y, np.ones((3, 2, 3, 3), np.float32), backend="cpp")
+    np.testing.assert_allclose(out, fc.conv2d(y, np.ones((3, 2, 3, 3), np.float32),
+                                              backend="reference"), rtol=1e-5, atol=1e-5)
+
+
+def test_thread_count_reaches_numba_when_it_loads_later(tmp_path):
+    code = ("import numpy as np, fastconv as fc, numba\n"
+            "fc.max_pool2d(np.ones((1, 1, 4, 4), np.float32), 2, backend='numba')\n"
+            "print(numba.get_num_threads())\n")
+    where = os.path.dirname(os.path.dirname(fc.__file__))
+    env = dict(os.environ, FASTCONV_NUM_THREADS="1", PYTHONPATH=where)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=300, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "1"

@@ -19,7 +19,8 @@ namespace py = pybind11;
 template <class T>
 using carray = py::array_t<T, py::array::c_style>;
 
-// Requires a C-contiguous array of exactly dtype T (no silent conversion) and the given ndim.
+// Dtypes compare by value (==), not identity: numba and other producers create their own,
+// equal dtype objects. Requires a C-contiguous array of exactly dtype T (no silent conversion) and the given ndim.
 template <class T>
 carray<T> require(const py::array& a, int ndim, const char* name) {
   if (!py::isinstance<carray<T>>(a) || !(a.flags() & py::array::c_style))
@@ -29,8 +30,8 @@ carray<T> require(const py::array& a, int ndim, const char* name) {
   return py::reinterpret_borrow<carray<T>>(a);
 }
 
-inline bool is_f32(const py::array& a) { return a.dtype().is(py::dtype::of<float>()); }
-inline bool is_f64(const py::array& a) { return a.dtype().is(py::dtype::of<double>()); }
+inline bool is_f32(const py::array& a) { return a.dtype().equal(py::dtype::of<float>()); }
+inline bool is_f64(const py::array& a) { return a.dtype().equal(py::dtype::of<double>()); }
 
 // Around every kernel call: the GIL is released (other Python threads run meanwhile) and
 // denormals are flushed on the calling thread; both are restored when the scope ends.

@@ -135,7 +135,7 @@ Conv2dParams geometry(int64_t sh, int64_t sw, int64_t pt, int64_t pb, int64_t pl
 }
 
 void same_dtype(const py::array& a, const py::array& b, const char* op) {
-  if (!a.dtype().is(b.dtype()))
+  if (!a.dtype().equal(b.dtype()))
     throw py::type_error(std::string(op) + ": arrays must share one dtype");
 }
 

@@ -70,7 +70,7 @@ class PyPackedA {
 
   template <class T>
   static py::array apply(const gemm::PackedA<T>& p, const py::array& b, int threads) {
-    if (!b.dtype().is(py::dtype::of<T>()))
+    if (!b.dtype().equal(py::dtype::of<T>()))
       throw py::type_error("GemmPackedA: b must have a's dtype");
     gemm::Operand<T> bo = operand<T>(b, "b");
     if (b.shape(0) != p.depth()) throw py::value_error("gemm: a.shape[1] must equal b.shape[0]");
@@ -94,7 +94,7 @@ void register_gemm(py::module_& m) {
   m.def(
       "gemm",
       [](const py::array& a, const py::array& b, int threads) -> py::array {
-        if (!a.dtype().is(b.dtype())) throw py::type_error("gemm: a and b must share one dtype");
+        if (!a.dtype().equal(b.dtype())) throw py::type_error("gemm: a and b must share one dtype");
         if (is_f32(a)) return gemm_t<float>(a, b, threads);
         if (is_f64(a)) return gemm_t<double>(a, b, threads);
         throw py::type_error("gemm: expected float32 or float64 arrays");

@@ -55,7 +55,7 @@ class Conv2dPlanCore {
   }
 
   py::array call(const py::array& x) {
-    if (!x.dtype().is(dtype_))
+    if (!x.dtype().equal(dtype_))
       throw py::type_error("Conv2dPlan: input must have the weight's dtype");
     if (is_f32(x)) return run<float>(f32_, x);
     return run<double>(f64_, x);

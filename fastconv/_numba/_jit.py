@@ -36,3 +36,10 @@ def njit_cached(parallel=False, fastmath=False):
             return numba.njit(parallel=parallel, cache=False, fastmath=fastmath,
                               nogil=True)(fn)
     return deco
+
+
+# numba is imported lazily (here, with the first kernel module), so a thread count chosen
+# earlier (FASTCONV_NUM_THREADS, fc.set_num_threads) is handed to it now.
+from .. import _threads  # noqa: E402
+
+_threads.apply_to_numba()
