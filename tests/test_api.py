@@ -160,3 +160,11 @@ def test_thread_count_reaches_numba_when_it_loads_later(tmp_path):
                          timeout=300, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "1"
+
+
+@pytest.mark.skipif(_dispatch._core is None, reason="fastconv._core is not built")
+def test_thread_count_survives_numba_sharing_the_openmp_runtime(threads):
+    x = np.ones((1, 2, 8, 8), np.float32)
+    fc.max_pool2d(x, 2, backend="numba")      # numba's omp layer resets OpenMP's own count
+    fc.conv2d(x, np.ones((2, 2, 3, 3), np.float32), backend="numba")
+    assert _dispatch._core.get_num_threads() == threads == fc.get_num_threads()

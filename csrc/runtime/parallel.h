@@ -21,8 +21,9 @@ void set_max_threads(int n);
 template <class F>
 void parallel_for(int64_t n, F&& body) {
 #ifdef FASTCONV_HAVE_OPENMP
-  if (n > 1 && max_threads() > 1) {
-#pragma omp parallel
+  const int threads = max_threads();
+  if (n > 1 && threads > 1) {
+#pragma omp parallel num_threads(threads)
     {
       DenormalsAreZero flush;
 #pragma omp for schedule(static)
