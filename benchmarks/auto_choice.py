@@ -10,16 +10,15 @@ Usage: PYTHONPATH=. python benchmarks/auto_choice.py [--threads 1] [--batch 1,8]
                                                     [--ops fwd,input,weight] [LAYER ...]
 """
 import argparse
-import os
 import sys
 import time
 
 import numpy as np
 
 import fastconv as fc
+from fastconv import bench
 from fastconv.bench import format_table, load_suite
 
-ALLOCATOR = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736"
 
 
 def op_call(layer, op, n, algorithm):
@@ -69,9 +68,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--ops", default="fwd,input,weight")
     a = ap.parse_args()
-    if "GLIBC_TUNABLES" not in os.environ:
-        os.environ["GLIBC_TUNABLES"] = ALLOCATOR
-        os.execv(sys.executable, [sys.executable] + sys.argv)
+    bench.reexec_with_allocator_setting()
     fc.set_num_threads(a.threads)
     algorithms = fc.info()["conv_algorithms"]["cpp"]
     layers = [l for l in load_suite() if not a.layers or l.name in a.layers]

@@ -6,12 +6,11 @@ of ../shared/bench/README.md is applied by re-executing unless --default-allocat
 Usage: PYTHONPATH=. python benchmarks/bench_depthwise.py [--threads 1] [--repeat 5]
 """
 import argparse
-import os
-import sys
 
 import numpy as np
 
 import fastconv as fc
+from fastconv import bench
 from fastconv.bench import format_table, median_time
 
 try:
@@ -20,7 +19,6 @@ try:
 except ImportError:
     torch = None
 
-ALLOCATOR = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736"
 
 # (name, N, C, H, W, K, R, stride, pad, groups)
 LAYERS = [
@@ -47,9 +45,8 @@ def main():
     ap.add_argument("--default-allocator", action="store_true")
     ap.add_argument("layers", nargs="*", help="names from LAYERS (default: all)")
     a = ap.parse_args()
-    if not a.default_allocator and "GLIBC_TUNABLES" not in os.environ:
-        os.environ["GLIBC_TUNABLES"] = ALLOCATOR
-        os.execv(sys.executable, [sys.executable] + sys.argv)
+    if not a.default_allocator:
+        bench.reexec_with_allocator_setting()
     fc.set_num_threads(a.threads)
     if torch is not None:
         torch.set_num_threads(a.threads)

@@ -17,14 +17,14 @@ import os
 import sys
 import time
 
-_ALLOCATOR = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736"
 _MARK = "FASTCONV_BENCH_GEMM_REEXEC"
 
 if __name__ == "__main__" and os.environ.get(_MARK) != "1":
     env = dict(os.environ)
     env.pop("OPENBLAS_CORETYPE", None)
     env.pop("OPENBLAS_L2_SIZE", None)
-    env["GLIBC_TUNABLES"] = _ALLOCATOR
+    from fastconv.bench import ALLOCATOR_TUNABLES
+    env["GLIBC_TUNABLES"] = ALLOCATOR_TUNABLES
     env[_MARK] = "1"
     os.execve(sys.executable, [sys.executable] + sys.argv, env)
 

@@ -7,11 +7,11 @@ Usage: PYTHONPATH=. python benchmarks/bench_padpool.py [--threads 1] [--repeat 7
 """
 import argparse
 import os
-import sys
 
 import numpy as np
 
 import fastconv as fc
+from fastconv import bench
 from fastconv.bench import format_table, median_time
 
 try:
@@ -20,7 +20,6 @@ try:
 except ImportError:  # torch is optional: fastconv's own figures still print
     torch = None
 
-ALLOCATOR = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736"
 
 CASES = [
     # name, shape, fastconv call, torch call
@@ -52,9 +51,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--default-allocator", action="store_true")
     a = ap.parse_args()
-    if not a.default_allocator and "GLIBC_TUNABLES" not in os.environ:
-        os.environ["GLIBC_TUNABLES"] = ALLOCATOR
-        os.execv(sys.executable, [sys.executable] + sys.argv)
+    if not a.default_allocator:
+        bench.reexec_with_allocator_setting()
     fc.set_num_threads(a.threads)
     if torch is not None:
         torch.set_num_threads(a.threads)

@@ -19,6 +19,7 @@ import time
 import numpy as np
 
 import fastconv as fc
+from fastconv import bench
 from fastconv.bench import format_table, load_suite
 
 try:
@@ -27,7 +28,6 @@ try:
 except ImportError:  # fastconv's own figures still print
     torch = None
 
-ALLOCATOR = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736"
 LAYERS = ["r50_3x3_64@56", "r50_3x3_128@28", "r50_3x3_256@14",
           "vgg_128@112", "vgg_256@56", "vgg_512@28"]
 
@@ -56,9 +56,8 @@ def main():
                          "undisturbed time when the host deschedules threads (2 threads here)")
     ap.add_argument("--default-allocator", action="store_true")
     a = ap.parse_args()
-    if not a.default_allocator and "GLIBC_TUNABLES" not in os.environ:
-        os.environ["GLIBC_TUNABLES"] = ALLOCATOR
-        os.execv(sys.executable, [sys.executable] + sys.argv)
+    if not a.default_allocator:
+        bench.reexec_with_allocator_setting()
     suite = {layer.name: layer for layer in load_suite()}
     print(f"isa={fc.info()['isa_active']} "
           f"GLIBC_TUNABLES={os.environ.get('GLIBC_TUNABLES', '(default allocator)')} "

@@ -9,12 +9,10 @@ Runs under the allocator setting of ../shared/bench/README.md (re-executes itsel
 """
 import argparse
 import math
-import os
 import sys
 
 from fastconv import bench
 
-ALLOCATOR = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736"
 
 
 def main():
@@ -25,9 +23,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--json")
     a = ap.parse_args()
-    if "GLIBC_TUNABLES" not in os.environ:
-        os.environ["GLIBC_TUNABLES"] = ALLOCATOR
-        os.execv(sys.executable, [sys.executable] + sys.argv)
+    bench.reexec_with_allocator_setting()
     threads = [int(t) for t in a.threads.split(",")]
     batches = [int(b) for b in a.batch.split(",")]
     layers = bench.resolve_layers(a.layers) if a.layers else bench.load_suite()

@@ -271,6 +271,21 @@ def default_contenders(algorithms: Optional[Sequence[str]] = None,
     return contenders
 
 
+# glibc maps large blocks fresh on every call and they page-fault (~0.4 ms/MB here), which would
+# swamp kernel timings; ../shared/bench/README.md's setting keeps freed memory for reuse.
+ALLOCATOR_TUNABLES = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736"
+
+
+def reexec_with_allocator_setting() -> None:
+    """Restarts the running script with GLIBC_TUNABLES set (read only at process start), unless
+    it is set already. Benchmark scripts call this first thing in main()."""
+    import os
+    import sys
+    if "GLIBC_TUNABLES" not in os.environ:
+        os.environ["GLIBC_TUNABLES"] = ALLOCATOR_TUNABLES
+        os.execv(sys.executable, [sys.executable] + sys.argv)
+
+
 # --- running ------------------------------------------------------------------------------
 
 _peaks: Dict[int, Optional[float]] = {}

@@ -74,7 +74,7 @@ def test_contenders_are_discovered_and_filtered():
 
 
 def test_onnx_model_matches_torch():
-    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
     torch = pytest.importorskip("torch")
     for text in ("mb2g2ic4ih9iw7oc6kh3kw2sh2ph1pw0dh1", "deconv:mb2ic4ih5oc6kh3sh2ph1"):

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 import fastconv as fc
-from fastconv import reference
 from fastconv import _dispatch
 from conftest import assert_close, random, rtol_for
 

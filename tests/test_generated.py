@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fastconv as fc
-from fastconv import shapes
 from conftest import assert_close
 
 SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,

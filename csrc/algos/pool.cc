@@ -47,6 +47,15 @@ void interior(int64_t W, int64_t Wo, int64_t sw, int64_t pw, int64_t span, int64
   *hi = std::max(*lo, end);
 }
 
+// Output row as clipped windows [0, a), the interior run [a, b) for the row micro-kernel, and
+// clipped windows [b, Wo): the one shape every pooling pass shares.
+template <class One, class Run>
+void split_row(int64_t Wo, int64_t a, int64_t b, One&& one, Run&& run) {
+  for (int64_t ow = 0; ow < a; ++ow) one(ow);
+  if (b > a) run(a, b);
+  for (int64_t ow = b; ow < Wo; ++ow) one(ow);
+}
+
 // One max/min window with clipping: the definition every fast path must agree with.
 template <class T>
 void max_window(const PoolParams& p, const T* plane, int64_t oh, int64_t ow, bool is_min, T* y,
@@ -119,14 +128,15 @@ void max_pool2d_planes(const PoolParams& p, const T* x, T* y, int64_t* idx, bool
         rows[nrows] = plane + h * p.W;
         row_index[nrows++] = h * p.W;
       }
-      const int64_t a = nrows ? lo : p.Wo, b = nrows ? hi : p.Wo;
-      for (int64_t ow = 0; ow < a; ++ow)
-        max_window(p, plane, oh, ow, is_min, yrow + ow, irow ? irow + ow : nullptr);
-      if (b > a)
-        row_kernel({rows.data(), row_index.data(), nrows, a * p.sw - p.pw, b - a, p.sw, p.dw,
-                    p.kw, yrow + a, irow ? irow + a : nullptr});
-      for (int64_t ow = b; ow < p.Wo; ++ow)
-        max_window(p, plane, oh, ow, is_min, yrow + ow, irow ? irow + ow : nullptr);
+      split_row(
+          p.Wo, nrows ? lo : p.Wo, nrows ? hi : p.Wo,
+          [&](int64_t ow) {
+            max_window(p, plane, oh, ow, is_min, yrow + ow, irow ? irow + ow : nullptr);
+          },
+          [&](int64_t a, int64_t b) {
+            row_kernel({rows.data(), row_index.data(), nrows, a * p.sw - p.pw, b - a, p.sw,
+                        p.dw, p.kw, yrow + a, irow ? irow + a : nullptr});
+          });
     }
   });
 }
@@ -165,15 +175,14 @@ void avg_pool2d_planes(const PoolParams& p, const T* x, T* y, bool include_pad,
     for (int64_t oh = 0; oh < p.Ho; ++oh) {
       // Interior outputs share the row's window in h, hence one divisor.
       const AvgWindow win = avg_window(p, oh, lo, include_pad, divisor_override);
-      const bool fast = hi > lo && win.he > win.hs;
-      const int64_t a = fast ? lo : p.Wo, b = fast ? hi : p.Wo;
-      for (int64_t ow = 0; ow < a; ++ow) one(oh, ow);
-      if (fast) {
-        for (int64_t h = win.hs; h < win.he; ++h) rows[h - win.hs] = plane + h * p.W;
-        uk.avg({rows.data(), win.he - win.hs, a * p.sw - p.pw, b - a, p.sw, p.kw,
-                static_cast<T>(win.divisor), yp + oh * p.Wo + a});
-      }
-      for (int64_t ow = b; ow < p.Wo; ++ow) one(oh, ow);
+      const bool fast = win.he > win.hs;
+      split_row(
+          p.Wo, fast ? lo : p.Wo, fast ? hi : p.Wo, [&](int64_t ow) { one(oh, ow); },
+          [&](int64_t a, int64_t b) {
+            for (int64_t h = win.hs; h < win.he; ++h) rows[h - win.hs] = plane + h * p.W;
+            uk.avg({rows.data(), win.he - win.hs, a * p.sw - p.pw, b - a, p.sw, p.kw,
+                    static_cast<T>(win.divisor), yp + oh * p.Wo + a});
+          });
     }
   });
 }
@@ -198,15 +207,14 @@ void avg_pool2d_backward_planes(const PoolParams& p, const T* gy, T* dx, bool in
     };
     for (int64_t oh = 0; oh < p.Ho; ++oh) {
       const AvgWindow win = avg_window(p, oh, lo, include_pad, divisor_override);
-      const bool fast = hi > lo && win.he > win.hs;
-      const int64_t a = fast ? lo : p.Wo, b = fast ? hi : p.Wo;
-      for (int64_t ow = 0; ow < a; ++ow) one(oh, ow);
-      if (fast) {
-        for (int64_t h = win.hs; h < win.he; ++h) rows[h - win.hs] = d + h * p.W;
-        uk.avg_backward({rows.data(), win.he - win.hs, a * p.sw - p.pw, b - a, p.sw, p.kw,
-                         static_cast<T>(win.divisor), g + oh * p.Wo + a});
-      }
-      for (int64_t ow = b; ow < p.Wo; ++ow) one(oh, ow);
+      const bool fast = win.he > win.hs;
+      split_row(
+          p.Wo, fast ? lo : p.Wo, fast ? hi : p.Wo, [&](int64_t ow) { one(oh, ow); },
+          [&](int64_t a, int64_t b) {
+            for (int64_t h = win.hs; h < win.he; ++h) rows[h - win.hs] = d + h * p.W;
+            uk.avg_backward({rows.data(), win.he - win.hs, a * p.sw - p.pw, b - a, p.sw, p.kw,
+                             static_cast<T>(win.divisor), g + oh * p.Wo + a});
+          });
     }
   });
 }
