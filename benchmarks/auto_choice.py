@@ -23,22 +23,22 @@ from fastconv.bench import format_table, load_suite
 
 def op_call(layer, op, n, algorithm):
     """A zero-argument call of the C++ backend for this layer and op, or None if declined."""
+    s = layer.shape
     x, w = layer.arrays(n)
-    if layer.transpose:  # conv_transpose2d is conv2d_input of the conv it transposes
-        conv_x_shape = (n, layer.K, *layer.out_hw())
+    if s.transpose:  # conv_transpose2d is conv2d_input of the conv it transposes
+        conv_x_shape = (n, s.K, *s.out_hw())
         conv_w, gy = w, x
     else:
         conv_x_shape, conv_w = x.shape, w
-        gy = np.ones((n, layer.K, *layer.out_hw()), np.float32)
-    args = (layer.stride, layer.pad, layer.dilation, layer.groups)
-    kw = dict(algorithm=algorithm, backend="cpp")
-    if op == "fwd" and not layer.transpose:
-        fn = lambda: fc.conv2d(x, w, None, *args, **kw)
-    elif op == "input" or (op == "fwd" and layer.transpose):
-        fn = lambda: fc.grad.conv2d_input(conv_x_shape, conv_w, gy, *args, **kw)
+        gy = np.ones((n, s.K, *s.out_hw()), np.float32)
+    kw = dict(**layer.torch_args(), algorithm=algorithm, backend="cpp")
+    if op == "fwd" and not s.transpose:
+        fn = lambda: fc.conv2d(x, w, None, **kw)
+    elif op == "input" or (op == "fwd" and s.transpose):
+        fn = lambda: fc.grad.conv2d_input(conv_x_shape, conv_w, gy, **kw)
     else:
-        cx = x if not layer.transpose else np.ones(conv_x_shape, np.float32)
-        fn = lambda: fc.grad.conv2d_weight(cx, conv_w.shape, gy, *args, **kw)
+        cx = x if not s.transpose else np.ones(conv_x_shape, np.float32)
+        fn = lambda: fc.grad.conv2d_weight(cx, conv_w.shape, gy, **kw)
     try:
         fn()
     except ValueError:
@@ -48,15 +48,16 @@ def op_call(layer, op, n, algorithm):
 
 def auto_pick(layer, op, n):
     """The algorithm "auto" runs for this layer and op (the library's own answer)."""
-    if layer.transpose:  # the conv it transposes: input K -> output C at the layer's input size
-        conv = (n, layer.K, *layer.out_hw(), layer.C)
+    s = layer.shape
+    if s.transpose:  # the conv it transposes: input K -> output C at the layer's input size
+        conv = (n, s.K, *s.out_hw(), s.C)
         which = "input_grad" if op == "fwd" else "weight_grad"
     else:
-        conv = (n, layer.C, layer.H, layer.W, layer.K)
+        conv = (n, s.C, s.H, s.W, s.K)
         which = {"fwd": "forward", "input": "input_grad", "weight": "weight_grad"}[op]
-    p, d = layer.pad, layer.dilation
-    name, _ = fc._dispatch._core.select_conv2d(which, *conv, layer.R, layer.S, layer.stride,
-                                               layer.stride, p, p, p, p, d, d, layer.groups, "auto")
+    (sh, sw), (ph, pw), (dh, dw) = s.stride, s.pad, s.dilation
+    name, _ = fc._dispatch._core.select_conv2d(which, *conv, s.R, s.S, sh, sw, ph, ph, pw, pw,
+                                               dh, dw, s.groups, "auto")
     return name
 
 

@@ -238,7 +238,10 @@ def test_im2col_workspace_bound(case, dtype):
     assert_close(dx, dx_ref, dx_mag, dtype, what="tiled im2col conv2d_input")
     dw = fc.grad.conv2d_weight(x, wt.shape, gy, stride, padding, algorithm="im2col", backend="cpp")
     rows = min(ho, max(1, core.IM2COL_TILE_COLUMNS // wo))      # the channels-last input slab
-    assert 0 < core.im2col_last_tile_bytes() <= min(h, rows * stride + r - 1) * w * c * item
+    slab_rows = min(h, rows * stride + r - 1)
+    if n > 1 and ho * wo < core.IM2COL_TILE_COLUMNS:             # or whole images, batched
+        slab_rows = max(slab_rows, min(n, core.IM2COL_TILE_COLUMNS // (ho * wo)) * h)
+    assert 0 < core.im2col_last_tile_bytes() <= slab_rows * w * c * item
     dw_ref = fc.grad.conv2d_weight(f64(x), wt.shape, f64(gy), stride, padding, backend="reference")
     dw_mag = fc.grad.conv2d_weight(np.abs(f64(x)), wt.shape, np.abs(f64(gy)), stride, padding,
                                    backend="reference")
@@ -275,8 +278,8 @@ def test_alternating_geometries_reuse_buffers_correctly(algorithm):
 @pytest.mark.skipif(_dispatch._core is None, reason="fastconv._core is not built")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_im2col_batches_small_maps(threads, dtype):
-    """Maps smaller than a tile put several whole images in one GEMM (forward and input
-    gradient); an odd batch leaves a partial last group of images."""
+    """Maps smaller than a tile put several whole images in one GEMM (all three ops); an odd
+    batch leaves a partial last group of images."""
     x, wt = random((7, 12, 12, 12), dtype, 30), random((20, 12, 3, 3), dtype, 31)  # 3 maps a tile
     b = random((20,), dtype, 32)
     f64 = lambda a: a.astype(np.float64)
@@ -290,3 +293,17 @@ def test_im2col_batches_small_maps(threads, dtype):
     dx_mag = fc.grad.conv2d_input(x.shape, np.abs(f64(wt)), np.abs(f64(gy)), 1, 1,
                                   backend="reference")
     assert_close(dx, dx_ref, dx_mag, dtype, what="batched im2col conv2d_input")
+    dw = fc.grad.conv2d_weight(x, wt.shape, gy, 1, 1, algorithm="im2col", backend="cpp")
+    dw_ref = fc.grad.conv2d_weight(f64(x), wt.shape, f64(gy), 1, 1, backend="reference")
+    dw_mag = fc.grad.conv2d_weight(np.abs(f64(x)), wt.shape, np.abs(f64(gy)), 1, 1,
+                                   backend="reference")
+    assert_close(dw, dw_ref, dw_mag, dtype, what="batched im2col conv2d_weight")
+    # grouped, strided, padded asymmetrically: the per-image copies of every group
+    x, wt = random((5, 6, 9, 8), dtype, 34), random((9, 2, 4, 3), dtype, 35)
+    args = (2, (2, 1), 1, 3)
+    gy = random(fc.conv2d(x, wt, None, *args, backend="reference").shape, dtype, 36)
+    dw = fc.grad.conv2d_weight(x, wt.shape, gy, *args, algorithm="im2col", backend="cpp")
+    dw_ref = fc.grad.conv2d_weight(f64(x), wt.shape, f64(gy), *args, backend="reference")
+    dw_mag = fc.grad.conv2d_weight(np.abs(f64(x)), wt.shape, np.abs(f64(gy)), *args,
+                                   backend="reference")
+    assert_close(dw, dw_ref, dw_mag, dtype, what="batched grouped im2col conv2d_weight")

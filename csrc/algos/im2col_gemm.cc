@@ -147,12 +147,13 @@ struct ColPanels {
 // col^T for the weight gradient, with its columns in (r, s, c) order: B(k, j) for output
 // position p0 + k and j = (r*S + s)*Cg + c. Packed from a channels-last copy of the input rows
 // the tile reads (xt[(ih - ih_lo)*W + iw][c]), each panel row is a few contiguous channel runs;
-// packing straight from NCHW would transpose every element once per tap instead.
+// packing straight from NCHW would transpose every element once per tap instead. Positions
+// past Ho * Wo continue in the next image, whose copy follows at xt + img_elems.
 template <class T>
 struct ChannelsLastPanels {
   const Conv2dParams* p;
   const T* xt;
-  int64_t ih_lo, Cg, p0;
+  int64_t ih_lo, Cg, p0, img_elems;
 
   static void pack(const void* ctx, T* dst, int nr, int64_t j0, int64_t valid, int64_t k0,
                    int64_t kc) {
@@ -178,8 +179,9 @@ struct ChannelsLastPanels {
                          (runs[q + 1].iw_off - u.iw_off) * cp.Cg + runs[q + 1].c - u.c == u.len;
       merged_end[q] = joins ? merged_end[q + 1] : q + 1;
     }
-    const int64_t pos0 = cp.p0 + k0;
-    int64_t oh = pos0 / p.Wo, ow = pos0 % p.Wo;
+    const int64_t pos0 = cp.p0 + k0, P = p.Ho * p.Wo;
+    int64_t oh = pos0 % P / p.Wo, ow = pos0 % p.Wo;
+    const T* xt = cp.xt + pos0 / P * cp.img_elems;
     for (int64_t k = 0; k < kc; ++k) {
       T* d = dst + k * nr;
       for (int q = 0; q < nruns;) {
@@ -190,7 +192,7 @@ struct ChannelsLastPanels {
           const int64_t ih = oh * p.sh + u.ih_off;
           const int64_t iw = ow * p.sw + u.iw_off, iw_last = ow * p.sw + last.iw_off;
           if (ih >= 0 && ih < p.H && iw >= 0 && iw_last < p.W) {
-            std::memcpy(d + u.jj, cp.xt + ((ih - cp.ih_lo) * p.W + iw) * cp.Cg + u.c,
+            std::memcpy(d + u.jj, xt + ((ih - cp.ih_lo) * p.W + iw) * cp.Cg + u.c,
                         (last.jj + last.len - u.jj) * sizeof(T));
             q = e;
             continue;
@@ -200,7 +202,7 @@ struct ChannelsLastPanels {
           const Run& v = runs[q];
           const int64_t ih = oh * p.sh + v.ih_off, iw = ow * p.sw + v.iw_off;
           if (ih >= 0 && ih < p.H && iw >= 0 && iw < p.W)
-            std::memcpy(d + v.jj, cp.xt + ((ih - cp.ih_lo) * p.W + iw) * cp.Cg + v.c,
+            std::memcpy(d + v.jj, xt + ((ih - cp.ih_lo) * p.W + iw) * cp.Cg + v.c,
                         v.len * sizeof(T));
           else
             for (int64_t t = 0; t < v.len; ++t) d[v.jj + t] = T(0);
@@ -209,7 +211,10 @@ struct ChannelsLastPanels {
       for (int64_t jj = valid; jj < nr; ++jj) d[jj] = T(0);
       if (++ow == p.Wo) {
         ow = 0;
-        ++oh;
+        if (++oh == p.Ho) {
+          oh = 0;
+          xt += cp.img_elems;
+        }
       }
     }
   }
@@ -265,6 +270,10 @@ int64_t im2col_tile_rows(const Conv2dParams& p, size_t elem) {
   const int64_t row_bytes = Shape(p).CRS * p.Wo * static_cast<int64_t>(elem);
   if (rows * row_bytes > kIm2colTileBytes) rows = max64(1, kIm2colTileBytes / row_bytes);
   return rows;
+}
+
+bool im2col_weight_batches_images(const Conv2dParams& p, size_t elem) {
+  return p.N > 1 && p.Ho * p.Wo < kIm2colTileColumns && im2col_tile_rows(p, elem) >= p.Ho;
 }
 
 int64_t im2col_last_tile_bytes() { return g_last_tile_bytes.load(); }
@@ -445,8 +454,18 @@ void im2col_conv2d_weight(const Conv2dParams& p, const T* x, const T* gy, T* dw)
     std::memset(dw, 0, dw_elems * sizeof(T));
     return;
   }
-  const Schedule s = schedule(p, sizeof(T), true);
-  const int64_t slab_rows_max = min64(p.H, s.rows * p.sh + (p.R - 1) * p.dh);
+  // Maps smaller than a tile: several whole images per GEMM, so its depth (the positions
+  // summed over) stays long; one image of a 2x2 map would make a depth-4 product whose dW
+  // load and store cost more than its multiply-adds. Threads then split the images, not rows.
+  const bool batched = im2col_weight_batches_images(p, sizeof(T));
+  Schedule s = schedule(p, sizeof(T), !batched);
+  int64_t batch = 1;
+  if (batched) {
+    batch = max64(1, min64(kIm2colTileColumns / sh.P, ceil_div(p.N, s.threads)));
+    s.jobs = ceil_div(p.N, batch) * sh.G;
+  }
+  const int64_t slab_rows_max =
+      batch > 1 ? batch * p.H : min64(p.H, s.rows * p.sh + (p.R - 1) * p.dh);
   g_last_tile_bytes.store(slab_rows_max * p.W * sh.Cg * static_cast<int64_t>(sizeof(T)));
   // Each thread sums its items into its own dW, kept in (k, r, s, c) order to match the
   // channels-last panels; the partials are then added in thread order (no races, the same sum
@@ -459,22 +478,26 @@ void im2col_conv2d_weight(const Conv2dParams& p, const T* x, const T* gy, T* dw)
     std::memset(acc, 0, dw_elems * sizeof(T));
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t job = i / s.tiles, tile = i % s.tiles;
-      const int64_t n = job / sh.G, g = job % sh.G;
+      const int64_t g = job % sh.G, n0 = job / sh.G * batch, n1 = min64(p.N, n0 + batch);
       const int64_t oh0 = s.oh0(tile), oh1 = min64(oh0 + s.rows, p.Ho);
-      const int64_t ncols = (oh1 - oh0) * p.Wo;
-      // Input rows this tile reads; none means the tile sees only padding and adds nothing.
-      const int64_t ih_lo = max64(0, oh0 * p.sh - p.pt);
-      const int64_t ih_hi = min64(p.H, (oh1 - 1) * p.sh - p.pt + (p.R - 1) * p.dh + 1);
+      const int64_t rowcols = (oh1 - oh0) * p.Wo, ncols = (n1 - n0) * rowcols;
+      // Input rows this tile reads (whole images when batched); none means the tile sees only
+      // padding and adds nothing.
+      const int64_t ih_lo = batch > 1 ? 0 : max64(0, oh0 * p.sh - p.pt);
+      const int64_t ih_hi =
+          batch > 1 ? p.H : min64(p.H, (oh1 - 1) * p.sh - p.pt + (p.R - 1) * p.dh + 1);
       if (ih_hi <= ih_lo) continue;
-      const T* xg = x + (n * p.C + g * sh.Cg) * sh.HW;
       const int64_t slab = (ih_hi - ih_lo) * p.W;
-      T* xt = thread_scratch(ScratchSlot::im2col).get<T>(slab * sh.Cg);
-      transpose(xg + ih_lo * p.W, sh.HW, sh.Cg, slab, xt, sh.Cg);
-      const ChannelsLastPanels<T> colt{&p, xt, ih_lo, sh.Cg, oh0 * p.Wo};
+      T* xt = thread_scratch(ScratchSlot::im2col).get<T>((n1 - n0) * slab * sh.Cg);
       // grad_output's tile, also channels-last, so that packing A copies runs too.
-      const T* gyg = gy + (n * p.K + g * sh.Kg) * sh.P + oh0 * p.Wo;
       T* gyt = thread_scratch(ScratchSlot::transposed).get<T>(ncols * sh.Kg);
-      transpose(gyg, sh.P, sh.Kg, ncols, gyt, sh.Kg);
+      for (int64_t n = n0; n < n1; ++n) {
+        const T* xg = x + (n * p.C + g * sh.Cg) * sh.HW;
+        transpose(xg + ih_lo * p.W, sh.HW, sh.Cg, slab, xt + (n - n0) * slab * sh.Cg, sh.Cg);
+        const T* gyg = gy + (n * p.K + g * sh.Kg) * sh.P + oh0 * p.Wo;
+        transpose(gyg, sh.P, sh.Kg, rowcols, gyt + (n - n0) * rowcols * sh.Kg, sh.Kg);
+      }
+      const ChannelsLastPanels<T> colt{&p, xt, ih_lo, sh.Cg, oh0 * p.Wo, slab * sh.Cg};
       gemm::Operand<T> g_rows{gyt, 1, sh.Kg};
       gemm::gemm(sh.Kg, sh.CRS, ncols, g_rows,
                  gemm::PanelSource<T>{ChannelsLastPanels<T>::pack, &colt},

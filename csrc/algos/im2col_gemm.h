@@ -15,7 +15,9 @@
 //  - input gradient: one dcol tile of at most max(kIm2colTileBytes, Cg*R*S*Wo*sizeof(T)) bytes.
 //  - weight gradient: a channels-last copy of the input rows one tile reads, at most
 //    (rows*sh + (R-1)*dh) * W * Cg elements for rows = max(1, kIm2colTileColumns / Wo), and one
-//    dW-sized partial per thread.
+//    dW-sized partial per thread. Maps of fewer than kIm2colTileColumns positions are summed
+//    several whole images per GEMM: batch * H * W * Cg elements, batch * Ho * Wo at most
+//    kIm2colTileColumns.
 // Calls without a plan also keep the packed weights of their last call per thread (a plan
 // keeps its own). _core.im2col_last_tile_bytes() reports the tile/slab bytes of the last call
 // (0: none).
@@ -37,6 +39,8 @@ inline constexpr int64_t kIm2colTileColumns = 512;
 bool im2col_is_pointwise(const ops::Conv2dParams& p);
 // Output rows per tile: the unit of work and, for the input gradient, of the dcol buffer.
 int64_t im2col_tile_rows(const ops::Conv2dParams& p, size_t elem);
+// Whether the weight gradient sums several whole images per GEMM (maps smaller than a tile).
+bool im2col_weight_batches_images(const ops::Conv2dParams& p, size_t elem);
 // The tile size used by the most recent im2col call (any op, any thread).
 int64_t im2col_last_tile_bytes();
 
