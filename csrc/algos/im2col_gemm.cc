@@ -1,6 +1,7 @@
 #include "algos/im2col_gemm.h"
 
 #include <atomic>
+#include <cassert>
 #include <cstring>
 
 #include "runtime/parallel.h"
@@ -143,6 +144,64 @@ struct ColPanels {
     }
   }
 };
+
+// col of a few whole images with small maps, packed from a zero-padded copy of them
+// (xp[n][c][Hp][Wp]): ColPanels' rows there are runs of a handful of elements, each with its
+// own bounds logic, while here every element is one load at a per-column base plus a per-row
+// offset, with no bounds to check.
+template <class T>
+struct PaddedImagePanels {
+  const Conv2dParams* p;
+  const T* xp;
+  int64_t Hp, Wp, img_elems;  // padded plane sizes; elements per padded image (Cg * Hp * Wp)
+
+  static void pack(const void* ctx, T* dst, int nr, int64_t j0, int64_t valid, int64_t k0,
+                   int64_t kc) {
+    const PaddedImagePanels& cp = *static_cast<const PaddedImagePanels*>(ctx);
+    const Conv2dParams& p = *cp.p;
+    const int64_t P = p.Ho * p.Wo;
+    int64_t base[64];
+    assert(nr <= 64);  // every micro-kernel tile is at most 48 wide
+    for (int64_t j = 0; j < valid; ++j) {
+      const int64_t pos = j0 + j, q = pos % P;
+      base[j] = pos / P * cp.img_elems + (q / p.Wo) * p.sh * cp.Wp + (q % p.Wo) * p.sw;
+    }
+    int64_t s = k0 % p.S, r = (k0 / p.S) % p.R, c = k0 / (p.R * p.S);
+    for (int64_t k = 0; k < kc; ++k) {
+      T* d = dst + k * nr;
+      const T* src = cp.xp + (c * cp.Hp + r * p.dh) * cp.Wp + s * p.dw;
+      for (int64_t j = 0; j < valid; ++j) d[j] = src[base[j]];
+      for (int64_t j = valid; j < nr; ++j) d[j] = T(0);
+      if (++s == p.S) {
+        s = 0;
+        if (++r == p.R) {
+          r = 0;
+          ++c;
+        }
+      }
+    }
+  }
+};
+
+// Copies channels [c0, c0 + Cg) of images [n0, n1) into xp with zero borders (the padding).
+template <class T>
+void copy_padded(const Conv2dParams& p, const T* x, int64_t n0, int64_t n1, int64_t c0,
+                 int64_t Cg, T* xp) {
+  const int64_t Hp = p.H + p.pt + p.pb, Wp = p.W + p.pl + p.pr;
+  for (int64_t n = n0; n < n1; ++n)
+    for (int64_t c = 0; c < Cg; ++c) {
+      T* plane = xp + ((n - n0) * Cg + c) * Hp * Wp;
+      const T* src = x + (n * p.C + c0 + c) * p.H * p.W;
+      std::memset(plane, 0, p.pt * Wp * sizeof(T));
+      for (int64_t h = 0; h < p.H; ++h) {
+        T* row = plane + (p.pt + h) * Wp;
+        for (int64_t w = 0; w < p.pl; ++w) row[w] = T(0);
+        std::memcpy(row + p.pl, src + h * p.W, p.W * sizeof(T));
+        for (int64_t w = p.pl + p.W; w < Wp; ++w) row[w] = T(0);
+      }
+      std::memset(plane + (p.pt + p.H) * Wp, 0, p.pb * Wp * sizeof(T));
+    }
+}
 
 // col^T for the weight gradient, with its columns in (r, s, c) order: B(k, j) for output
 // position p0 + k and j = (r*S + s)*Cg + c. Packed from a channels-last copy of the input rows
@@ -293,23 +352,29 @@ void im2col_conv2d_forward(const Conv2dParams& p, const T* x, const Im2colWeight
   const Shape sh(p);
   const bool pointwise = im2col_is_pointwise(p);
   Schedule s = schedule(p, sizeof(T), true);
-  g_last_tile_bytes.store(0);
-  // Maps smaller than a tile: several whole images per GEMM (wider B panels); their outputs are
-  // not adjacent in y, so such a GEMM writes a small per-thread block that is copied out.
+  g_last_tile_bytes.store(0);  // set below for small maps
+  // Maps smaller than a tile: one or more whole images per GEMM (wider B panels), packed from a
+  // zero-padded copy of them; their outputs are not adjacent in y, so such a GEMM writes a small
+  // per-thread block that is copied out.
+  const bool small_maps = !pointwise && s.tiles == 1 && sh.P < kIm2colTileColumns;
   int64_t batch = 1;
-  if (!pointwise && s.tiles == 1 && sh.P < kIm2colTileColumns && p.N > 1) {
+  if (small_maps) {
     batch = max64(1, min64(kIm2colTileColumns / sh.P, p.N / s.threads));
     s.jobs = ceil_div(p.N, batch) * sh.G;
   }
+  const int64_t Hp = p.H + p.pt + p.pb, Wp = p.W + p.pl + p.pr;
+  if (small_maps) g_last_tile_bytes.store(batch * sh.Cg * Hp * Wp * static_cast<int64_t>(sizeof(T)));
   for_each_item(s, [&](int64_t, int64_t job, int64_t tile) {
     const int64_t g = job % sh.G;
-    if (batch > 1) {
+    if (small_maps) {
       const int64_t n0 = job / sh.G * batch, n1 = min64(p.N, n0 + batch);
       const int64_t ncols = (n1 - n0) * sh.P;
+      T* xp = thread_scratch(ScratchSlot::im2col).get<T>((n1 - n0) * sh.Cg * Hp * Wp);
+      copy_padded(p, x, n0, n1, g * sh.Cg, sh.Cg, xp);
       T* out = thread_scratch(ScratchSlot::transposed).get<T>(sh.Kg * ncols);
-      const ColPanels<T> col{&p, x + (n0 * p.C + g * sh.Cg) * sh.HW, 0, p.C * sh.HW};
-      gemm::gemm(w.groups[g], ncols, gemm::PanelSource<T>{ColPanels<T>::pack, &col}, out, ncols,
-                 false, 1);
+      const PaddedImagePanels<T> col{&p, xp, Hp, Wp, sh.Cg * Hp * Wp};
+      gemm::gemm(w.groups[g], ncols, gemm::PanelSource<T>{PaddedImagePanels<T>::pack, &col},
+                 out, ncols, false, 1);
       for (int64_t n = n0; n < n1; ++n)
         for (int64_t k = 0; k < sh.Kg; ++k) {
           const T* src = out + k * ncols + (n - n0) * sh.P;

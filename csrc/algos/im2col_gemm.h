@@ -11,7 +11,10 @@
 // cut into tiles of at most kIm2colTileColumns output positions (whole output rows, at least
 // one row). Every op uses the GEMM's packing buffers (one KC x NC block of B, one MC x KC block
 // of A, fixed by the cache sizes, csrc/gemm/gemm.h). Beyond that:
-//  - forward: nothing; B panels are packed straight from the image (gemm::PanelSource).
+//  - forward: nothing; B panels are packed straight from the image (gemm::PanelSource). Maps
+//    of fewer than kIm2colTileColumns positions run whole images per GEMM from a zero-padded
+//    copy: batch * Cg * (H+pt+pb) * (W+pl+pr) elements, batch * Ho * Wo at most
+//    kIm2colTileColumns.
 //  - input gradient: one dcol tile of at most max(kIm2colTileBytes, Cg*R*S*Wo*sizeof(T)) bytes.
 //  - weight gradient: a channels-last copy of the input rows one tile reads, at most
 //    (rows*sh + (R-1)*dh) * W * Cg elements for rows = max(1, kIm2colTileColumns / Wo), and one
