@@ -262,9 +262,7 @@ const char* winograd_auto_declines(const Conv2dParams& p) {
   if (p.C / p.groups < kWinogradAutoMinChannels || p.K / p.groups < kWinogradAutoMinChannels)
     return "fewer than 32 channels per group: the direct kernels are faster";
   const int m = winograd_default_tile(p, false);
-  const int64_t nr = gemm::active_ukernel<float>().nr;
-  const int64_t columns = ceil_div(p.N * tile_count(p.Ho, m) * tile_count(p.Wo, m), nr) * nr;
-  if (columns < 2 * kWinogradFilterTransformColumns)
+  if (p.N * tile_count(p.Ho, m) * tile_count(p.Wo, m) < kWinogradFilterTransformColumns)
     return "too few tiles to repay the filter transform of a call";
   return nullptr;
 }

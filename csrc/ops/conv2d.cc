@@ -83,8 +83,13 @@ const char* few_channels(const Conv2dParams& p) {
 // im2col re-packs each input element once per tap (measured, N=8, one thread: direct 1.1-1.6x
 // faster on the 3x3 ResNet/VGG layers up to 256 filters, im2col 1.3x faster at 1x1 and on
 // vgg_512@28, on par on 7x7 maps).
+//
+// Dilated kernels: direct's row kernels read every dilated tap from a separate place, while the
+// packed col rows make them ordinary GEMM operands (measured, AVX2, dil2_256@28: im2col 1.3x
+// faster at N=1 and N=8).
 const char* im2col_forward_auto_declines(const Conv2dParams& p) {
   if (const char* why = few_channels(p)) return why;
+  if (p.dh > 1 || p.dw > 1) return nullptr;
   if (!algos::im2col_is_pointwise(p) && p.Ho * p.Wo > 64 && p.K / p.groups < 512)
     return "kernel larger than 1x1, over 64 outputs and under 512 filters per group: direct "
            "reads the input in place";
