@@ -423,15 +423,18 @@ void im2col_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) 
   // would name that thread's own thread_local.
   thread_local std::vector<gemm::PackedA<T>> wt_cache;
   std::vector<gemm::PackedA<T>>& wt = wt_cache;
-  if (static_cast<int64_t>(wt.size()) < sh.G) wt.resize(sh.G);
-  for (int64_t g = 0; g < sh.G; ++g)
-    wt[g].pack(sh.CRS, sh.Kg, gemm::Operand<T>{w + g * sh.Kg * sh.CRS, 1, sh.CRS},
-               min64(sh.P * p.N, kIm2colTileColumns));
+  auto pack_transposed_weights = [&] {
+    if (static_cast<int64_t>(wt.size()) < sh.G) wt.resize(sh.G);
+    for (int64_t g = 0; g < sh.G; ++g)
+      wt[g].pack(sh.CRS, sh.Kg, gemm::Operand<T>{w + g * sh.Kg * sh.CRS, 1, sh.CRS},
+                 min64(sh.P * p.N, kIm2colTileColumns));
+  };
   auto gy_tile = [&](int64_t n, int64_t g, int64_t oh0) {
     return gemm::Operand<T>{gy + (n * p.K + g * sh.Kg) * sh.P + oh0 * p.Wo, sh.P, 1};
   };
   if (im2col_is_pointwise(p)) {
     g_last_tile_bytes.store(0);
+    pack_transposed_weights();
     const Schedule s = schedule(p, sizeof(T), true);
     for_each_item(s, [&](int64_t, int64_t job, int64_t tile) {
       const int64_t n = job / sh.G, g = job % sh.G;
@@ -456,7 +459,12 @@ void im2col_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) 
   const int64_t jobs = batches * sh.G;
   const int64_t tile_cols = batch * s.rows * p.Wo;
   const int64_t tile_elems = tile_cols * sh.CRS;
-  g_last_tile_bytes.store(tile_elems * elem);
+  // Few columns (a transposed conv from 1x1 or 2x2 maps at small batch): packing W^T would cost
+  // more than the product, so dcol^T = grad_output^T * W runs instead, with W packed as the B
+  // operand in its own row order, and dcol^T is transposed back (small: few columns).
+  const bool few_columns = tile_cols <= kIm2colInputFewColumns;
+  g_last_tile_bytes.store(tile_elems * elem * (few_columns ? 2 : 1));
+  if (!few_columns) pack_transposed_weights();
   auto one_tile = [&](int64_t job, int64_t tile, int threads, T* dcol) {
     const int64_t g = job % sh.G, n0 = job / sh.G * batch, n1 = min64(p.N, n0 + batch);
     const int64_t oh0 = s.oh0(tile), oh1 = min64(oh0 + s.rows, p.Ho);
@@ -470,7 +478,15 @@ void im2col_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) 
                       sh.P * sizeof(T));
       b = {gb, ncols, 1};
     }
-    gemm::gemm(wt[g], ncols, b, dcol, ncols, false, threads);
+    if (few_columns) {
+      T* dcol_t = thread_scratch(ScratchSlot::transposed_col).get<T>(ncols * sh.CRS);
+      gemm::gemm(ncols, sh.CRS, sh.Kg, gemm::Operand<T>{b.p, b.cs, b.rs},
+                 gemm::Operand<T>{w + g * sh.Kg * sh.CRS, sh.CRS, 1}, dcol_t, sh.CRS, false,
+                 threads);
+      transpose(dcol_t, sh.CRS, ncols, sh.CRS, dcol, ncols);
+    } else {
+      gemm::gemm(wt[g], ncols, b, dcol, ncols, false, threads);
+    }
     for (int64_t n = n0; n < n1; ++n) {
       const T* dn = dcol + (n - n0) * rowcols;
       T* dxg = dx + (n * p.C + g * sh.Cg) * sh.HW;

@@ -15,7 +15,8 @@
 //    of fewer than kIm2colTileColumns positions run whole images per GEMM from a zero-padded
 //    copy: batch * Cg * (H+pt+pb) * (W+pl+pr) elements, batch * Ho * Wo at most
 //    kIm2colTileColumns.
-//  - input gradient: one dcol tile of at most max(kIm2colTileBytes, Cg*R*S*Wo*sizeof(T)) bytes.
+//  - input gradient: one dcol tile of at most max(kIm2colTileBytes, Cg*R*S*Wo*sizeof(T)) bytes;
+//    tiles of at most kIm2colInputFewColumns columns use a second one of the same size.
 //  - weight gradient: a channels-last copy of the input rows one tile reads, at most
 //    (rows*sh + (R-1)*dh) * W * Cg elements for rows = max(1, kIm2colTileColumns / Wo), and one
 //    dW-sized partial per thread. Maps of fewer than kIm2colTileColumns positions are summed
@@ -37,6 +38,10 @@ namespace fastconv::algos {
 
 inline constexpr int64_t kIm2colTileBytes = 4 << 20;
 inline constexpr int64_t kIm2colTileColumns = 512;
+// Input-gradient tiles of at most this many columns multiply grad_output^T by W rather than W^T
+// by grad_output, sparing the per-call transposed packing of W (measured in
+// benchmarks/auto_choice.py on the DCGAN generator's first layers).
+inline constexpr int64_t kIm2colInputFewColumns = 16;
 
 // True when the conv is a plain matrix product on NCHW (1x1 kernel, stride 1, no padding).
 bool im2col_is_pointwise(const ops::Conv2dParams& p);

@@ -47,7 +47,9 @@ class AlignedBuffer {
 
 // Named per-thread scratch slots, one AlignedBuffer each, living as long as the thread (the
 // OpenMP pool's threads persist, so their buffers are reused call after call).
-enum class ScratchSlot : int { gemm_a = 0, gemm_b = 1, im2col = 2, partial = 3, transposed = 4, count = 5 };
+enum class ScratchSlot : int {
+  gemm_a = 0, gemm_b = 1, im2col = 2, partial = 3, transposed = 4, transposed_col = 5, count = 6
+};
 
 inline AlignedBuffer& thread_scratch(ScratchSlot slot) {
   thread_local AlignedBuffer slots[static_cast<int>(ScratchSlot::count)];
