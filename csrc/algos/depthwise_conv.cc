@@ -67,7 +67,8 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
   // Threads take contiguous ranges of (image, group) pairs, so the per-thread buffers are
   // looked up once per range rather than once per plane (that cost showed on 14x14 planes).
   const int64_t pairs = p.N * p.groups;
-  const int64_t chunks = std::min<int64_t>(pairs, max_threads());
+  const double flops = 2.0 * p.N * p.K * Cg * p.R * p.S * p.Ho * p.Wo;
+  const int64_t chunks = std::min<int64_t>(pairs, threads_for(flops_ns(flops)));
   parallel_for(chunks, [&](int64_t chunk) {
     // The group's input planes, zero-padded, shared by its Kg output channels. Only the
     // interior is written per plane: the borders stay zero from the buffer's first use with

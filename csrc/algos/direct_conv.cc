@@ -103,7 +103,7 @@ T* phase_split(const Corr& q, const Src& s, const T* src, int64_t max_pos) {
   T* xs = scratch<T>(0, static_cast<size_t>(nch * q.cstride + q.cstride + 2 * max_pos + 64));
   std::memset(xs + nch * q.cstride, 0,
               sizeof(T) * static_cast<size_t>(q.cstride + 2 * max_pos + 64));
-  parallel_for(nch, [&](int64_t nc) {
+  parallel_for_cost(nch, stream_ns(2.0 * nch * q.cstride * sizeof(T)), [&](int64_t nc) {
     const T* sp = src + nc * s.Hs * s.Ws;
     for (int64_t pr = 0; pr < q.sh; ++pr)
       for (int64_t pc = 0; pc < q.sw; ++pc) {
@@ -149,7 +149,8 @@ template <class T>
 T* pack_weights(const Corr& q, int kb, const WSrc<T>& w) {
   const int64_t T_ = q.R * q.S, nkb = (q.Kg + kb - 1) / kb;
   T* wp = scratch<T>(1, static_cast<size_t>(q.G * nkb * q.Cg * T_ * kb));
-  parallel_for(q.G * nkb, [&](int64_t gb) {
+  parallel_for_cost(q.G * nkb, stream_ns(2.0 * q.G * nkb * q.Cg * T_ * kb * sizeof(T)),
+                    [&](int64_t gb) {
     const int64_t g = gb / nkb, b = gb % nkb;
     const int64_t kvalid = q.Kg - b * kb < kb ? q.Kg - b * kb : kb;
     T* dst = wp + gb * q.Cg * T_ * kb;
@@ -180,7 +181,9 @@ void correlate(const Corr& q, const ConvDirectUkernel<T>& uk, const T* xs, const
   // Loop order: when a group's weights outweigh an image's input, keep one k-block's weights
   // hot across every image and tile; otherwise keep one tile of input hot across k-blocks.
   const bool kb_outer = q.Kg * q.Cg * T_ > q.Cg * q.cstride;
-  parallel_for(q.N * q.G * ntile * nkb, [&](int64_t item) {
+  const double tile_flops = 2.0 * KB * MP * q.Cg * T_;
+  parallel_for_cost(q.N * q.G * ntile * nkb, flops_ns(tile_flops * q.N * q.G * ntile * nkb),
+                    [&](int64_t item) {
     int64_t tile, b, n, g;
     if (kb_outer) {
       tile = item % ntile;
@@ -207,7 +210,7 @@ void correlate(const Corr& q, const ConvDirectUkernel<T>& uk, const T* xs, const
     a.npos = P - p0 < MP ? P - p0 : MP;
     uk.tile(a);
   });
-  parallel_for(q.N * Ktot, [&](int64_t nk) {
+  parallel_for_cost(q.N * Ktot, stream_ns(2.0 * q.N * Ktot * P * sizeof(T)), [&](int64_t nk) {
     const int64_t n = nk / Ktot, ko = nk % Ktot, g = ko / q.Kg, k = ko % q.Kg;
     const T bv = bias ? bias[ko] : T(0);
     const T* src = grid + ((n * q.G + g) * Kgp + k) * Pst;
@@ -274,7 +277,7 @@ void direct_conv2d_weight(const Conv2dParams& p, const T* x, const T* gy, T* dw)
   const T* xs = phase_split<T>(q, Src{p.H, p.W, 1, 1, p.pt, p.pl}, x, uk.max_pos + L);
   // grad_output on the same Wj-wide grid, zero in the junk columns and the tail.
   T* gz = scratch<T>(2, static_cast<size_t>(p.N * p.K * Plen));
-  parallel_for(p.N * p.K, [&](int64_t nk) {
+  parallel_for_cost(p.N * p.K, stream_ns(2.0 * p.N * p.K * Plen * sizeof(T)), [&](int64_t nk) {
     T* dst = gz + nk * Plen;
     const T* s = gy + nk * p.Ho * p.Wo;
     std::memset(dst, 0, sizeof(T) * static_cast<size_t>(Plen));
@@ -283,7 +286,9 @@ void direct_conv2d_weight(const Conv2dParams& p, const T* x, const T* gy, T* dw)
   });
   const int64_t KA = uk.dot_ka, NB = uk.dot_nb;
   const int64_t nkb = (Kg + KA - 1) / KA, njb = (J + NB - 1) / NB;
-  parallel_for(p.groups * nkb * njb, [&](int64_t item) {
+  const double dot_flops = 2.0 * KA * NB * p.N * Plen;
+  parallel_for_cost(p.groups * nkb * njb, flops_ns(dot_flops * p.groups * nkb * njb),
+                    [&](int64_t item) {
     const int64_t jb = item % njb, b = (item / njb) % nkb, g = item / (njb * nkb);
     T out[8 * 8] = {};
     const T* ap[8];

@@ -14,6 +14,18 @@ namespace fastconv::algos {
 namespace {
 
 using ops::PoolParams;
+
+// Estimated cost of one pass that reads every input plane and writes every output plane (or
+// the reverse): the threads it is worth (runtime/parallel.h).
+template <class T>
+double plane_pass_ns(const PoolParams& p) {
+  return stream_ns(static_cast<double>(p.N * p.C) * (p.H * p.W + p.Ho * p.Wo) * sizeof(T));
+}
+template <class T>
+double plane_pass_ns(const ops::PadParams& p) {
+  const double out = static_cast<double>(p.H + p.top + p.bottom) * (p.W + p.left + p.right);
+  return stream_ns(static_cast<double>(p.N * p.C) * (p.H * p.W + out) * sizeof(T));
+}
 using ukernels::PoolRowUkernels;
 
 template <class T>
@@ -112,7 +124,7 @@ void max_pool2d_planes(const PoolParams& p, const T* x, T* y, int64_t* idx, bool
   auto row_kernel = is_min ? uk.min : uk.max;
   int64_t lo, hi;
   interior(p.W, p.Wo, p.sw, p.pw, (p.kw - 1) * p.dw + 1, &lo, &hi);
-  parallel_for(p.N * p.C, [&](int64_t nc) {
+  parallel_for_cost(p.N * p.C, plane_pass_ns<T>(p), [&](int64_t nc) {
     const T* plane = x + nc * p.H * p.W;
     T* yp = y + nc * p.Ho * p.Wo;
     int64_t* ip = idx ? idx + nc * p.Ho * p.Wo : nullptr;
@@ -144,7 +156,7 @@ void max_pool2d_planes(const PoolParams& p, const T* x, T* y, int64_t* idx, bool
 template <class T>
 void max_pool2d_backward_planes(const PoolParams& p, const T* gy, const int64_t* idx, T* dx) {
   const int64_t plane = p.H * p.W, out = p.Ho * p.Wo;
-  parallel_for(p.N * p.C, [&](int64_t nc) {
+  parallel_for_cost(p.N * p.C, plane_pass_ns<T>(p), [&](int64_t nc) {
     T* d = dx + nc * plane;
     const T* g = gy + nc * out;
     const int64_t* ind = idx + nc * out;
@@ -160,7 +172,7 @@ void avg_pool2d_planes(const PoolParams& p, const T* x, T* y, bool include_pad,
   const PoolRowUkernels<T>& uk = pick_ukernels<T>();
   int64_t lo, hi;
   interior(p.W, p.Wo, p.sw, p.pw, p.kw, &lo, &hi);
-  parallel_for(p.N * p.C, [&](int64_t nc) {
+  parallel_for_cost(p.N * p.C, plane_pass_ns<T>(p), [&](int64_t nc) {
     const T* plane = x + nc * p.H * p.W;
     T* yp = y + nc * p.Ho * p.Wo;
     std::vector<const T*> rows(p.kh);
@@ -193,7 +205,7 @@ void avg_pool2d_backward_planes(const PoolParams& p, const T* gy, T* dx, bool in
   const PoolRowUkernels<T>& uk = pick_ukernels<T>();
   int64_t lo, hi;
   interior(p.W, p.Wo, p.sw, p.pw, p.kw, &lo, &hi);
-  parallel_for(p.N * p.C, [&](int64_t nc) {
+  parallel_for_cost(p.N * p.C, plane_pass_ns<T>(p), [&](int64_t nc) {
     T* d = dx + nc * p.H * p.W;
     const T* g = gy + nc * p.Ho * p.Wo;
     std::memset(d, 0, sizeof(T) * static_cast<size_t>(p.H * p.W));
@@ -249,7 +261,7 @@ void pad_planes(const ops::PadParams& p, const T* x, T* y, T value) {
   for (int64_t ow = 0; ow < p.left; ++ow) cols.push_back(pad_source(ow - p.left, p.W, p.mode));
   for (int64_t ow = p.left + p.W; ow < Wo; ++ow)
     cols.push_back(pad_source(ow - p.left, p.W, p.mode));
-  parallel_for(p.N * p.C, [&](int64_t nc) {
+  parallel_for_cost(p.N * p.C, plane_pass_ns<T>(p), [&](int64_t nc) {
     const T* xp = x + nc * p.H * p.W;
     T* yp = y + nc * Ho * Wo;
     for (int64_t oh = 0; oh < Ho; ++oh) {
