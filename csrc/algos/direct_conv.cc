@@ -1,5 +1,6 @@
 #include "algos/direct_conv.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -123,6 +124,16 @@ T* phase_split(const Corr& q, const Src& s, const T* src, int64_t max_pos) {
             std::memset(row, 0, sizeof(T) * static_cast<size_t>(q.Wj));
             if (j1 > j0)
               std::memcpy(row + j0, srow + (j0 - s.off_w), sizeof(T) * static_cast<size_t>(j1 - j0));
+            continue;
+          }
+          if (s.up_w == 1) {  // a strided copy: columns [j0, j1) read srow, the rest is zero
+            const int64_t lo = s.off_w - pc, hi = std::min(q.Wp, s.off_w + s.Ws) - pc;
+            const int64_t j0 = std::min(q.Wj, lo > 0 ? (lo + q.sw - 1) / q.sw : 0);
+            const int64_t j1 = std::max(j0, std::min(q.Wj, hi > 0 ? (hi + q.sw - 1) / q.sw : 0));
+            const T* sc = srow + (j0 * q.sw + pc - s.off_w);  // source of column j0
+            for (int64_t j = 0; j < j0; ++j) row[j] = T(0);
+            for (int64_t j = j0; j < j1; ++j) row[j] = sc[(j - j0) * q.sw];
+            for (int64_t j = j1; j < q.Wj; ++j) row[j] = T(0);
             continue;
           }
           for (int64_t j = 0; j < q.Wj; ++j) {
