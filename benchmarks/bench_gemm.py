@@ -5,10 +5,11 @@
     python benchmarks/bench_gemm.py --sizes 512 1024 --threads 1
 
 The script re-executes itself once with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from
-the environment (an override there makes OpenBLAS run its Haswell kernels at half speed) and
-with the allocator setting of ../shared/bench/README.md, so contenders are compared fairly.
-Contenders alternate within each repetition; figures are medians. Peak: 235 GFLOP/s per core
-(fp32, two 512-bit FMA pipes at ~3.7 GHz), set with --peak-per-core.
+the environment (an override there makes OpenBLAS run its Haswell kernels at half speed), with
+OpenBLAS's idle-spin time cut to libgomp's (else its workers hold the second core during our
+2-thread runs) and with the allocator setting of ../shared/bench/README.md, so contenders are compared fairly.
+Contenders alternate within each repetition; figures are medians. Peak: this machine's fp32 FMA
+peak as fastconv.bench measures it (fastconv._core.fma_peak_gflops), or --peak-per-core.
 """
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ if __name__ == "__main__" and os.environ.get(_MARK) != "1":
     env = dict(os.environ)
     env.pop("OPENBLAS_CORETYPE", None)
     env.pop("OPENBLAS_L2_SIZE", None)
+    # OpenBLAS's idle workers spin for 2^28 cycles (~80 ms) after each call, holding the second
+    # core through the next contender's call; 2^20 (~0.3 ms) is about libgomp's own spin.
+    env.setdefault("OPENBLAS_THREAD_TIMEOUT", "20")
     from fastconv.bench import ALLOCATOR_TUNABLES
     env["GLIBC_TUNABLES"] = ALLOCATOR_TUNABLES
     env[_MARK] = "1"
@@ -31,7 +35,7 @@ if __name__ == "__main__" and os.environ.get(_MARK) != "1":
 import numpy as np  # noqa: E402  (after the re-exec: OpenBLAS reads its environment on load)
 
 import fastconv as fc  # noqa: E402
-from fastconv import _dispatch  # noqa: E402
+from fastconv import _dispatch, bench  # noqa: E402
 
 
 _clock = time.perf_counter
@@ -63,7 +67,7 @@ def gemm_rows(sizes, threads_list, reps, peak_core):
             fc.set_num_threads(threads)
             with threadpool_limits(limits=threads, user_api="blas"):
                 ours, numpy = _medians([lambda: core.gemm(a, b), lambda: a @ b], reps)
-            peak = peak_core * threads
+            peak = peak_core * threads if peak_core else bench.machine_peak(threads)
             rows.append((f"{n}x{n}x{n}", threads, flops / ours / 1e9, flops / numpy / 1e9, peak))
     return rows
 
@@ -102,7 +106,8 @@ def main(argv=None):
     ap.add_argument("--sizes", type=int, nargs="+", default=[128, 256, 512, 1024, 2048])
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--reps", type=int, default=7)
-    ap.add_argument("--peak-per-core", type=float, default=235.0)
+    ap.add_argument("--peak-per-core", type=float, default=None,
+                    help="GFLOP/s per core (default: measured on this machine)")
     ap.add_argument("--conv", action="store_true", help="also time suite layers against torch")
     ap.add_argument("--layers", nargs="*", default=[], help="suite layer names (default: all)")
     ap.add_argument("--batch", type=int, default=1)
