@@ -14,6 +14,7 @@ tensors of float32 or float64. The modules subclass their torch.nn counterparts 
 from __future__ import annotations
 
 import copy
+import weakref
 from typing import List, Optional, Tuple
 
 try:
@@ -226,8 +227,43 @@ class Conv2d(torch.nn.Conv2d):
                 padding = (pads[2], pads[0])
             else:
                 input, padding = F.pad(input, pads), (0, 0)
-        return conv2d(input, self.weight, self.bias, _pair(self.stride), _pair(padding),
-                      _pair(self.dilation), self.groups)
+        args = (_pair(self.stride), _pair(padding), _pair(self.dilation), self.groups)
+        if _inference_only(input, self.weight, self.bias):
+            return _tensor(_plan_for(self, args)(_array(input)))
+        return conv2d(input, self.weight, self.bias, *args)
+
+
+# Conv2d modules' plans (weights packed or transformed once), for calls that need no gradient.
+# Kept beside the modules rather than in them so modules still deep-copy and pickle.
+_plans: "weakref.WeakKeyDictionary[torch.nn.Module, tuple]" = weakref.WeakKeyDictionary()
+
+
+def _inference_only(input: Tensor, weight: Tensor, bias: Optional[Tensor]) -> bool:
+    """Eager call with no gradient to record: a cached plan may serve it."""
+    if torch.compiler.is_compiling():
+        return False   # traced graphs must see the custom operator
+    if torch.is_grad_enabled() and (input.requires_grad or weight.requires_grad or
+                                    (bias is not None and bias.requires_grad)):
+        return False
+    return input.device.type == "cpu" and input.dtype == weight.dtype
+
+
+def _plan_for(module: torch.nn.Module, args) -> "_fc.Conv2dPlan":
+    """The module's plan, rebuilt whenever its weight or bias changed (in place, which bumps
+    the tensor's version, or by being replaced) or the call's geometry did."""
+    weight, bias = module.weight, module.bias
+    state = [(t.data_ptr(), t._version, tuple(t.shape), t.dtype) if t is not None else None
+             for t in (weight, bias)]
+    cached = _plans.get(module)
+    # The tensors themselves are compared too (weakly held): a new tensor may reuse a freed
+    # one's memory with the same version number.
+    if (cached is None or cached[0] != (args, state) or cached[1]() is not weight
+            or (bias is not None and cached[2]() is not bias)):
+        plan = _fc.Conv2dPlan(_array(weight), None if bias is None else _array(bias), *args)
+        cached = ((args, state), weakref.ref(weight),
+                  weakref.ref(bias) if bias is not None else None, plan)
+        _plans[module] = cached
+    return cached[3]
 
 
 class ConvTranspose2d(torch.nn.ConvTranspose2d):

@@ -1,6 +1,7 @@
 """fastconv.torch: the custom operators (opcheck, gradcheck), the modules, convert() on a
 ResNet-18-style model (outputs and training gradients vs PyTorch), and the ImportError
 without torch. Skipped when torch is not installed."""
+import copy
 import subprocess
 import sys
 
@@ -185,6 +186,30 @@ def test_resnet18_style_model_outputs_and_gradients_match():
         F.cross_entropy(m(x), target).backward()
     for (name, p), q in zip(model.named_parameters(), converted.parameters()):
         assert _rel_err(q.grad, p.grad) < 1e-3, name
+
+
+def test_inference_plans_follow_weight_changes():
+    """Calls that record no gradient run a cached Conv2dPlan; it must be rebuilt whenever the
+    weights change, however they change."""
+    torch.manual_seed(1)
+    ref = nn.Conv2d(3, 4, 3, padding=1)
+    conv = fct.convert(ref)
+    x = torch.randn(2, 3, 8, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(conv(x), ref(x))
+        for m in (ref, conv):                       # in place: the tensor's version changes
+            m.weight.mul_(2)
+            m.bias.add_(1)
+        torch.testing.assert_close(conv(x), ref(x))
+        ref.load_state_dict({"weight": -ref.weight, "bias": ref.bias})
+        conv.load_state_dict(ref.state_dict())
+        torch.testing.assert_close(conv(x), ref(x))
+        conv.weight = nn.Parameter(ref.weight * 3)  # replaced
+        ref.weight.mul_(3)
+        torch.testing.assert_close(conv(x), ref(x))
+        torch.testing.assert_close(conv(x[:1, :, :5]), ref(x[:1, :, :5]))   # another size
+    assert conv(x).grad_fn is not None              # gradients still go through the operator
+    copy.deepcopy(conv)                             # plans live outside the module
 
 
 def test_convert_inplace_and_leaves_others_alone():
