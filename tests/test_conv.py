@@ -243,10 +243,11 @@ def test_im2col_workspace_bound(case, dtype):
     assert_close(dx, dx_ref, dx_mag, dtype, what="tiled im2col conv2d_input")
     dw = fc.grad.conv2d_weight(x, wt.shape, gy, stride, padding, algorithm="im2col", backend="cpp")
     rows = min(ho, max(1, core.IM2COL_TILE_COLUMNS // wo))      # the channels-last input slab
-    slab_rows = min(h, rows * stride + r - 1)
+    slab_rows = min(h, rows * stride + r - 1) if bound else 0   # (1x1: operands as they lie)
     if n > 1 and ho * wo < core.IM2COL_TILE_COLUMNS:             # or whole images, batched
         slab_rows = max(slab_rows, min(n, core.IM2COL_TILE_COLUMNS // (ho * wo)) * h)
-    assert 0 < core.im2col_last_tile_bytes() <= slab_rows * w * c * item
+    tile_bytes = core.im2col_last_tile_bytes()
+    assert tile_bytes <= slab_rows * w * c * item and (tile_bytes > 0) == (slab_rows > 0)
     dw_ref = fc.grad.conv2d_weight(f64(x), wt.shape, f64(gy), stride, padding, backend="reference")
     dw_mag = fc.grad.conv2d_weight(np.abs(f64(x)), wt.shape, np.abs(f64(gy)), stride, padding,
                                    backend="reference")

@@ -43,6 +43,17 @@ void transpose(const T* src, int64_t ld_src, int64_t rows, int64_t cols, T* dst,
   }
 }
 
+// dst[r * (count * len) + i * len + j] = src[i * image_stride + r * len + j]: `rows` planes of
+// `len` elements from each of `count` images, side by side in one matrix.
+template <class T>
+void gather_planes(const T* src, int64_t image_stride, int64_t count, int64_t rows, int64_t len,
+                   T* dst) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < count; ++i)
+      std::memcpy(dst + (r * count + i) * len, src + i * image_stride + r * len,
+                  len * sizeof(T));
+}
+
 // Sizes shared by the three ops.
 struct Shape {
   int64_t G, Cg, Kg, RS, CRS, HW, P;
@@ -539,14 +550,16 @@ void im2col_conv2d_weight(const Conv2dParams& p, const T* x, const T* gy, T* dw)
   // summed over) stays long; one image of a 2x2 map would make a depth-4 product whose dW
   // load and store cost more than its multiply-adds. Threads then split the images, not rows.
   const bool batched = im2col_weight_batches_images(p, sizeof(T));
+  const bool pointwise = im2col_is_pointwise(p);
   Schedule s = schedule(p, sizeof(T), !batched);
   int64_t batch = 1;
   if (batched) {
     batch = max64(1, min64(kIm2colTileColumns / sh.P, ceil_div(p.N, s.threads)));
     s.jobs = ceil_div(p.N, batch) * sh.G;
   }
-  const int64_t slab_rows_max =
-      batch > 1 ? batch * p.H : min64(p.H, s.rows * p.sh + (p.R - 1) * p.dh);
+  const int64_t slab_rows_max = batch > 1  ? batch * p.H
+                                : pointwise ? 0
+                                            : min64(p.H, s.rows * p.sh + (p.R - 1) * p.dh);
   g_last_tile_bytes.store(slab_rows_max * p.W * sh.Cg * static_cast<int64_t>(sizeof(T)));
   // Each thread sums its items into its own dW, kept in (k, r, s, c) order to match the
   // channels-last panels; the partials are then added in thread order (no races, the same sum
@@ -568,21 +581,35 @@ void im2col_conv2d_weight(const Conv2dParams& p, const T* x, const T* gy, T* dw)
       const int64_t ih_hi =
           batch > 1 ? p.H : min64(p.H, (oh1 - 1) * p.sh - p.pt + (p.R - 1) * p.dh + 1);
       if (ih_hi <= ih_lo) continue;
+      // grad_output's tile is the A operand as it lies (Kg rows, positions along the depth);
+      // several images are gathered side by side first.
+      gemm::Operand<T> g_rows{gy + (n0 * p.K + g * sh.Kg) * sh.P + oh0 * p.Wo, sh.P, 1};
+      if (n1 - n0 > 1) {
+        T* gb = thread_scratch(ScratchSlot::transposed).get<T>(sh.Kg * ncols);
+        gather_planes(gy + (n0 * p.K + g * sh.Kg) * sh.P, p.K * sh.P, n1 - n0, sh.Kg, sh.P, gb);
+        g_rows = {gb, ncols, 1};
+      }
+      T* dw_g = acc + g * sh.Kg * sh.CRS;
+      if (pointwise) {  // B = x^T as it lies (positions along the depth), gathered likewise
+        gemm::Operand<T> x_cols{x + (n0 * p.C + g * sh.Cg) * sh.HW + oh0 * p.W, 1, sh.HW};
+        if (n1 - n0 > 1) {
+          T* xb = thread_scratch(ScratchSlot::im2col).get<T>(sh.Cg * ncols);
+          gather_planes(x + (n0 * p.C + g * sh.Cg) * sh.HW, p.C * sh.HW, n1 - n0, sh.Cg, sh.HW,
+                        xb);
+          x_cols = {xb, 1, ncols};
+        }
+        gemm::gemm(sh.Kg, sh.Cg, ncols, g_rows, x_cols, dw_g, sh.CRS, true, 1);
+        continue;
+      }
       const int64_t slab = (ih_hi - ih_lo) * p.W;
       T* xt = thread_scratch(ScratchSlot::im2col).get<T>((n1 - n0) * slab * sh.Cg);
-      // grad_output's tile, also channels-last, so that packing A copies runs too.
-      T* gyt = thread_scratch(ScratchSlot::transposed).get<T>(ncols * sh.Kg);
-      for (int64_t n = n0; n < n1; ++n) {
-        const T* xg = x + (n * p.C + g * sh.Cg) * sh.HW;
-        transpose(xg + ih_lo * p.W, sh.HW, sh.Cg, slab, xt + (n - n0) * slab * sh.Cg, sh.Cg);
-        const T* gyg = gy + (n * p.K + g * sh.Kg) * sh.P + oh0 * p.Wo;
-        transpose(gyg, sh.P, sh.Kg, rowcols, gyt + (n - n0) * rowcols * sh.Kg, sh.Kg);
-      }
+      for (int64_t n = n0; n < n1; ++n)
+        transpose(x + (n * p.C + g * sh.Cg) * sh.HW + ih_lo * p.W, sh.HW, sh.Cg, slab,
+                  xt + (n - n0) * slab * sh.Cg, sh.Cg);
       const ChannelsLastPanels<T> colt{&p, xt, ih_lo, sh.Cg, oh0 * p.Wo, slab * sh.Cg};
-      gemm::Operand<T> g_rows{gyt, 1, sh.Kg};
       gemm::gemm(sh.Kg, sh.CRS, ncols, g_rows,
-                 gemm::PanelSource<T>{ChannelsLastPanels<T>::pack, &colt},
-                 acc + g * sh.Kg * sh.CRS, sh.CRS, true, 1);
+                 gemm::PanelSource<T>{ChannelsLastPanels<T>::pack, &colt}, dw_g, sh.CRS, true,
+                 1);
     }
   };
   if (s.threads <= 1) run(0);

@@ -18,8 +18,8 @@
 //  - input gradient: one dcol tile of at most max(kIm2colTileBytes, Cg*R*S*Wo*sizeof(T)) bytes;
 //    tiles of at most kIm2colInputFewColumns columns use a second one of the same size.
 //  - weight gradient: a channels-last copy of the input rows one tile reads, at most
-//    (rows*sh + (R-1)*dh) * W * Cg elements for rows = max(1, kIm2colTileColumns / Wo), and one
-//    dW-sized partial per thread. Maps of fewer than kIm2colTileColumns positions are summed
+//    (rows*sh + (R-1)*dh) * W * Cg elements for rows = max(1, kIm2colTileColumns / Wo) (none for
+//    a 1x1 conv: both operands are read as they lie), and one dW-sized partial per thread. Maps of fewer than kIm2colTileColumns positions are summed
 //    several whole images per GEMM: batch * H * W * Cg elements, batch * Ho * Wo at most
 //    kIm2colTileColumns.
 // Calls without a plan also keep the packed weights of their last call per thread (a plan
