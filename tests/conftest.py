@@ -36,7 +36,62 @@ def _impl_params():
 IMPLS = _impl_params()
 
 
-@pytest.fixture(params=IMPLS)
+def _offered(backend):
+    """The conv algorithms a backend offers (all names for an unbuilt extension: its tests
+    are skipped anyway)."""
+    if backend == "cpp" and _dispatch._core is None:
+        return ("direct", "im2col", "depthwise", "winograd", "winograd_f2", "winograd_f4",
+                "winograd_f6")
+    return _dispatch.get(backend).conv_algorithms
+
+
+def has_gradients(algorithm):
+    """Whether a C++ algorithm implements the input gradient (the op lists in csrc/ops/conv2d.cc
+    say; a 3x3 single-channel shape that every algorithm supports asks them)."""
+    core = _dispatch._core
+    if core is None:
+        return algorithm in ("direct", "im2col")
+    try:
+        core.select_conv2d("input_grad", 1, 1, 4, 4, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, algorithm)
+    except ValueError as e:
+        if "does not implement this op" in str(e):
+            return False
+        raise
+    return True
+
+
+def impl_algorithm_params(algorithms, backward=False):
+    """Parameters for ("impl", "algorithm") (impl indirect): each backend with those of
+    `algorithms` it offers ("auto": all) and, with backward=True, only those with gradients.
+    ISA levels this CPU lacks stay as visible skips."""
+    params = []
+    for p in IMPLS:
+        backend = p.values[0][0]
+        for algorithm in algorithms:
+            if algorithm != "auto" and algorithm not in _offered(backend):
+                continue
+            if backward and backend == "cpp" and not has_gradients(algorithm):
+                continue
+            params.append(pytest.param(p.values[0], algorithm, id=f"{p.id}-{algorithm}",
+                                       marks=p.marks))
+    return params
+
+
+def pytest_generate_tests(metafunc):
+    """Tests taking `impl` run on every implementation; those marked
+    `algorithms(names, backward=False)` take an `algorithm` too, paired by impl_algorithm_params."""
+    if "impl" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("algorithms")
+    if marker is None:
+        metafunc.parametrize("impl", IMPLS, indirect=True)
+    else:
+        metafunc.parametrize(("impl", "algorithm"),
+                             impl_algorithm_params(*marker.args, **marker.kwargs),
+                             indirect=["impl"])
+
+
+@pytest.fixture
 def impl(request):
     """The backend name to pass as backend=...; for cpp, the ISA cap is set for the test."""
     backend, isa = request.param

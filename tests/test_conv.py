@@ -6,19 +6,15 @@ import pytest
 
 import fastconv as fc
 from fastconv import _dispatch
-from conftest import assert_close, random, rtol_for
+from conftest import assert_close, has_gradients, random, rtol_for
 
 # Forward-only algorithms for 3x3, stride-1, dilation-1 kernels (any padding and groups).
 WINOGRAD = ("winograd", "winograd_f2", "winograd_f4", "winograd_f6")
-FORWARD_ONLY = WINOGRAD + ("depthwise",)
 
 
-@pytest.fixture(params=["direct", "im2col", "depthwise", *WINOGRAD])
-def algorithm(request, impl):
-    """Each conv algorithm the backend under test offers (others are skipped)."""
-    if request.param not in _dispatch.get(impl).conv_algorithms:
-        pytest.skip(f"backend {impl} has no {request.param!r} algorithm")
-    return request.param
+ALGORITHMS = ("direct", "im2col", "depthwise", *WINOGRAD)
+every_algorithm = pytest.mark.algorithms(ALGORITHMS)
+every_algorithm_with_gradients = pytest.mark.algorithms(ALGORITHMS, backward=True)
 
 
 def run(fn, *args, **kwargs):
@@ -73,6 +69,7 @@ def _magnitude_conv(x, w, b, stride, padding, dilation, groups):
     return mag
 
 
+@every_algorithm
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", CONV_CASES, ids=_ids(CONV_CASES))
 def test_conv2d_forward(impl, algorithm, case, dtype):
@@ -89,12 +86,14 @@ def test_conv2d_forward(impl, algorithm, case, dtype):
     assert np.array_equal(x, x0) and np.array_equal(wt, w0), "inputs were modified"
 
 
+GRAD_CASES = [case for case in CONV_CASES if not isinstance(case[8], str)]  # numeric padding
+
+
+@every_algorithm_with_gradients
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("case", CONV_CASES, ids=_ids(CONV_CASES))
+@pytest.mark.parametrize("case", GRAD_CASES, ids=_ids(GRAD_CASES))
 def test_conv2d_gradients(impl, algorithm, case, dtype):
     n, c, h, w, k, r, s, stride, padding, dilation, groups = case
-    if isinstance(padding, str):
-        pytest.skip("torch.nn.grad takes numeric padding")
     x = random((n, c, h, w), dtype, 4)
     wt = random((k, c // groups, r, s), dtype, 5)
     y_shape = fc.conv2d(x, wt, None, stride, padding, dilation, groups, backend="reference").shape
@@ -111,6 +110,7 @@ def test_conv2d_gradients(impl, algorithm, case, dtype):
     assert_close(dw, dw_ref, dw_mag, dtype, what="conv2d_weight")
 
 
+@every_algorithm
 @pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
 @pytest.mark.parametrize("case", [(2, 3, 7, 9, 4, 3, 3, 1, 1, 1, 1), (1, 4, 6, 5, 4, 3, 2, 2, (2, 1), 1, 2),
                                   (1, 2, 5, 5, 3, 3, 3, 1, "same", 2, 1)])
@@ -139,6 +139,7 @@ TRANSPOSE_CASES = [
 ]
 
 
+@every_algorithm_with_gradients
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", TRANSPOSE_CASES, ids=_ids(TRANSPOSE_CASES))
 def test_conv_transpose2d(impl, algorithm, case, dtype):
@@ -154,6 +155,7 @@ def test_conv_transpose2d(impl, algorithm, case, dtype):
     assert_close(y, ref, mag, dtype, what="conv_transpose2d")
 
 
+@every_algorithm
 def test_threads_agree(impl, algorithm, threads):
     x = random((3, 16, 19, 23), np.float32, 12)
     wt = random((24, 16, 3, 3), np.float32, 13)
@@ -163,7 +165,7 @@ def test_threads_agree(impl, algorithm, threads):
     mag = fc.conv2d(f64(x), f64(wt), None, 1, 1, backend="reference")
     assert_close(y, ref, mag, np.float32, rtol=rtol_for(algorithm, np.float32),
                  what=f"conv2d with {threads} threads")
-    if algorithm in FORWARD_ONLY:
+    if impl == "cpp" and not has_gradients(algorithm):
         return
     gy = random(y.shape, np.float32, 14)
     dx = run(fc.grad.conv2d_input, x.shape, wt, gy, 1, 1, algorithm=algorithm, backend=impl)
@@ -178,6 +180,7 @@ def test_threads_agree(impl, algorithm, threads):
     assert_close(dw, dw_ref, dw_mag, np.float32, what=f"conv2d_weight with {threads} threads")
 
 
+@every_algorithm
 def test_non_contiguous_and_unbatched(impl, algorithm):
     base = random((2, 6, 14, 18), np.float32, 14)
     x = base[:, ::2, ::2, 1::2]                    # strided view, not contiguous
@@ -190,6 +193,7 @@ def test_non_contiguous_and_unbatched(impl, algorithm):
     np.testing.assert_allclose(y1, y[0], rtol=1e-5, atol=1e-5)
 
 
+@every_algorithm
 def test_empty_batch(impl, algorithm):
     y = run(fc.conv2d, np.zeros((0, 3, 8, 8), np.float32), np.ones((4, 3, 3, 3), np.float32),
             algorithm=algorithm, backend=impl)

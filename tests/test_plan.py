@@ -18,12 +18,10 @@ PLAN_CASES = [
 ]
 
 
-@pytest.mark.parametrize("algorithm", ["auto", "direct", "im2col"])
+@pytest.mark.algorithms(["auto", "direct", "im2col"])
 @pytest.mark.parametrize("case", PLAN_CASES, ids=[str(i) for i in range(len(PLAN_CASES))])
 def test_plan_matches_conv2d(impl, case, algorithm):
     n, c, h, w, k, r, s, stride, padding, dilation, groups, mode = case
-    if algorithm != "auto" and algorithm not in _dispatch.get(impl).conv_algorithms:
-        pytest.skip(f"backend {impl} has no {algorithm!r} algorithm")
     if mode != "zeros" and impl == "cpp" and not hasattr(_dispatch._core, "pad"):
         pytest.skip("this build of fastconv._core has no pad kernel")
     wt, b = random((k, c // groups, r, s), np.float32, 1), random((k,), np.float32, 2)
