@@ -305,10 +305,16 @@ void PackedA<T>::pack(int64_t M, int64_t K, Operand<T> a, int64_t n_hint) {
   K_ = K;
   m_padded_ = ceil_div(M, uk_->mr) * uk_->mr;
   data_ = buf_.get<T>(max64(1, m_padded_ * K));
-  for (int64_t pc = 0; pc < K; pc += blk_.kc) {
+  // Per call for plan-less convolutions, so threaded: the weights of a large layer are
+  // megabytes, whose packing a lone thread would leave the others waiting for.
+  const int mr = uk_->mr;
+  const int64_t panels = ceil_div(M, mr), blocks = ceil_div(K, blk_.kc);
+  parallel_for_cost(panels * blocks, stream_ns(2.0 * M * K * sizeof(T)), [&](int64_t item) {
+    const int64_t pc = item / panels * blk_.kc, ir = item % panels * mr;
     const int64_t kc = min64(blk_.kc, K - pc);
-    pack_a_block(data_ + pc * m_padded_, a, uk_->mr, 0, M, pc, kc);
-  }
+    pack_panel(data_ + pc * m_padded_ + ir * kc, a.p + ir * a.rs + pc * a.cs, mr,
+               min64(mr, M - ir), a.rs, kc, a.cs);
+  });
 }
 
 template <class T>
