@@ -96,6 +96,19 @@ void col2im_tile(const Conv2dParams& p, const T* col, int64_t ld, int64_t c0, in
       }
 }
 
+// The (c, r, s) of col row k = (c*R + r)*S + s, stepped one row at a time.
+struct ColRow {
+  int64_t c, r, s;
+  ColRow(const Conv2dParams& p, int64_t k) : c(k / (p.R * p.S)), r(k / p.S % p.R), s(k % p.S) {}
+  void next(const Conv2dParams& p) {
+    if (++s < p.S) return;
+    s = 0;
+    if (++r < p.R) return;
+    r = 0;
+    ++c;
+  }
+};
+
 // col of one image and group as a GEMM B operand whose columns start at output position p0:
 // packed panels are written straight from the image, so col itself never exists.
 template <class T>
@@ -113,12 +126,12 @@ struct ColPanels {
     const int64_t pos0 = cp.p0 + j0, P = p.Ho * p.Wo;
     const int64_t oh_first = pos0 % P / p.Wo, ow_first = pos0 % p.Wo;
     const T* x_first = cp.xg + pos0 / P * cp.img_stride;
-    int64_t s = k0 % p.S, r = (k0 / p.S) % p.R, c = k0 / (p.R * p.S);
+    ColRow t(p, k0);
     for (int64_t k = 0; k < kc; ++k) {
       T* d = dst + k * nr;
-      const T* xc = x_first + c * p.H * p.W;
-      const int64_t iw_off = s * p.dw - p.pl, ih_off = r * p.dh - p.pt;
-      const ColumnRange cr(p, s);
+      const T* xc = x_first + t.c * p.H * p.W;
+      const int64_t iw_off = t.s * p.dw - p.pl, ih_off = t.r * p.dh - p.pt;
+      const ColumnRange cr(p, t.s);
       int64_t j = 0, oh = oh_first, ow = ow_first;
       while (j < valid) {
         const int64_t run = min64(valid - j, p.Wo - ow);
@@ -145,13 +158,7 @@ struct ColPanels {
         }
       }
       for (int64_t jj = valid; jj < nr; ++jj) d[jj] = T(0);
-      if (++s == p.S) {
-        s = 0;
-        if (++r == p.R) {
-          r = 0;
-          ++c;
-        }
-      }
+      t.next(p);
     }
   }
 };
@@ -177,19 +184,13 @@ struct PaddedImagePanels {
       const int64_t pos = j0 + j, q = pos % P;
       base[j] = pos / P * cp.img_elems + (q / p.Wo) * p.sh * cp.Wp + (q % p.Wo) * p.sw;
     }
-    int64_t s = k0 % p.S, r = (k0 / p.S) % p.R, c = k0 / (p.R * p.S);
+    ColRow t(p, k0);
     for (int64_t k = 0; k < kc; ++k) {
       T* d = dst + k * nr;
-      const T* src = cp.xp + (c * cp.Hp + r * p.dh) * cp.Wp + s * p.dw;
+      const T* src = cp.xp + (t.c * cp.Hp + t.r * p.dh) * cp.Wp + t.s * p.dw;
       for (int64_t j = 0; j < valid; ++j) d[j] = src[base[j]];
       for (int64_t j = valid; j < nr; ++j) d[j] = T(0);
-      if (++s == p.S) {
-        s = 0;
-        if (++r == p.R) {
-          r = 0;
-          ++c;
-        }
-      }
+      t.next(p);
     }
   }
 };
