@@ -60,12 +60,12 @@ def has_gradients(algorithm):
     return True
 
 
-def impl_algorithm_params(algorithms, backward=False):
+def impl_algorithm_params(algorithms, backward=False, impls=IMPLS):
     """Parameters for ("impl", "algorithm") (impl indirect): each backend with those of
     `algorithms` it offers ("auto": all) and, with backward=True, only those with gradients.
     ISA levels this CPU lacks stay as visible skips."""
     params = []
-    for p in IMPLS:
+    for p in impls:
         backend = p.values[0][0]
         for algorithm in algorithms:
             if algorithm != "auto" and algorithm not in _offered(backend):
@@ -78,16 +78,19 @@ def impl_algorithm_params(algorithms, backward=False):
 
 
 def pytest_generate_tests(metafunc):
-    """Tests taking `impl` run on every implementation; those marked
-    `algorithms(names, backward=False)` take an `algorithm` too, paired by impl_algorithm_params."""
+    """Tests taking `impl` run on every implementation (those marked `backends(names)` on the
+    named backends only); those marked `algorithms(names, backward=False)` take an `algorithm`
+    too, paired by impl_algorithm_params."""
     if "impl" not in metafunc.fixturenames:
         return
+    backends = metafunc.definition.get_closest_marker("backends")
+    impls = [p for p in IMPLS if backends is None or p.values[0][0] in backends.args]
     marker = metafunc.definition.get_closest_marker("algorithms")
     if marker is None:
-        metafunc.parametrize("impl", IMPLS, indirect=True)
+        metafunc.parametrize("impl", impls, indirect=True)
     else:
         metafunc.parametrize(("impl", "algorithm"),
-                             impl_algorithm_params(*marker.args, **marker.kwargs),
+                             impl_algorithm_params(*marker.args, impls=impls, **marker.kwargs),
                              indirect=["impl"])
 
 
