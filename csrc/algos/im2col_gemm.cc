@@ -1,7 +1,6 @@
 #include "algos/im2col_gemm.h"
 
 #include <atomic>
-#include <cassert>
 #include <cstring>
 
 #include "runtime/parallel.h"
@@ -178,19 +177,22 @@ struct PaddedImagePanels {
     const PaddedImagePanels& cp = *static_cast<const PaddedImagePanels*>(ctx);
     const Conv2dParams& p = *cp.p;
     const int64_t P = p.Ho * p.Wo;
-    int64_t base[64];
-    assert(nr <= 64);  // every micro-kernel tile is at most 48 wide
-    for (int64_t j = 0; j < valid; ++j) {
-      const int64_t pos = j0 + j, q = pos % P;
-      base[j] = pos / P * cp.img_elems + (q / p.Wo) * p.sh * cp.Wp + (q % p.Wo) * p.sw;
-    }
-    ColRow t(p, k0);
-    for (int64_t k = 0; k < kc; ++k) {
-      T* d = dst + k * nr;
-      const T* src = cp.xp + (t.c * cp.Hp + t.r * p.dh) * cp.Wp + t.s * p.dw;
-      for (int64_t j = 0; j < valid; ++j) d[j] = src[base[j]];
-      for (int64_t j = valid; j < nr; ++j) d[j] = T(0);
-      t.next(p);
+    constexpr int64_t kChunk = 64;  // columns whose bases sit on the stack (tiles: at most 48)
+    for (int64_t c0 = 0; c0 < nr; c0 += kChunk) {
+      const int64_t width = min64(kChunk, nr - c0), used = max64(0, min64(width, valid - c0));
+      int64_t base[kChunk];
+      for (int64_t j = 0; j < used; ++j) {
+        const int64_t pos = j0 + c0 + j, q = pos % P;
+        base[j] = pos / P * cp.img_elems + (q / p.Wo) * p.sh * cp.Wp + (q % p.Wo) * p.sw;
+      }
+      ColRow t(p, k0);
+      for (int64_t k = 0; k < kc; ++k) {
+        T* d = dst + k * nr + c0;
+        const T* src = cp.xp + (t.c * cp.Hp + t.r * p.dh) * cp.Wp + t.s * p.dw;
+        for (int64_t j = 0; j < used; ++j) d[j] = src[base[j]];
+        for (int64_t j = used; j < width; ++j) d[j] = T(0);
+        t.next(p);
+      }
     }
   }
 };
