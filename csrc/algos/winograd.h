@@ -58,9 +58,9 @@ const char* winograd_declines(const ops::Conv2dParams& p);
 // Why "auto" should pass over a shape Winograd supports (nullptr: take it). Measured against
 // the direct kernels (benchmarks/bench_winograd.py and side-by-side runs, one core): with 8 or
 // 16 channels a group direct is 1.4-2x faster, at 32 about even (kWinogradAutoMinChannels);
-// and a call with fewer tiles than its filter transform's worth loses to im2col (r50 512@7:
-// at N=1, 16 tiles, 1.6x slower on AVX-512 and 1.2x on AVX2; at N=8, 32 F(4x4) tiles, 1.5x
-// faster on AVX2, benchmarks/auto_choice.py).
+// and a call with fewer tiles than its filter transform's worth loses (r50 512@7 at N=1, 16
+// tiles: 1.6x slower than direct on AVX-512, 1.2x slower than im2col on AVX2; at N=8, 32 F(4x4)
+// tiles, 1.5x faster than im2col on AVX2; benchmarks/auto_choice.py).
 const char* winograd_auto_declines(const ops::Conv2dParams& p);
 // The output tile size m (2 or 4) that algorithm "winograd" uses for p; weights_cached: the
 // filters were transformed earlier (a plan), so their transform costs this call nothing.

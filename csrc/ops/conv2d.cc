@@ -104,8 +104,8 @@ const char* im2col_input_auto_declines(const Conv2dParams& p) { return few_chann
 //
 // Maps smaller than a tile are summed several whole images per GEMM, which makes the product
 // deep whatever the channel counts; there direct wins only when both the filters and their count
-// are small (measured, AVX2, 1 thread: im2col 0.04-0.7x direct's time on DCGAN 64x64-image
-// and digits layers, direct 2.2-3.2x faster with 9 or 27 weights per filter and 8-32 filters).
+// are small (measured, AVX2, 1 thread: im2col 0.04-0.7x direct's time on the digits DCGAN's
+// and CNN's layers, direct 2.2-3.2x faster with 9 or 27 weights per filter and 8-32 filters).
 const char* im2col_weight_auto_declines(const Conv2dParams& p) {
   if (const char* why = few_channels(p)) return why;
   if (algos::im2col_weight_batches_images(p, sizeof(float))) {
