@@ -78,6 +78,28 @@ struct BSource {
     if (fn) fn->pack(fn->ctx, dst, nr, j0, valid, k0, kc);
     else pack_panel(dst, op->p + k0 * op->rs + j0 * op->cs, nr, valid, op->cs, kc, op->rs);
   }
+  // Columns [j0, j0 + ncols) as consecutive NR-panels (panel q at dst + q * nr * kc). A
+  // row-major operand is copied row by row across all the panels: packing panel by panel would
+  // touch every row once per panel, each touch a new cache line and often a new page (rows of
+  // a large matrix are pages apart), for only nr elements.
+  void pack_panels(T* dst, int nr, int64_t j0, int64_t ncols, int64_t k0, int64_t kc) const {
+    if (fn || op->cs != 1) {
+      for (int64_t j = 0; j < ncols; j += nr)
+        pack(dst + j * kc, nr, j0 + j, min64(nr, ncols - j), k0, kc);
+      return;
+    }
+    const int64_t full = ncols / nr, tail = ncols - full * nr;
+    for (int64_t k = 0; k < kc; ++k) {
+      const T* src = op->p + (k0 + k) * op->rs + j0;
+      T* d = dst + k * nr;
+      for (int64_t q = 0; q < full; ++q) std::memcpy(d + q * nr * kc, src + q * nr, nr * sizeof(T));
+      if (tail) {
+        T* dt = d + full * nr * kc;
+        std::memcpy(dt, src + full * nr, tail * sizeof(T));
+        std::memset(dt + tail, 0, (nr - tail) * sizeof(T));
+      }
+    }
+  }
 };
 
 template <class F>
@@ -115,8 +137,7 @@ void serial_driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Op
     for (int64_t pc = 0; pc < K; pc += blk.kc) {
       const int64_t kc = min64(blk.kc, K - pc);
       const bool acc = accumulate || pc > 0;
-      for (int64_t j = 0; j < nc; j += nr)
-        b.pack(bpack + j * kc, nr, col0 + jc + j, min64(nr, nc - j), pc, kc);
+      b.pack_panels(bpack, nr, col0 + jc, nc, pc, kc);
       for (int64_t ic = 0; ic < M; ic += blk.mc) {
         const int64_t mc = min64(blk.mc, M - ic);
         const T* ablock;
@@ -154,8 +175,9 @@ void split_m_driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, O
       run_threads(threads, [&](int64_t t) {
         int64_t j0, j1;
         split(n_panels, threads, static_cast<int>(t), &j0, &j1);
-        for (int64_t jp = j0; jp < j1; ++jp)
-          b.pack(bpack + jp * nr * kc, nr, jc + jp * nr, min64(nr, nc - jp * nr), pc, kc);
+        if (j0 < j1)
+          b.pack_panels(bpack + j0 * nr * kc, nr, jc + j0 * nr, min64(j1 * nr, nc) - j0 * nr, pc,
+                        kc);
       });
       run_threads(threads, [&](int64_t t) {
         int64_t mp0, mp1;
