@@ -3,6 +3,8 @@
     python benchmarks/bench_gemm.py                 # GEMM table, 1 and 2 threads
     python benchmarks/bench_gemm.py --conv          # also suite layers: im2col / direct / torch
     python benchmarks/bench_gemm.py --sizes 512 1024 --threads 1
+    python benchmarks/bench_gemm.py --a-modes       # A packed per call / read in place / packed
+                                                    # in advance (gemm::kAInPlaceMaxColumns)
 
 The script re-executes itself once with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from
 the environment (an override there makes OpenBLAS run its Haswell kernels at half speed), with
@@ -72,6 +74,30 @@ def gemm_rows(sizes, threads_list, reps, peak_core):
     return rows
 
 
+# (M, N, K): square sizes, then convolution-shaped products: weights against a few output
+# positions (N small, K deep), and 1x1 / 3x3 layers on mid-sized maps.
+A_MODE_SHAPES = [(128, 128, 128), (512, 512, 512), (1024, 1024, 1024), (512, 49, 4608),
+                 (1000, 64, 1024), (256, 196, 2304), (96, 784, 1152), (64, 3136, 576)]
+
+
+def a_mode_rows(shapes, threads_list, reps):
+    """GFLOP/s of one product with A packed per call, read in place, and packed in advance."""
+    core = _dispatch._core
+    rng = np.random.default_rng(0)
+    rows = []
+    for m, n, k in shapes:
+        a = rng.standard_normal((m, k)).astype(np.float32)
+        b = rng.standard_normal((k, n)).astype(np.float32)
+        packed = core.GemmPackedA(a)
+        for threads in threads_list:
+            fc.set_num_threads(threads)
+            times = _medians([lambda: core.gemm(a, b, threads, "pack"),
+                              lambda: core.gemm(a, b, threads, "in_place"),
+                              lambda: packed.matmul(b, threads)], reps)
+            rows.append((f"{m}x{n}x{k}", threads, *(2.0 * m * n * k / t / 1e9 for t in times)))
+    return rows
+
+
 def conv_rows(layer_names, n, threads_list, reps):
     import torch
     from fastconv.bench import load_suite
@@ -109,6 +135,8 @@ def main(argv=None):
     ap.add_argument("--peak-per-core", type=float, default=None,
                     help="GFLOP/s per core (default: measured on this machine)")
     ap.add_argument("--conv", action="store_true", help="also time suite layers against torch")
+    ap.add_argument("--a-modes", action="store_true",
+                    help="only compare the ways of feeding A (packed per call, in place, prepacked)")
     ap.add_argument("--layers", nargs="*", default=[], help="suite layer names (default: all)")
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--cpu-time", action="store_true",
@@ -125,6 +153,16 @@ def main(argv=None):
           f"{_dispatch._core.gemm_ukernel()}  numpy {np.__version__}  "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}  "
           f"clock={'thread CPU time' if args.cpu_time else 'wall'}")
+    if args.a_modes:
+        print(f"\nauto reads A in place up to N = {_dispatch._core.GEMM_A_IN_PLACE_MAX_COLUMNS}")
+        print("\n| MxNxK | threads | packed per call | in place | packed in advance | "
+              "in place / per call |")
+        print("|---|---|---|---|---|---|")
+        for shape, threads, per_call, in_place, ahead in a_mode_rows(A_MODE_SHAPES, args.threads,
+                                                                     args.reps):
+            print(f"| {shape} | {threads} | {per_call:.0f} | {in_place:.0f} | {ahead:.0f} | "
+                  f"{in_place / per_call:.2f} |", flush=True)
+        return
     print("\n| M=N=K | threads | fastconv GFLOP/s | % peak | numpy GFLOP/s | % peak "
           "| fastconv/numpy |")
     print("|---|---|---|---|---|---|---|")

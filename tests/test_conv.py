@@ -333,3 +333,23 @@ def test_im2col_input_grad_few_columns(threads, dtype, n, hw, groups):
     ref = fc.conv_transpose2d(f64(x), f64(wt), *args, backend="reference")
     mag = fc.conv_transpose2d(np.abs(f64(x)), np.abs(f64(wt)), *args, backend="reference")
     assert_close(y, ref, mag, dtype, what="few-column im2col conv_transpose2d")
+
+
+@pytest.mark.skipif(_dispatch._core is None, reason="fastconv._core is not built")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n, hw, groups", [(1, 7, 1), (2, 5, 2), (3, 14, 1), (1, 23, 2)])
+def test_im2col_forward_weights_in_place_or_packed(threads, dtype, n, hw, groups):
+    """Plan-less im2col calls with at most GEMM_A_IN_PLACE_MAX_COLUMNS output positions in all
+    have the micro-kernels read the weights in place (rows of partial tiles packed); larger ones
+    pack them. Deep (C*R*S > KC) and with an output-channel count no tile height divides."""
+    in_place = n * hw * hw <= _dispatch._core.GEMM_A_IN_PLACE_MAX_COLUMNS
+    assert in_place == (hw < 14)
+    x, wt = random((n, 70, hw, hw), dtype, 50), random((13 * groups, 70 // groups, 3, 3), dtype, 51)
+    b = random((13 * groups,), dtype, 52)
+    f64 = lambda a: a.astype(np.float64)
+    y = fc.conv2d(x, wt, b, 1, 1, 1, groups, algorithm="im2col", backend="cpp")
+    ref = fc.conv2d(f64(x), f64(wt), f64(b), 1, 1, 1, groups, backend="reference")
+    mag = fc.conv2d(np.abs(f64(x)), np.abs(f64(wt)), np.abs(f64(b)), 1, 1, 1, groups,
+                    backend="reference")
+    assert_close(y, ref, mag, dtype, what="im2col conv2d, weights in place" if in_place else
+                 "im2col conv2d, weights packed")

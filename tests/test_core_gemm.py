@@ -42,12 +42,13 @@ def _check(c, a, b, dtype):
     assert_close(c, a64 @ b64, np.abs(a64) @ np.abs(b64), dtype, what="gemm")
 
 
+@pytest.mark.parametrize("a_mode", ["auto", "pack", "in_place"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("size", SIZES, ids=["x".join(map(str, s)) for s in SIZES])
-def test_gemm_matches_matmul(isa, threads, size, dtype):
+def test_gemm_matches_matmul(isa, threads, size, dtype, a_mode):
     m, n, k = size
     a, b = random((m, k), dtype, 1), random((k, n), dtype, 2)
-    c = core.gemm(a, b, threads)  # forced, so small sizes take the threaded paths too
+    c = core.gemm(a, b, threads, a_mode)  # forced, so small sizes take the threaded paths too
     _check(c, a, b, dtype)
     assert core.gemm_ukernel(np.dtype(dtype).name, m, n) in UKERNELS[isa][dtype == np.float64]
 
@@ -71,6 +72,8 @@ def test_gemm_strided_operands(isa, layout, dtype):
         a, b = np.broadcast_to(random((1, k), dtype, 3), (m, k)), random((k, n), dtype, 4)
     a0, b0 = a.copy(), b.copy()
     _check(core.gemm(a, b), a, b, dtype)
+    if a.strides[1] == a.itemsize:  # rows with unit stride can also be read in place
+        _check(core.gemm(a, b, 0, "in_place"), a, b, dtype)
     assert np.array_equal(a, a0) and np.array_equal(b, b0)
 
 
@@ -107,5 +110,9 @@ def test_gemm_rejects_bad_operands():
         core.gemm(a, np.ones((4, 2), np.float64))
     with pytest.raises(TypeError, match="float32 or float64"):
         core.gemm(a.astype(np.int32), np.ones((4, 2), np.int32))
+    with pytest.raises(ValueError, match="unit column stride"):
+        core.gemm(np.ones((4, 3), np.float32).T, np.ones((4, 2), np.float32), 0, "in_place")
+    with pytest.raises(ValueError, match="a_mode must be"):
+        core.gemm(a, np.ones((4, 2), np.float32), 0, "inplace")
     with pytest.raises(ValueError, match="2-D"):
         core.gemm(np.ones(4, np.float32), np.ones((4, 2), np.float32))

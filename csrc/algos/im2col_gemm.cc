@@ -361,6 +361,15 @@ void Im2colWeights<T>::pack(const Conv2dParams& p, const T* w) {
 }
 
 template <class T>
+void Im2colWeights<T>::view(const Conv2dParams& p, const T* w) {
+  const Shape sh(p);
+  if (static_cast<int64_t>(groups.size()) < sh.G) groups.resize(sh.G);
+  for (int64_t g = 0; g < sh.G; ++g)
+    groups[g].view(sh.Kg, sh.CRS, gemm::Operand<T>{w + g * sh.Kg * sh.CRS, sh.CRS, 1},
+                   im2col_tile_rows(p, sizeof(T)) * p.Wo);
+}
+
+template <class T>
 void im2col_conv2d_forward(const Conv2dParams& p, const T* x, const Im2colWeights<T>& w,
                            const T* bias, T* y) {
   const Shape sh(p);
@@ -422,10 +431,12 @@ void im2col_conv2d_forward(const Conv2dParams& p, const T* x, const Im2colWeight
 
 template <class T>
 void im2col_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, const T* bias, T* y) {
-  // Packed anew each call, into buffers kept per calling thread: fresh multi-megabyte blocks
-  // would page-fault on every call (about 0.4 ms per MB here).
+  // Packed anew each call, into buffers kept per calling thread (fresh multi-megabyte blocks
+  // would page-fault on every call, about 0.4 ms per MB here), unless the call has too few
+  // columns in all to amortise the packing pass (gemm::kAInPlaceMaxColumns).
   thread_local Im2colWeights<T> packed;
-  packed.pack(p, w);
+  if (p.N * p.Ho * p.Wo <= gemm::kAInPlaceMaxColumns) packed.view(p, w);
+  else packed.pack(p, w);
   im2col_conv2d_forward(p, x, packed, bias, y);
 }
 

@@ -52,11 +52,13 @@ bool im2col_weight_batches_images(const ops::Conv2dParams& p, size_t elem);
 // The tile size used by the most recent im2col call (any op, any thread).
 int64_t im2col_last_tile_bytes();
 
-// Forward weights packed once per group as GEMM left operands (Conv2dPlan keeps one).
+// Forward weights per group as GEMM left operands: packed once (Conv2dPlan keeps one), or read
+// in place by the micro-kernels (a plan-less call too small to amortise the packing pass).
 template <class T>
 struct Im2colWeights {
   std::vector<gemm::PackedA<T>> groups;
   void pack(const ops::Conv2dParams& p, const T* w);
+  void view(const ops::Conv2dParams& p, const T* w);
 };
 
 template <class T>

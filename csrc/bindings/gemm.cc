@@ -24,16 +24,26 @@ gemm::Operand<T> operand(const py::array& a, const char* name) {
   return {static_cast<const T*>(a.data()), a.strides(0) / item, a.strides(1) / item};
 }
 
+gemm::AMode a_mode_from(const std::string& mode) {
+  if (mode == "auto") return gemm::AMode::automatic;
+  if (mode == "pack") return gemm::AMode::pack;
+  if (mode == "in_place") return gemm::AMode::in_place;
+  throw py::value_error("gemm: a_mode must be 'auto', 'pack' or 'in_place', got '" + mode + "'");
+}
+
 template <class T>
-py::array gemm_t(const py::array& a, const py::array& b, int threads) {
+py::array gemm_t(const py::array& a, const py::array& b, int threads, gemm::AMode a_mode) {
   gemm::Operand<T> ao = operand<T>(a, "a"), bo = operand<T>(b, "b");
   const int64_t M = a.shape(0), K = a.shape(1), N = b.shape(1);
   if (b.shape(0) != K) throw py::value_error("gemm: a.shape[1] must equal b.shape[0]");
+  if (a_mode == gemm::AMode::in_place && ao.cs != 1 && M > 0 && K > 1)
+    throw py::value_error("gemm: a_mode='in_place' needs a with unit column stride (row-major rows)");
+  if (ao.cs != 1 && (M <= 0 || K <= 1)) ao.cs = 1;  // a stride that never moves
   carray<T> c = empty<T>({M, N});
   T* cp = c.mutable_data();
   {
     KernelScope scope;
-    gemm::gemm<T>(M, N, K, ao, bo, cp, N, false, threads);
+    gemm::gemm<T>(M, N, K, ao, bo, cp, N, false, threads, a_mode);
   }
   return std::move(c);
 }
@@ -93,14 +103,19 @@ class PyPackedA {
 void register_gemm(py::module_& m) {
   m.def(
       "gemm",
-      [](const py::array& a, const py::array& b, int threads) -> py::array {
+      [](const py::array& a, const py::array& b, int threads,
+         const std::string& a_mode) -> py::array {
         if (!a.dtype().equal(b.dtype())) throw py::type_error("gemm: a and b must share one dtype");
-        if (is_f32(a)) return gemm_t<float>(a, b, threads);
-        if (is_f64(a)) return gemm_t<double>(a, b, threads);
+        const gemm::AMode mode = a_mode_from(a_mode);
+        if (is_f32(a)) return gemm_t<float>(a, b, threads, mode);
+        if (is_f64(a)) return gemm_t<double>(a, b, threads, mode);
         throw py::type_error("gemm: expected float32 or float64 arrays");
       },
-      py::arg("a"), py::arg("b"), py::arg("threads") = 0,
-      "a @ b for 2-D float32/float64 arrays of any strides; threads=0 picks a count by size.");
+      py::arg("a"), py::arg("b"), py::arg("threads") = 0, py::arg("a_mode") = "auto",
+      "a @ b for 2-D float32/float64 arrays of any strides; threads=0 picks a count by size.\n"
+      "a_mode: 'pack' packs a block by block, 'in_place' has the micro-kernel read a's rows\n"
+      "where they lie (a must have unit column stride), 'auto' picks by b's width.");
+  m.attr("GEMM_A_IN_PLACE_MAX_COLUMNS") = gemm::kAInPlaceMaxColumns;
   m.def(
       "gemm_ukernel", [](const std::string& dtype, int64_t M, int64_t N) -> std::string {
         if (dtype == "float64") return gemm::active_ukernel<double>(M, N).name;

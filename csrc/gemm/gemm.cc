@@ -1,6 +1,7 @@
 #include "gemm/gemm.h"
 
 #include <cstring>
+#include <stdexcept>
 
 #include "runtime/cpu.h"
 #include "runtime/parallel.h"
@@ -69,6 +70,46 @@ void pack_a_block(T* dst, Operand<T> a, int mr, int64_t i0, int64_t rows, int64_
                kc, a.cs);
 }
 
+// The MC x KC block of A that the jr/ir loops multiply. Packed: MR-panels at `panels`. In place:
+// rows [0, full) read where they lie, the partial MR-panel after them (the in-place kernel reads
+// all MR rows) packed into `panels`.
+template <class T>
+struct ABlock {
+  const T* panels = nullptr;
+  const T* rows = nullptr;
+  int64_t lda = 0, full = 0;
+
+  void tile(const GemmUkernel<T>& uk, int64_t ir, int64_t kc, const T* bpanel, T* c, int64_t ldc,
+            int64_t m, int64_t n, bool acc) const {
+    if (ir < full) uk.fn_a_in_place(kc, rows + ir * lda, lda, bpanel, c, ldc, m, n, acc);
+    else uk.fn(kc, panels + (ir - full) * kc, bpanel, c, ldc, m, n, acc);
+  }
+};
+
+// Rows [ic, ic + mc) x depth [pc, pc + kc) of A as the micro-kernels take them: from `packed`
+// (packed in advance or a view of A in place) or packed now into `scratch` (mc x kc elements).
+template <class T>
+ABlock<T> a_block(const PackedA<T>* packed, Operand<T> a, int mr, int64_t ic, int64_t mc,
+                  int64_t pc, int64_t kc, T* scratch) {
+  ABlock<T> blk;
+  if (packed && !packed->in_place()) {
+    blk.panels = packed->block(pc, ic);
+  } else if (packed) {
+    const Operand<T>& src = packed->source();
+    blk.rows = src.p + ic * src.rs + pc;
+    blk.lda = src.rs;
+    blk.full = mc / mr * mr;
+    if (blk.full < mc) {
+      pack_panel(scratch, blk.rows + blk.full * blk.lda, mr, mc - blk.full, blk.lda, kc, 1);
+      blk.panels = scratch;
+    }
+  } else {
+    pack_a_block(scratch, a, mr, ic, mc, pc, kc);
+    blk.panels = scratch;
+  }
+  return blk;
+}
+
 // Either a strided operand or a PanelSource, behind one panel-packing call.
 template <class T>
 struct BSource {
@@ -131,7 +172,7 @@ void serial_driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Op
   const int64_t b_elems = blk.kc * min64(blk.nc, ceil_div(N, nr) * nr);
   const int64_t a_elems = min64(blk.mc, ceil_div(M, mr) * mr) * min64(blk.kc, K);
   T* bpack = thread_scratch(ScratchSlot::gemm_b).get<T>(b_elems);
-  T* apack = packed ? nullptr : thread_scratch(ScratchSlot::gemm_a).get<T>(a_elems);
+  T* apack = thread_scratch(ScratchSlot::gemm_a).get<T>(a_elems);
   for (int64_t jc = 0; jc < N; jc += blk.nc) {
     const int64_t nc = min64(blk.nc, N - jc);
     for (int64_t pc = 0; pc < K; pc += blk.kc) {
@@ -140,17 +181,11 @@ void serial_driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Op
       b.pack_panels(bpack, nr, col0 + jc, nc, pc, kc);
       for (int64_t ic = 0; ic < M; ic += blk.mc) {
         const int64_t mc = min64(blk.mc, M - ic);
-        const T* ablock;
-        if (packed) {
-          ablock = packed->block(pc, ic);
-        } else {
-          pack_a_block(apack, a, mr, ic, mc, pc, kc);
-          ablock = apack;
-        }
+        const ABlock<T> ablock = a_block(packed, a, mr, ic, mc, pc, kc, apack);
         for (int64_t j = 0; j < nc; j += nr)
           for (int64_t ir = 0; ir < mc; ir += mr)
-            uk.fn(kc, ablock + ir * kc, bpack + j * kc, c + (ic + ir) * ldc + jc + j, ldc,
-                  min64(mr, mc - ir), min64(nr, nc - j), acc);
+            ablock.tile(uk, ir, kc, bpack + j * kc, c + (ic + ir) * ldc + jc + j, ldc,
+                        min64(mr, mc - ir), min64(nr, nc - j), acc);
       }
     }
   }
@@ -184,22 +219,16 @@ void split_m_driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, O
         split(m_panels, threads, static_cast<int>(t), &mp0, &mp1);
         if (mp0 >= mp1) return;
         const int64_t a_elems = min64(blk.mc, (mp1 - mp0) * mr) * kc;
-        T* apack = packed ? nullptr : thread_scratch(ScratchSlot::gemm_a).get<T>(a_elems);
+        T* apack = thread_scratch(ScratchSlot::gemm_a).get<T>(a_elems);
         const int64_t i_end = min64(mp1 * mr, M);
         for (int64_t ic = mp0 * mr; ic < i_end; ic += blk.mc) {
           const int64_t mc = min64(blk.mc, i_end - ic);
-          const T* ablock;
-          if (packed) {
-            ablock = packed->block(pc, ic);
-          } else {
-            pack_a_block(apack, a, mr, ic, mc, pc, kc);
-            ablock = apack;
-          }
+          const ABlock<T> ablock = a_block(packed, a, mr, ic, mc, pc, kc, apack);
           for (int64_t jp = 0; jp < n_panels; ++jp) {
             const int64_t j = jp * nr;
             for (int64_t ir = 0; ir < mc; ir += mr)
-              uk.fn(kc, ablock + ir * kc, bpack + j * kc, c + (ic + ir) * ldc + jc + j, ldc,
-                    min64(mr, mc - ir), min64(nr, nc - j), acc);
+              ablock.tile(uk, ir, kc, bpack + j * kc, c + (ic + ir) * ldc + jc + j, ldc,
+                          min64(mr, mc - ir), min64(nr, nc - j), acc);
           }
         }
       });
@@ -218,7 +247,8 @@ double n_split_efficiency(int64_t N, int64_t n_panels, int threads, bool a_prepa
 
 template <class T>
 void driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Operand<T> a,
-            const BSource<T>& b, T* c, int64_t ldc, bool accumulate, int threads) {
+            const BSource<T>& b, T* c, int64_t ldc, bool accumulate, int threads,
+            AMode a_mode = AMode::pack) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     if (!accumulate)
@@ -226,6 +256,11 @@ void driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Operand<T
     return;
   }
   if (threads <= 0) threads = gemm_threads(M, N, K);
+  PackedA<T> view;
+  if (!packed && a_in_place(a_mode, a.cs, N)) {
+    view.view(M, K, a, N);
+    packed = &view;
+  }
   const GemmUkernel<T>& uk = packed ? packed->ukernel() : active_ukernel<T>(M, N);
   const Blocking blk = packed ? packed->blocking() : blocking_for(uk);
   const int64_t m_panels = ceil_div(M, uk.mr), n_panels = ceil_div(N, uk.nr);
@@ -270,13 +305,13 @@ const GemmUkernel<T>& pick(const GemmUkernel<T>* first, int count, int64_t M, in
 template <>
 const GemmUkernel<float>& active_ukernel<float>(int64_t M, int64_t N) {
   using namespace ukernels;
-  static const GemmUkernel<float> scalar[] = {{"f32_gemm_4x8_scalar", 4, 8, f32_gemm_4x8_scalar}};
-  static const GemmUkernel<float> avx2[] = {{"f32_gemm_6x16_avx2", 6, 16, f32_gemm_6x16_avx2}};
+  static const GemmUkernel<float> scalar[] = {{"f32_gemm_4x8_scalar", 4, 8, f32_gemm_4x8_scalar, f32_gemm_4x8_scalar_a_in_place}};
+  static const GemmUkernel<float> avx2[] = {{"f32_gemm_6x16_avx2", 6, 16, f32_gemm_6x16_avx2, f32_gemm_6x16_avx2_a_in_place}};
   // 14x32: 28 accumulators, each broadcast feeds 2 FMAs; 8x48: 24 accumulators, 3 FMAs per
   // broadcast, and an exact fit for the multiples of 8 that channel counts usually are.
   static const GemmUkernel<float> avx512[] = {
-      {"f32_gemm_14x32_avx512", 14, 32, f32_gemm_14x32_avx512},
-      {"f32_gemm_8x48_avx512", 8, 48, f32_gemm_8x48_avx512}};
+      {"f32_gemm_14x32_avx512", 14, 32, f32_gemm_14x32_avx512, f32_gemm_14x32_avx512_a_in_place},
+      {"f32_gemm_8x48_avx512", 8, 48, f32_gemm_8x48_avx512, f32_gemm_8x48_avx512_a_in_place}};
   switch (active_isa()) {
     case Isa::avx512: return pick(avx512, 2, M, N);
     case Isa::avx2: return pick(avx2, 1, M, N);
@@ -288,9 +323,9 @@ template <>
 const GemmUkernel<double>& active_ukernel<double>(int64_t, int64_t) {
   using namespace ukernels;
   static const GemmUkernel<double> k[] = {
-      {"f64_gemm_4x4_scalar", 4, 4, f64_gemm_4x4_scalar},
-      {"f64_gemm_6x8_avx2", 6, 8, f64_gemm_6x8_avx2},
-      {"f64_gemm_14x16_avx512", 14, 16, f64_gemm_14x16_avx512},
+      {"f64_gemm_4x4_scalar", 4, 4, f64_gemm_4x4_scalar, f64_gemm_4x4_scalar_a_in_place},
+      {"f64_gemm_6x8_avx2", 6, 8, f64_gemm_6x8_avx2, f64_gemm_6x8_avx2_a_in_place},
+      {"f64_gemm_14x16_avx512", 14, 16, f64_gemm_14x16_avx512, f64_gemm_14x16_avx512_a_in_place},
   };
   return k[static_cast<int>(active_isa())];
 }
@@ -340,9 +375,28 @@ void PackedA<T>::pack(int64_t M, int64_t K, Operand<T> a, int64_t n_hint) {
 }
 
 template <class T>
+void PackedA<T>::view(int64_t M, int64_t K, Operand<T> a, int64_t n_hint) {
+  if (a.cs != 1) throw std::invalid_argument("gemm: A read in place needs a unit column stride");
+  uk_ = &active_ukernel<T>(M, n_hint);
+  blk_ = blocking_for(*uk_);
+  M_ = M;
+  K_ = K;
+  m_padded_ = ceil_div(M, uk_->mr) * uk_->mr;
+  src_ = a;
+  data_ = nullptr;
+}
+
+bool a_in_place(AMode mode, int64_t a_col_stride, int64_t N) {
+  if (mode == AMode::in_place && a_col_stride != 1)
+    throw std::invalid_argument("gemm: A read in place needs a unit column stride");
+  return mode == AMode::in_place ||
+         (mode == AMode::automatic && a_col_stride == 1 && N <= kAInPlaceMaxColumns);
+}
+
+template <class T>
 void gemm(int64_t M, int64_t N, int64_t K, Operand<T> a, Operand<T> b, T* c, int64_t ldc,
-          bool accumulate, int threads) {
-  driver<T>(M, N, K, nullptr, a, BSource<T>{&b, nullptr}, c, ldc, accumulate, threads);
+          bool accumulate, int threads, AMode a_mode) {
+  driver<T>(M, N, K, nullptr, a, BSource<T>{&b, nullptr}, c, ldc, accumulate, threads, a_mode);
 }
 
 template <class T>
@@ -361,8 +415,8 @@ void gemm(const PackedA<T>& a, int64_t N, const PanelSource<T>& b, T* c, int64_t
 
 template <class T>
 void gemm(int64_t M, int64_t N, int64_t K, Operand<T> a, const PanelSource<T>& b, T* c,
-          int64_t ldc, bool accumulate, int threads) {
-  driver<T>(M, N, K, nullptr, a, BSource<T>{nullptr, &b}, c, ldc, accumulate, threads);
+          int64_t ldc, bool accumulate, int threads, AMode a_mode) {
+  driver<T>(M, N, K, nullptr, a, BSource<T>{nullptr, &b}, c, ldc, accumulate, threads, a_mode);
 }
 
 template Blocking blocking_for<float>(const GemmUkernel<float>&);
@@ -370,9 +424,9 @@ template Blocking blocking_for<double>(const GemmUkernel<double>&);
 template class PackedA<float>;
 template class PackedA<double>;
 template void gemm<float>(int64_t, int64_t, int64_t, Operand<float>, Operand<float>, float*,
-                          int64_t, bool, int);
+                          int64_t, bool, int, AMode);
 template void gemm<double>(int64_t, int64_t, int64_t, Operand<double>, Operand<double>, double*,
-                           int64_t, bool, int);
+                           int64_t, bool, int, AMode);
 template void gemm<float>(const PackedA<float>&, int64_t, Operand<float>, float*, int64_t, bool,
                           int);
 template void gemm<float>(const PackedA<float>&, int64_t, const PanelSource<float>&, float*,
@@ -380,9 +434,9 @@ template void gemm<float>(const PackedA<float>&, int64_t, const PanelSource<floa
 template void gemm<double>(const PackedA<double>&, int64_t, const PanelSource<double>&, double*,
                            int64_t, bool, int);
 template void gemm<float>(int64_t, int64_t, int64_t, Operand<float>, const PanelSource<float>&,
-                          float*, int64_t, bool, int);
+                          float*, int64_t, bool, int, AMode);
 template void gemm<double>(int64_t, int64_t, int64_t, Operand<double>, const PanelSource<double>&,
-                           double*, int64_t, bool, int);
+                           double*, int64_t, bool, int, AMode);
 template void gemm<double>(const PackedA<double>&, int64_t, Operand<double>, double*, int64_t,
                            bool, int);
 

@@ -49,6 +49,17 @@ const ukernels::GemmUkernel<T>& active_ukernel(int64_t M = 0, int64_t N = 0);
 template <class T>
 Blocking blocking_for(const ukernels::GemmUkernel<T>& uk);
 
+// How a product treats an A given as an Operand: packed block by block, or read in place by the
+// micro-kernel (row-major A with unit column stride only). In place saves a pass over A that
+// only pays off when each packed element meets many columns of B; automatic picks by N.
+enum class AMode { automatic, pack, in_place };
+// Automatic reads A in place for products with at most this many columns. Measured (AVX2, one
+// thread, benchmarks/bench_gemm.py --a-modes): per product, in place runs at 0.96-1.04x the
+// speed of an A packed in advance, so it wins wherever the packing pass is not amortised:
+// 1.24x at 1000x64x1024, 1.03x at 512^3, 0.96x at 1024^3 against packing per call.
+inline constexpr int64_t kAInPlaceMaxColumns = 512;
+bool a_in_place(AMode mode, int64_t a_col_stride, int64_t N);
+
 // Threads worth using for an M x N x K product (1 below a size where forking costs more than
 // it saves), at most max_threads().
 int gemm_threads(int64_t M, int64_t N, int64_t K);
@@ -61,11 +72,17 @@ class PackedA {
  public:
   // n_hint: the usual width of the B operands (0: unknown), to pick the best-fitting tile.
   void pack(int64_t M, int64_t K, Operand<T> a, int64_t n_hint = 0);
+  // Refers to A without copying it (a.cs must be 1; A must outlive the products): for an A
+  // used once against few columns, where packing would cost more than it saves.
+  void view(int64_t M, int64_t K, Operand<T> a, int64_t n_hint = 0);
+  bool in_place() const { return data_ == nullptr; }
+  const Operand<T>& source() const { return src_; }
   int64_t rows() const { return M_; }
   int64_t depth() const { return K_; }
   const ukernels::GemmUkernel<T>& ukernel() const { return *uk_; }
   const Blocking& blocking() const { return blk_; }
-  // The packed MR-panels of rows [ic, ...) for the k block starting at pc (a multiple of kc).
+  // Packed only: the MR-panels of rows [ic, ...) for the k block starting at pc (a multiple
+  // of kc).
   const T* block(int64_t pc, int64_t ic) const {
     const int64_t kc = K_ - pc < blk_.kc ? K_ - pc : blk_.kc;
     return data_ + pc * m_padded_ + ic * kc;
@@ -74,6 +91,7 @@ class PackedA {
 
  private:
   int64_t M_ = 0, K_ = 0, m_padded_ = 0;
+  Operand<T> src_{nullptr, 0, 0};
   const ukernels::GemmUkernel<T>* uk_ = nullptr;
   Blocking blk_{};
   AlignedBuffer buf_;
@@ -84,7 +102,7 @@ class PackedA {
 // gemm_threads(M, N, K); 1 runs on the calling thread only (safe inside a parallel region).
 template <class T>
 void gemm(int64_t M, int64_t N, int64_t K, Operand<T> a, Operand<T> b, T* c, int64_t ldc,
-          bool accumulate, int threads = 0);
+          bool accumulate, int threads = 0, AMode a_mode = AMode::automatic);
 template <class T>
 void gemm(const PackedA<T>& a, int64_t N, Operand<T> b, T* c, int64_t ldc, bool accumulate,
           int threads = 0);
@@ -93,6 +111,6 @@ void gemm(const PackedA<T>& a, int64_t N, const PanelSource<T>& b, T* c, int64_t
           bool accumulate, int threads = 0);
 template <class T>
 void gemm(int64_t M, int64_t N, int64_t K, Operand<T> a, const PanelSource<T>& b, T* c,
-          int64_t ldc, bool accumulate, int threads = 0);
+          int64_t ldc, bool accumulate, int threads = 0, AMode a_mode = AMode::automatic);
 
 }  // namespace fastconv::gemm

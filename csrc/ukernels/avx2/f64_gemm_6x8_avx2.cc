@@ -4,9 +4,6 @@
 
 namespace fastconv::ukernels {
 
-void f64_gemm_6x8_avx2(int64_t kc, const double* a, const double* b, double* c,
-    int64_t ldc, int64_t m, int64_t n, bool accumulate) {
-  gemm_tile<F64Traits, 6, 2>(kc, a, b, c, ldc, m, n, accumulate);
-}
+FASTCONV_DEFINE_GEMM(F64Traits, 6, 2, f64_gemm_6x8_avx2)
 
 }  // namespace fastconv::ukernels

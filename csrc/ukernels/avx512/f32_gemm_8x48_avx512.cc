@@ -4,9 +4,6 @@
 
 namespace fastconv::ukernels {
 
-void f32_gemm_8x48_avx512(int64_t kc, const float* a, const float* b, float* c,
-    int64_t ldc, int64_t m, int64_t n, bool accumulate) {
-  gemm_tile<F32Traits, 8, 3>(kc, a, b, c, ldc, m, n, accumulate);
-}
+FASTCONV_DEFINE_GEMM(F32Traits, 8, 3, f32_gemm_8x48_avx512)
 
 }  // namespace fastconv::ukernels
