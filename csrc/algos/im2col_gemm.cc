@@ -65,6 +65,7 @@ struct Shape {
 // padding. Input column of ow is ow * sw + off.
 struct ColumnRange {
   int64_t off, lo, hi;
+  ColumnRange() = default;
   ColumnRange(const Conv2dParams& p, int64_t s) {
     off = s * p.dw - p.pl;
     lo = off >= 0 ? 0 : min64(ceil_div(-off, p.sw), p.Wo);
@@ -125,12 +126,16 @@ struct ColPanels {
     const int64_t pos0 = cp.p0 + j0, P = p.Ho * p.Wo;
     const int64_t oh_first = pos0 % P / p.Wo, ow_first = pos0 % p.Wo;
     const T* x_first = cp.xg + pos0 / P * cp.img_stride;
+    // Each kernel column's range once per panel, not once per row: it costs divisions.
+    constexpr int64_t kMaxCachedS = 16;
+    ColumnRange cached[kMaxCachedS];
+    for (int64_t s = 0; s < min64(p.S, kMaxCachedS); ++s) cached[s] = ColumnRange(p, s);
     ColRow t(p, k0);
     for (int64_t k = 0; k < kc; ++k) {
       T* d = dst + k * nr;
       const T* xc = x_first + t.c * p.H * p.W;
       const int64_t iw_off = t.s * p.dw - p.pl, ih_off = t.r * p.dh - p.pt;
-      const ColumnRange cr(p, t.s);
+      const ColumnRange cr = t.s < kMaxCachedS ? cached[t.s] : ColumnRange(p, t.s);
       int64_t j = 0, oh = oh_first, ow = ow_first;
       while (j < valid) {
         const int64_t run = min64(valid - j, p.Wo - ow);
