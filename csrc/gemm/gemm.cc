@@ -20,14 +20,18 @@ int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 // dst[k * width + i] = src[i * inner_stride + k * depth_stride] for i < valid, 0 for the rest
 // of the width: one MR-panel of A or NR-panel of B, zero-padded so micro-kernels never branch.
+// The loop-distribution pattern pass is off: it would turn each panel-row copy (a handful of
+// elements) into a memmove call, which cost 40% of a transposed conv whose W^T is packed per
+// call (dcgan_g3, N=1).
 template <class T>
-void pack_panel(T* __restrict dst, const T* src, int width, int64_t valid, int64_t inner_stride,
-                int64_t depth, int64_t depth_stride) {
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) void pack_panel(
+    T* __restrict dst, const T* src, int width, int64_t valid, int64_t inner_stride,
+    int64_t depth, int64_t depth_stride) {
   if (inner_stride == 1) {
     for (int64_t k = 0; k < depth; ++k) {
       const T* s = src + k * depth_stride;
       T* d = dst + k * width;
-      for (int64_t i = 0; i < valid; ++i) d[i] = s[i];  // at most a panel: no libc call
+      for (int64_t i = 0; i < valid; ++i) d[i] = s[i];
       for (int64_t i = valid; i < width; ++i) d[i] = T(0);
     }
     return;
