@@ -45,14 +45,15 @@ def _offered(backend):
     return _dispatch.get(backend).conv_algorithms
 
 
-def has_gradients(algorithm):
-    """Whether a C++ algorithm implements the input gradient (the op lists in csrc/ops/conv2d.cc
-    say; a 3x3 single-channel shape that every algorithm supports asks them)."""
+def has_gradients(algorithm, op="input_grad"):
+    """Whether a C++ algorithm implements a gradient op, "input_grad" or "weight_grad" (the op
+    lists in csrc/ops/conv2d.cc say; a 3x3 single-channel shape that every algorithm supports
+    asks them)."""
     core = _dispatch._core
     if core is None:
         return algorithm in ("direct", "im2col")
     try:
-        core.select_conv2d("input_grad", 1, 1, 4, 4, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, algorithm)
+        core.select_conv2d(op, 1, 1, 4, 4, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, algorithm)
     except ValueError as e:
         if "does not implement this op" in str(e):
             return False

@@ -103,7 +103,10 @@ def test_conv2d_gradients(impl, algorithm, case, dtype):
     dx = run(fc.grad.conv2d_input, x.shape, wt, gy, *args, algorithm=algorithm, backend=impl)
     dx_ref = fc.grad.conv2d_input(x.shape, f64(wt), f64(gy), *args, backend="reference")
     dx_mag = fc.grad.conv2d_input(x.shape, np.abs(f64(wt)), np.abs(f64(gy)), *args, backend="reference")
-    assert_close(dx, dx_ref, dx_mag, dtype, what="conv2d_input")
+    # Winograd computes the input gradient as a forward conv: its forward error bound holds.
+    assert_close(dx, dx_ref, dx_mag, dtype, rtol=rtol_for(algorithm, dtype), what="conv2d_input")
+    if impl == "cpp" and not has_gradients(algorithm, "weight_grad"):
+        return
     dw = run(fc.grad.conv2d_weight, x, wt.shape, gy, *args, algorithm=algorithm, backend=impl)
     dw_ref = fc.grad.conv2d_weight(f64(x), wt.shape, f64(gy), *args, backend="reference")
     dw_mag = fc.grad.conv2d_weight(np.abs(f64(x)), wt.shape, np.abs(f64(gy)), *args, backend="reference")
@@ -172,7 +175,10 @@ def test_threads_agree(impl, algorithm, threads):
     dx_ref = fc.grad.conv2d_input(x.shape, wt.astype(np.float64), gy.astype(np.float64), 1, 1,
                                   backend="reference")
     dx_mag = fc.grad.conv2d_input(x.shape, f64(wt), f64(gy), 1, 1, backend="reference")
-    assert_close(dx, dx_ref, dx_mag, np.float32, what=f"conv2d_input with {threads} threads")
+    assert_close(dx, dx_ref, dx_mag, np.float32, rtol=rtol_for(algorithm, np.float32),
+                 what=f"conv2d_input with {threads} threads")
+    if impl == "cpp" and not has_gradients(algorithm, "weight_grad"):
+        return
     dw = run(fc.grad.conv2d_weight, x, wt.shape, gy, 1, 1, algorithm=algorithm, backend=impl)
     dw_ref = fc.grad.conv2d_weight(x.astype(np.float64), wt.shape, gy.astype(np.float64), 1, 1,
                                    backend="reference")

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "runtime/cpu.h"
 #include "runtime/parallel.h"
@@ -374,6 +375,43 @@ void winograd_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, cons
   winograd_conv2d_forward(p, x, packed, bias, y);
 }
 
+Conv2dParams winograd_input_params(const Conv2dParams& p) {
+  Conv2dParams q = p;
+  q.C = p.K;
+  q.K = p.C;
+  q.H = p.Ho;
+  q.W = p.Wo;
+  q.pt = p.R - 1 - p.pt;
+  q.pb = p.R - 1 - p.pb;
+  q.pl = p.S - 1 - p.pl;
+  q.pr = p.S - 1 - p.pr;
+  ops::finish_params(q);
+  return q;
+}
+
+const char* winograd_input_declines(const Conv2dParams& p) {
+  if (const char* why = winograd_declines(p)) return why;
+  if (p.pt > 2 || p.pb > 2 || p.pl > 2 || p.pr > 2) return "needs padding <= 2 on every side";
+  return nullptr;
+}
+
+template <class T>
+void winograd_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) {
+  const Conv2dParams q = winograd_input_params(p);
+  const int64_t G = p.groups, Kg = p.K / G, Cg = p.C / G;
+  // w'[g*Cg + c][k][t] = w[g*Kg + k][c][8 - t]; per-thread, kept between calls.
+  thread_local std::vector<T> flipped;
+  flipped.resize(static_cast<size_t>(p.C * Kg * 9));
+  for (int64_t g = 0; g < G; ++g)
+    for (int64_t c = 0; c < Cg; ++c)
+      for (int64_t k = 0; k < Kg; ++k) {
+        const T* src = w + ((g * Kg + k) * Cg + c) * 9;
+        T* dst = flipped.data() + ((g * Cg + c) * Kg + k) * 9;
+        for (int t = 0; t < 9; ++t) dst[t] = src[8 - t];
+      }
+  winograd_conv2d_forward(q, gy, flipped.data(), static_cast<const T*>(nullptr), dx, 0);
+}
+
 template class WinogradWeights<float>;
 template class WinogradWeights<double>;
 template void winograd_conv2d_forward<float>(const Conv2dParams&, const float*,
@@ -385,5 +423,9 @@ template void winograd_conv2d_forward<float>(const Conv2dParams&, const float*, 
                                              const float*, float*, int);
 template void winograd_conv2d_forward<double>(const Conv2dParams&, const double*, const double*,
                                               const double*, double*, int);
+template void winograd_conv2d_input<float>(const Conv2dParams&, const float*, const float*,
+                                           float*);
+template void winograd_conv2d_input<double>(const Conv2dParams&, const double*, const double*,
+                                            double*);
 
 }  // namespace fastconv::algos

@@ -106,4 +106,12 @@ template <class T>
 void winograd_conv2d_forward(const ops::Conv2dParams& p, const T* x, const T* w, const T* bias,
                              T* y, int m);
 
+// The input gradient of a 3x3 stride-1 conv is itself a 3x3 stride-1 conv: grad_output
+// correlated with the kernel flipped and its channel axes swapped, padded by 2 - p on each
+// side (so padding above 2 has no such form). winograd_input_params gives that forward conv.
+ops::Conv2dParams winograd_input_params(const ops::Conv2dParams& p);
+const char* winograd_input_declines(const ops::Conv2dParams& p);
+template <class T>
+void winograd_conv2d_input(const ops::Conv2dParams& p, const T* grad_output, const T* w, T* dx);
+
 }  // namespace fastconv::algos

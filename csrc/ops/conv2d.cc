@@ -131,6 +131,19 @@ const char* winograd_auto_declines(const Conv2dParams& p) {
 }
 const char* explicit_only(const Conv2dParams&) { return "only on explicit request"; }
 
+// Input gradient by Winograd: the forward conv of winograd_input_params, whose shape "auto"
+// judges as it would a forward call (one more filter transform per call, same tile rule).
+template <class T>
+void run_winograd_input(const Conv2dParams& p, const T* gy, const T* w, const T*, T* dx) {
+  algos::winograd_conv2d_input<T>(p, gy, w, dx);
+}
+const char* winograd_input_declines(const Conv2dParams& p) {
+  return algos::winograd_input_declines(p);
+}
+const char* winograd_input_auto_declines(const Conv2dParams& p) {
+  return algos::winograd_auto_declines(algos::winograd_input_params(p));
+}
+
 const std::vector<Conv2dAlgo> kForward = {
     {"depthwise", depthwise_declines, {run_depthwise_forward<float>},
      {run_depthwise_forward<double>}, nullptr},
@@ -148,6 +161,8 @@ const std::vector<Conv2dAlgo> kForward = {
      {run_winograd_forward<double, 6>}, explicit_only},
 };
 const std::vector<Conv2dAlgo> kInput = {
+    {"winograd", winograd_input_declines, {run_winograd_input<float>},
+     {run_winograd_input<double>}, winograd_input_auto_declines},
     {"im2col", im2col_declines, {run_im2col_input<float>}, {run_im2col_input<double>},
      im2col_input_auto_declines},
     {"direct", direct_declines, {run_direct_input<float>}, {run_direct_input<double>}},
