@@ -89,7 +89,8 @@ def test_auto_never_picks_explicit_tiles(cpp):
 
 @pytest.mark.parametrize("geometry,rule", [
     (dict(stride=2, padding=1), "stride 1"),
-    (dict(dilation=2, padding=2), "dilation 1"),
+    (dict(dilation=2, padding=1), "multiples of the dilation"),
+    (dict(dilation=(1, 5), padding=(1, 5)), "multiples of the dilation"),  # 12 % 5 != 0
 ])
 def test_declines_with_reason(cpp, geometry, rule):
     x, wt = random((1, 8, 12, 12), np.float32, 7), random((8, 8, 3, 3), np.float32, 8)
@@ -97,6 +98,33 @@ def test_declines_with_reason(cpp, geometry, rule):
         fc.conv2d(x, wt, algorithm="winograd", backend=cpp, **geometry)
     with pytest.raises(ValueError, match="3x3"):
         fc.conv2d(x, random((8, 8, 5, 5), np.float32, 9), algorithm="winograd_f4", backend=cpp)
+
+
+@pytest.mark.parametrize("dilation, padding, hw, groups", [
+    (2, 2, (14, 10), 1), ((2, 3), (2, 3), (8, 12), 2), (3, (3, 6), (12, 18), 1)])
+def test_dilated_runs_on_phases(cpp, threads, dilation, padding, hw, groups):
+    """A dilated 3x3 conv as an undilated one on its dilation x dilation phase images (forward,
+    input gradient, plan), whenever size and padding are multiples of the dilation."""
+    x = random((2, 12, *hw), np.float32, 20)
+    wt = random((10, 12 // groups, 3, 3), np.float32, 21)
+    b = random((10,), np.float32, 22)
+    args = (1, padding, dilation, groups)
+    f64 = lambda a: a.astype(np.float64)
+    ref = fc.conv2d(f64(x), f64(wt), f64(b), *args, backend="reference")
+    mag = fc.conv2d(np.abs(f64(x)), np.abs(f64(wt)), np.abs(f64(b)), *args, backend="reference")
+    for alg in ("winograd", "winograd_f2", "winograd_f4"):
+        y = fc.conv2d(x, wt, b, *args, algorithm=alg, backend=cpp)
+        assert_close(y, ref, mag, np.float32, rtol=rtol_for(alg, np.float32), what=f"dilated {alg}")
+    plan = fc.Conv2dPlan(wt, b, *args, algorithm="winograd", backend=cpp, input_hw=hw)
+    assert_close(plan(x), ref, mag, np.float32, rtol=rtol_for("winograd", np.float32),
+                 what="dilated winograd plan")
+    gy = random(ref.shape, np.float32, 23)
+    dx = fc.grad.conv2d_input(x.shape, wt, gy, *args, algorithm="winograd", backend=cpp)
+    dx_ref = fc.grad.conv2d_input(x.shape, f64(wt), f64(gy), *args, backend="reference")
+    dx_mag = fc.grad.conv2d_input(x.shape, np.abs(f64(wt)), np.abs(f64(gy)), *args,
+                                  backend="reference")
+    assert_close(dx, dx_ref, dx_mag, np.float32, rtol=rtol_for("winograd", np.float32),
+                 what="dilated winograd conv2d_input")
 
 
 def test_threads_and_batch_blocks(cpp, threads):

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -255,11 +256,27 @@ void run_block(const Conv2dParams& p, const T* x, const WinogradWeights<T>& w, c
 const char* winograd_declines(const Conv2dParams& p) {
   if (p.R != 3 || p.S != 3) return "needs a 3x3 kernel";
   if (p.sh != 1 || p.sw != 1) return "needs stride 1";
-  if (p.dh != 1 || p.dw != 1) return "needs dilation 1";
+  if (p.H % p.dh || p.pt % p.dh || p.pb % p.dh || p.W % p.dw || p.pl % p.dw || p.pr % p.dw)
+    return "dilation > 1 needs the image size and padding to be multiples of the dilation";
   return nullptr;
 }
 
-const char* winograd_auto_declines(const Conv2dParams& p) {
+Conv2dParams winograd_phase_params(const Conv2dParams& p) {
+  Conv2dParams q = p;
+  q.N = p.N * p.dh * p.dw;
+  q.H = p.H / p.dh;
+  q.W = p.W / p.dw;
+  q.pt = p.pt / p.dh;
+  q.pb = p.pb / p.dh;
+  q.pl = p.pl / p.dw;
+  q.pr = p.pr / p.dw;
+  q.dh = q.dw = 1;
+  ops::finish_params(q);
+  return q;
+}
+
+const char* winograd_auto_declines(const Conv2dParams& dilated) {
+  const Conv2dParams p = winograd_phase_params(dilated);
   if (p.C / p.groups < kWinogradAutoMinChannels || p.K / p.groups < kWinogradAutoMinChannels)
     return "fewer than 32 channels per group: the direct kernels are faster";
   const int m = winograd_default_tile(p, false);
@@ -277,7 +294,8 @@ int winograd_named_tile(const char* name, const Conv2dParams& p) {
   return 0;
 }
 
-int winograd_default_tile(const Conv2dParams& p, bool weights_cached) {
+int winograd_default_tile(const Conv2dParams& dilated, bool weights_cached) {
+  const Conv2dParams p = winograd_phase_params(dilated);
   // GEMM columns each tile size computes: the tiles rounded up to whole NR panels (F(4x4) on
   // a 14x14 image has 16 tiles, half a 32-wide panel, where F(2x2) has 49 of 64), plus, when
   // the filters are transformed in this call, their transform in GEMM-column equivalents.
@@ -339,10 +357,49 @@ void WinogradWeights<T>::pack(const Conv2dParams& p, const T* w, int m) {
   }
 }
 
+// A dilated conv as an undilated one on its phases: output (d*i + a, d*j + b) only reads
+// input (d*i' + a, d*j' + b), so each of the dh*dw phase images is an ordinary 3x3 conv
+// (padding / d) of the matching input phase, and the phases run as one batch of N*dh*dw images.
+template <class T>
+void forward_by_phases(const Conv2dParams& p, const T* x, const WinogradWeights<T>& w,
+                       const T* bias, T* y) {
+  const Conv2dParams q = winograd_phase_params(p);
+  const int64_t dh = p.dh, dw = p.dw, phases = dh * dw;
+  T* xq = thread_scratch(ScratchSlot::winograd_phases_in).get<T>(q.N * q.C * q.H * q.W);
+  T* yq = thread_scratch(ScratchSlot::winograd_phases_out).get<T>(q.N * q.K * q.Ho * q.Wo);
+  // Both moves go plane by plane: element (i, j) of phase (a, b) is (d*i + a, d*j + b).
+  auto move = [&](const T* src, T* dst, int64_t channels, int64_t H, int64_t W, bool split) {
+    const int64_t h = H / dh, wd = W / dw;
+    parallel_for_cost(p.N * channels, stream_ns(2.0 * p.N * channels * H * W * sizeof(T)),
+                      [&](int64_t nc) {
+      const int64_t n = nc / channels, c = nc % channels;
+      for (int64_t a = 0; a < dh; ++a)
+        for (int64_t b = 0; b < dw; ++b) {
+          const int64_t phase_plane = ((n * phases + a * dw + b) * channels + c) * h * wd;
+          const int64_t full_plane = nc * H * W;
+          for (int64_t i = 0; i < h; ++i)
+            for (int64_t j = 0; j < wd; ++j) {
+              const int64_t full = full_plane + (i * dh + a) * W + j * dw + b;
+              const int64_t part = phase_plane + i * wd + j;
+              if (split) dst[part] = src[full];
+              else dst[full] = src[part];
+            }
+        }
+    });
+  };
+  move(x, xq, p.C, p.H, p.W, true);
+  winograd_conv2d_forward(q, xq, w, bias, yq);
+  move(yq, y, p.K, p.Ho, p.Wo, false);
+}
+
 template <class T>
 void winograd_conv2d_forward(const Conv2dParams& p, const T* x, const WinogradWeights<T>& w,
                              const T* bias, T* y) {
   if (p.N == 0) return;
+  if (p.dh > 1 || p.dw > 1) {
+    forward_by_phases(p, x, w, bias, y);
+    return;
+  }
   const Schedule s = schedule(p, w);
   const int64_t per_group = s.blocks * s.kparts;
   auto item = [&](int64_t it) {
@@ -381,18 +438,21 @@ Conv2dParams winograd_input_params(const Conv2dParams& p) {
   q.K = p.C;
   q.H = p.Ho;
   q.W = p.Wo;
-  q.pt = p.R - 1 - p.pt;
-  q.pb = p.R - 1 - p.pb;
-  q.pl = p.S - 1 - p.pl;
-  q.pr = p.S - 1 - p.pr;
+  q.pt = (p.R - 1) * p.dh - p.pt;
+  q.pb = (p.R - 1) * p.dh - p.pb;
+  q.pl = (p.S - 1) * p.dw - p.pl;
+  q.pr = (p.S - 1) * p.dw - p.pr;
   ops::finish_params(q);
+  if (q.Ho != p.H || q.Wo != p.W) throw std::logic_error("winograd input gradient: bad geometry");
   return q;
 }
 
 const char* winograd_input_declines(const Conv2dParams& p) {
-  if (const char* why = winograd_declines(p)) return why;
-  if (p.pt > 2 || p.pb > 2 || p.pl > 2 || p.pr > 2) return "needs padding <= 2 on every side";
-  return nullptr;
+  if (p.R != 3 || p.S != 3) return "needs a 3x3 kernel";
+  if (p.sh != 1 || p.sw != 1) return "needs stride 1";
+  if (p.pt > 2 * p.dh || p.pb > 2 * p.dh || p.pl > 2 * p.dw || p.pr > 2 * p.dw)
+    return "needs padding <= 2 x dilation on every side";
+  return winograd_declines(winograd_input_params(p));
 }
 
 template <class T>

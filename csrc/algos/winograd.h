@@ -53,8 +53,12 @@ inline constexpr int64_t kWinogradAutoMinChannels = 32;
 // against 72 flops per pair per tile in the GEMMs at ~55 flop/cycle).
 inline constexpr int64_t kWinogradFilterTransformColumns = 32;
 
-// Why Winograd cannot run this shape (nullptr: it can): 3x3, stride 1, dilation 1 only.
+// Why Winograd cannot run this shape (nullptr: it can): 3x3, stride 1; a dilation d > 1 when
+// the image size and padding are multiples of d (the conv then runs on the d*d phase images).
 const char* winograd_declines(const ops::Conv2dParams& p);
+// The undilated conv on the phase images of a dilated one (p itself when undilated): N*dh*dw
+// images of (H/dh, W/dw), padding divided by the dilation.
+ops::Conv2dParams winograd_phase_params(const ops::Conv2dParams& p);
 // Why "auto" should pass over a shape Winograd supports (nullptr: take it). Measured against
 // the direct kernels (benchmarks/bench_winograd.py and side-by-side runs, one core): with 8 or
 // 16 channels a group direct is 1.4-2x faster, at 32 about even (kWinogradAutoMinChannels);
@@ -107,8 +111,9 @@ void winograd_conv2d_forward(const ops::Conv2dParams& p, const T* x, const T* w,
                              T* y, int m);
 
 // The input gradient of a 3x3 stride-1 conv is itself a 3x3 stride-1 conv: grad_output
-// correlated with the kernel flipped and its channel axes swapped, padded by 2 - p on each
-// side (so padding above 2 has no such form). winograd_input_params gives that forward conv.
+// correlated with the kernel flipped and its channel axes swapped, same dilation d, padded by
+// 2d - p on each side (so padding above 2d has no such form). winograd_input_params gives that
+// forward conv (which may still decline, as a forward conv, on a dilated geometry).
 ops::Conv2dParams winograd_input_params(const ops::Conv2dParams& p);
 const char* winograd_input_declines(const ops::Conv2dParams& p);
 template <class T>

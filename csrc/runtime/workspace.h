@@ -48,7 +48,8 @@ class AlignedBuffer {
 // Named per-thread scratch slots, one AlignedBuffer each, living as long as the thread (the
 // OpenMP pool's threads persist, so their buffers are reused call after call).
 enum class ScratchSlot : int {
-  gemm_a = 0, gemm_b = 1, im2col = 2, partial = 3, transposed = 4, transposed_col = 5, count = 6
+  gemm_a = 0, gemm_b = 1, im2col = 2, partial = 3, transposed = 4, transposed_col = 5,
+  winograd_phases_in = 6, winograd_phases_out = 7, count = 8
 };
 
 inline AlignedBuffer& thread_scratch(ScratchSlot slot) {
