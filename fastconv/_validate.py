@@ -66,12 +66,13 @@ def float_array(a, name: str) -> np.ndarray:
 
 
 def same_dtype(*named: Tuple[str, Optional[np.ndarray]]) -> None:
-    dtypes = {a.dtype for _, a in named if a is not None}
-    if len(dtypes) == 1:
-        return
-    (first_name, first), *rest = [(n, a) for n, a in named if a is not None]
-    for name, arr in rest:
-        if arr.dtype != first.dtype:
+    first_name, first = None, None
+    for name, arr in named:      # a plain loop: this runs several times on every call
+        if arr is None:
+            continue
+        if first is None:
+            first_name, first = name, arr
+        elif arr.dtype != first.dtype:
             raise TypeError(f"{first_name} ({first.dtype}) and {name} ({arr.dtype}) must have the "
                             f"same dtype")
 
@@ -154,6 +155,8 @@ def _groups_divide(groups: int, n: int, what: str, weight: np.ndarray, op: str) 
 
 def _padding_spec(padding, kernel, dilation, stride) -> Tuple[int, int, int, int]:
     """int | pair | 'valid' | 'same' -> (top, bottom, left, right)."""
+    if type(padding) is int and padding >= 0:     # the common case, fast
+        return (padding, padding, padding, padding)
     if isinstance(padding, str):
         if padding == "valid":
             return (0, 0, 0, 0)
@@ -173,7 +176,7 @@ def _padding_spec(padding, kernel, dilation, stride) -> Tuple[int, int, int, int
 
 def _check_fits(x4: np.ndarray, kernel, pads, dilation, op: str) -> None:
     hp, wp = x4.shape[2] + pads[0] + pads[1], x4.shape[3] + pads[2] + pads[3]
-    eff = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    eff = (dilation[0] * (kernel[0] - 1) + 1, dilation[1] * (kernel[1] - 1) + 1)
     if eff[0] > hp or eff[1] > wp:
         raise ValueError(f"{op}: calculated padded input size per channel: ({hp} x {wp}); "
                          f"kernel size (dilated): ({eff[0]} x {eff[1]}); kernel size can't be "
@@ -233,7 +236,8 @@ def conv2d_args(input, weight, bias, stride, padding, dilation, groups, padding_
     x = float_array(input, "input")
     w = _weight(weight, "conv2d")
     # The input's own errors first, as torch reports them; then the plan's rules, then the rest.
-    same_dtype(("input", x), ("weight", w))
+    if x.dtype != w.dtype:
+        same_dtype(("input", x), ("weight", w))
     if x.ndim not in (3, 4):
         batched(x, "input", "conv2d")
     return conv2d_planned_args(
