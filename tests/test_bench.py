@@ -113,9 +113,8 @@ def test_bench_rejects_bad_shape_strings(capsys):
     assert "oh7 given, but the other sizes give oh6" in capsys.readouterr().err
 
 
+@pytest.mark.backends("cpp")  # the FMA probe is part of the compiled extension
 def test_peak_probe_runs_at_every_isa_level(impl, threads):
-    if impl != "cpp":
-        pytest.skip("the FMA probe is part of the compiled extension")
     from fastconv import _dispatch
     peak = _dispatch._core.fma_peak_gflops(threads)
     assert 0 < peak < float("inf")
