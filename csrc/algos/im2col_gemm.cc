@@ -357,21 +357,15 @@ bool im2col_weight_batches_images(const Conv2dParams& p, size_t elem) {
 int64_t im2col_last_tile_bytes() { return g_last_tile_bytes.load(); }
 
 template <class T>
-void Im2colWeights<T>::pack(const Conv2dParams& p, const T* w) {
+void Im2colWeights<T>::pack(const Conv2dParams& p, const T* w, bool in_place) {
   const Shape sh(p);
   if (static_cast<int64_t>(groups.size()) < sh.G) groups.resize(sh.G);
-  for (int64_t g = 0; g < sh.G; ++g)
-    groups[g].pack(sh.Kg, sh.CRS, gemm::Operand<T>{w + g * sh.Kg * sh.CRS, sh.CRS, 1},
-                   im2col_tile_rows(p, sizeof(T)) * p.Wo);
-}
-
-template <class T>
-void Im2colWeights<T>::view(const Conv2dParams& p, const T* w) {
-  const Shape sh(p);
-  if (static_cast<int64_t>(groups.size()) < sh.G) groups.resize(sh.G);
-  for (int64_t g = 0; g < sh.G; ++g)
-    groups[g].view(sh.Kg, sh.CRS, gemm::Operand<T>{w + g * sh.Kg * sh.CRS, sh.CRS, 1},
-                   im2col_tile_rows(p, sizeof(T)) * p.Wo);
+  for (int64_t g = 0; g < sh.G; ++g) {
+    const gemm::Operand<T> wg{w + g * sh.Kg * sh.CRS, sh.CRS, 1};
+    const int64_t n_hint = im2col_tile_rows(p, sizeof(T)) * p.Wo;
+    if (in_place) groups[g].view(sh.Kg, sh.CRS, wg, n_hint);
+    else groups[g].pack(sh.Kg, sh.CRS, wg, n_hint);
+  }
 }
 
 template <class T>
@@ -440,8 +434,7 @@ void im2col_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, const 
   // would page-fault on every call, about 0.4 ms per MB here), unless the call has too few
   // columns in all to amortise the packing pass (gemm::kAInPlaceMaxColumns).
   thread_local Im2colWeights<T> packed;
-  if (p.N * p.Ho * p.Wo <= gemm::kAInPlaceMaxColumns) packed.view(p, w);
-  else packed.pack(p, w);
+  packed.pack(p, w, p.N * p.Ho * p.Wo <= gemm::kAInPlaceMaxColumns);
   im2col_conv2d_forward(p, x, packed, bias, y);
 }
 

@@ -57,8 +57,8 @@ int64_t im2col_last_tile_bytes();
 template <class T>
 struct Im2colWeights {
   std::vector<gemm::PackedA<T>> groups;
-  void pack(const ops::Conv2dParams& p, const T* w);
-  void view(const ops::Conv2dParams& p, const T* w);
+  // in_place: refer to w (which must outlive the calls) instead of packing it.
+  void pack(const ops::Conv2dParams& p, const T* w, bool in_place = false);
 };
 
 template <class T>
