@@ -108,11 +108,13 @@ void col2im_tile(const Conv2dParams& p, const T* col, int64_t ld, int64_t c0, in
             for (int64_t ow = cr.lo; ow < cr.hi; ++ow) dst[ow * p.sw] += src[ow];
           } else {
             const T* src1 = src + ld;  // tap s + 1, one input column to the right
-            for (int64_t ow = cr.lo; ow < lo; ++ow) dst[2 * ow] += src[ow];
-            for (int64_t ow = cr1.lo; ow < lo; ++ow) dst[2 * ow + 1] += src1[ow];
+            // Either tap's columns outside the common range [lo, hi) (clamped to its own
+            // range, so disjoint ranges are safe too).
+            for (int64_t ow = cr.lo; ow < min64(lo, cr.hi); ++ow) dst[2 * ow] += src[ow];
+            for (int64_t ow = cr1.lo; ow < min64(lo, cr1.hi); ++ow) dst[2 * ow + 1] += src1[ow];
             add_interleaved(dst + 2 * lo, src + lo, src1 + lo, hi - lo);
-            for (int64_t ow = hi; ow < cr.hi; ++ow) dst[2 * ow] += src[ow];
-            for (int64_t ow = hi; ow < cr1.hi; ++ow) dst[2 * ow + 1] += src1[ow];
+            for (int64_t ow = max64(hi, cr.lo); ow < cr.hi; ++ow) dst[2 * ow] += src[ow];
+            for (int64_t ow = max64(hi, cr1.lo); ow < cr1.hi; ++ow) dst[2 * ow + 1] += src1[ow];
           }
         }
         s += pair ? 2 : 1;
