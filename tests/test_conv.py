@@ -1,6 +1,8 @@
 """conv2d, its gradients and conv_transpose2d: every implementation against the reference."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -359,3 +361,23 @@ def test_im2col_forward_weights_in_place_or_packed(threads, dtype, n, hw, groups
                     backend="reference")
     assert_close(y, ref, mag, dtype, what="im2col conv2d, weights in place" if in_place else
                  "im2col conv2d, weights packed")
+
+
+@pytest.mark.skipif(_dispatch._core is None, reason="fastconv._core is not built")
+def test_im2col_input_grad_stride2_narrow_rows():
+    """Stride-2 col2im adds taps s and s+1 as one interleaved run over their common columns and
+    the rest tap by tap: narrow rows and wide padding make those ranges differ or not meet."""
+    rng = np.random.default_rng(60)
+    for w_, s, pl in itertools.product([1, 2, 3, 5, 8], [2, 3, 4, 5], [0, 1, 2, 4]):
+        if w_ + 2 * pl < s:
+            continue
+        wt = rng.standard_normal((3, 2, 1, s)).astype(np.float32)
+        shape = (1, 2, 3, w_)
+        y_shape = fc.conv2d(np.zeros(shape, np.float32), wt, None, (1, 2), (0, pl),
+                            backend="reference").shape
+        gy = rng.standard_normal(y_shape).astype(np.float32)
+        dx = fc.grad.conv2d_input(shape, wt, gy, (1, 2), (0, pl), algorithm="im2col",
+                                  backend="cpp")
+        ref = fc.grad.conv2d_input(shape, wt.astype(np.float64), gy.astype(np.float64), (1, 2),
+                                   (0, pl), backend="reference")
+        np.testing.assert_allclose(dx, ref, rtol=1e-5, atol=1e-5, err_msg=f"W={w_} S={s} pl={pl}")
