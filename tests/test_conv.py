@@ -329,14 +329,16 @@ def test_im2col_batches_small_maps(threads, dtype):
 
 @pytest.mark.skipif(_dispatch._core is None, reason="fastconv._core is not built")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("n, hw, groups", [(1, 1, 1), (3, 1, 2), (2, 2, 1), (1, 3, 3)])
-def test_im2col_input_grad_few_columns(threads, dtype, n, hw, groups):
+@pytest.mark.parametrize("n, hw, groups, padding", [
+    (1, 1, 1, (1, 0)), (3, 1, 2, (1, 0)), (2, 2, 1, (1, 0)), (1, 3, 3, (1, 0)),
+    (5, 1, 1, 0), (3, 1, 2, 0)])  # padding 0 from 1x1: dcol^T rows are the output images
+def test_im2col_input_grad_few_columns(threads, dtype, n, hw, groups, padding):
     """Input-gradient tiles of at most IM2COL_INPUT_FEW_COLUMNS columns (transposed convs from
     tiny maps) multiply grad_output^T by W instead of W^T by grad_output."""
     assert n * hw * hw <= _dispatch._core.IM2COL_INPUT_FEW_COLUMNS
     x, wt = random((n, 6, hw, hw), dtype, 40), random((6, 10 // groups * 2, 4, 3), dtype, 41)
     f64 = lambda a: a.astype(np.float64)
-    args = (None, 2, (1, 0), 0, groups)
+    args = (None, 2, padding, 0, groups)
     y = fc.conv_transpose2d(x, wt, *args, algorithm="im2col", backend="cpp")
     ref = fc.conv_transpose2d(f64(x), f64(wt), *args, backend="reference")
     mag = fc.conv_transpose2d(np.abs(f64(x)), np.abs(f64(wt)), *args, backend="reference")
