@@ -119,15 +119,11 @@ struct Src {
 
 // dst[j] = src[j * stride]. The common stride 2 as a constant lets the compiler turn the
 // gather into vector shuffles (a scalar loop was ~12% of a stride-2 3x3 layer's time).
-template <class T, int64_t kStride>
-void strided_copy(T* __restrict dst, const T* __restrict src, int64_t n,
-                  int64_t stride = kStride) {
-  if constexpr (kStride > 0) stride = kStride;
-  for (int64_t j = 0; j < n; ++j) dst[j] = src[j * stride];
-}
-template <class T>
+// kStride = 0: the stride given at run time.
+template <class T, int64_t kStride = 0>
 void strided_copy(T* __restrict dst, const T* __restrict src, int64_t n, int64_t stride) {
-  strided_copy<T, 0>(dst, src, n, stride);
+  const int64_t st = kStride ? kStride : stride;
+  for (int64_t j = 0; j < n; ++j) dst[j] = src[j * st];
 }
 
 // xs[n][c][pr][pc][i][j] for all N * G * Cg channels, plus zeroed slack for over-reads.
@@ -165,7 +161,7 @@ T* phase_split(const Corr& q, const Src& s, const T* src, int64_t max_pos) {
             const int64_t j1 = std::max(j0, std::min(q.Wj, hi > 0 ? (hi + q.sw - 1) / q.sw : 0));
             const T* sc = srow + (j0 * q.sw + pc - s.off_w);  // source of column j0
             for (int64_t j = 0; j < j0; ++j) row[j] = T(0);
-            if (q.sw == 2) strided_copy<T, 2>(row + j0, sc, j1 - j0);
+            if (q.sw == 2) strided_copy<T, 2>(row + j0, sc, j1 - j0, 2);
             else strided_copy<T>(row + j0, sc, j1 - j0, q.sw);
             for (int64_t j = j1; j < q.Wj; ++j) row[j] = T(0);
             continue;

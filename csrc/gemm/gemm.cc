@@ -261,7 +261,7 @@ void driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Operand<T
   }
   if (threads <= 0) threads = gemm_threads(M, N, K);
   PackedA<T> view;
-  if (!packed && a_in_place(a_mode, a.cs, N)) {
+  if (!packed && a_in_place(a_mode, a.cs, K, N)) {
     view.view(M, K, a, N);
     packed = &view;
   }
@@ -359,12 +359,18 @@ int gemm_threads(int64_t M, int64_t N, int64_t K) {
 }
 
 template <class T>
-void PackedA<T>::pack(int64_t M, int64_t K, Operand<T> a, int64_t n_hint) {
+void PackedA<T>::set_shape(int64_t M, int64_t K, Operand<T> a, int64_t n_hint) {
   uk_ = &active_ukernel<T>(M, n_hint);
   blk_ = blocking_for(*uk_);
   M_ = M;
   K_ = K;
   m_padded_ = ceil_div(M, uk_->mr) * uk_->mr;
+  src_ = a;
+}
+
+template <class T>
+void PackedA<T>::pack(int64_t M, int64_t K, Operand<T> a, int64_t n_hint) {
+  set_shape(M, K, a, n_hint);
   data_ = buf_.get<T>(max64(1, m_padded_ * K));
   // Per call for plan-less convolutions, so threaded: the weights of a large layer are
   // megabytes, whose packing a lone thread would leave the others waiting for.
@@ -380,21 +386,16 @@ void PackedA<T>::pack(int64_t M, int64_t K, Operand<T> a, int64_t n_hint) {
 
 template <class T>
 void PackedA<T>::view(int64_t M, int64_t K, Operand<T> a, int64_t n_hint) {
+  // One column has no column stride to speak of (a transposed vector, say).
+  if (K == 1) a.cs = 1;
   if (a.cs != 1) throw std::invalid_argument("gemm: A read in place needs a unit column stride");
-  uk_ = &active_ukernel<T>(M, n_hint);
-  blk_ = blocking_for(*uk_);
-  M_ = M;
-  K_ = K;
-  m_padded_ = ceil_div(M, uk_->mr) * uk_->mr;
-  src_ = a;
+  set_shape(M, K, a, n_hint);
   data_ = nullptr;
 }
 
-bool a_in_place(AMode mode, int64_t a_col_stride, int64_t N) {
-  if (mode == AMode::in_place && a_col_stride != 1)
-    throw std::invalid_argument("gemm: A read in place needs a unit column stride");
-  return mode == AMode::in_place ||
-         (mode == AMode::automatic && a_col_stride == 1 && N <= kAInPlaceMaxColumns);
+bool a_in_place(AMode mode, int64_t a_col_stride, int64_t K, int64_t N) {
+  return mode == AMode::in_place || (mode == AMode::automatic && (a_col_stride == 1 || K == 1) &&
+                                     N <= kAInPlaceMaxColumns);
 }
 
 template <class T>

@@ -58,7 +58,8 @@ enum class AMode { automatic, pack, in_place };
 // speed of an A packed in advance, so it wins wherever the packing pass is not amortised:
 // 1.24x at 1000x64x1024, 1.03x at 512^3, 0.96x at 1024^3 against packing per call.
 inline constexpr int64_t kAInPlaceMaxColumns = 512;
-bool a_in_place(AMode mode, int64_t a_col_stride, int64_t N);
+// Whether a product reads A in place (PackedA::view refuses an A it cannot read so).
+bool a_in_place(AMode mode, int64_t a_col_stride, int64_t K, int64_t N);
 
 // Threads worth using for an M x N x K product (1 below a size where forking costs more than
 // it saves), at most max_threads().
@@ -72,8 +73,9 @@ class PackedA {
  public:
   // n_hint: the usual width of the B operands (0: unknown), to pick the best-fitting tile.
   void pack(int64_t M, int64_t K, Operand<T> a, int64_t n_hint = 0);
-  // Refers to A without copying it (a.cs must be 1; A must outlive the products): for an A
-  // used once against few columns, where packing would cost more than it saves.
+  // Refers to A without copying it (a.cs must be 1 unless K is 1, else std::invalid_argument;
+  // A must outlive the products): for an A used once against few columns, where packing would
+  // cost more than it saves.
   void view(int64_t M, int64_t K, Operand<T> a, int64_t n_hint = 0);
   bool in_place() const { return data_ == nullptr; }
   const Operand<T>& source() const { return src_; }
@@ -90,6 +92,7 @@ class PackedA {
   size_t bytes() const { return buf_.bytes(); }
 
  private:
+  void set_shape(int64_t M, int64_t K, Operand<T> a, int64_t n_hint);
   int64_t M_ = 0, K_ = 0, m_padded_ = 0;
   Operand<T> src_{nullptr, 0, 0};
   const ukernels::GemmUkernel<T>* uk_ = nullptr;
