@@ -25,11 +25,12 @@ template <>
 const ConvDirectUkernel<float>& pick_ukernel<float>() {
   using namespace ukernels;
   static const ConvDirectUkernel<float> k[] = {
-      {"f32_conv_direct_4x12_scalar", 4, 12, 4, f32_conv_direct_4x12_scalar, 4, 3,
+      {"f32_conv_direct_4x12_scalar", 4, 12, 4, f32_conv_direct_4x12_scalar, nullptr, 4, 3,
        "f32_conv_dot_4x3_scalar", f32_conv_dot_4x3_scalar},
-      {"f32_conv_direct_4x24_avx2", 4, 24, 8, f32_conv_direct_4x24_avx2, 4, 3,
+      {"f32_conv_direct_4x24_avx2", 4, 24, 8, f32_conv_direct_4x24_avx2, nullptr, 4, 3,
        "f32_conv_dot_4x3_avx2", f32_conv_dot_4x3_avx2},
-      {"f32_conv_direct_8x48_avx512", 8, 48, 16, f32_conv_direct_8x48_avx512, 4, 5,
+      {"f32_conv_direct_8x48_avx512", 8, 48, 16, f32_conv_direct_8x48_avx512,
+       f32_conv_direct_8x48_avx512_to_output, 4, 5,
        "f32_conv_dot_4x5_avx512", f32_conv_dot_4x5_avx512},
   };
   return k[static_cast<int>(active_isa())];
@@ -39,11 +40,12 @@ template <>
 const ConvDirectUkernel<double>& pick_ukernel<double>() {
   using namespace ukernels;
   static const ConvDirectUkernel<double> k[] = {
-      {"f64_conv_direct_4x6_scalar", 4, 6, 2, f64_conv_direct_4x6_scalar, 4, 3,
+      {"f64_conv_direct_4x6_scalar", 4, 6, 2, f64_conv_direct_4x6_scalar, nullptr, 4, 3,
        "f64_conv_dot_4x3_scalar", f64_conv_dot_4x3_scalar},
-      {"f64_conv_direct_4x12_avx2", 4, 12, 4, f64_conv_direct_4x12_avx2, 4, 3,
+      {"f64_conv_direct_4x12_avx2", 4, 12, 4, f64_conv_direct_4x12_avx2, nullptr, 4, 3,
        "f64_conv_dot_4x3_avx2", f64_conv_dot_4x3_avx2},
-      {"f64_conv_direct_8x24_avx512", 8, 24, 8, f64_conv_direct_8x24_avx512, 4, 5,
+      {"f64_conv_direct_8x24_avx512", 8, 24, 8, f64_conv_direct_8x24_avx512,
+       f64_conv_direct_8x24_avx512_to_output, 4, 5,
        "f64_conv_dot_4x5_avx512", f64_conv_dot_4x5_avx512},
   };
   return k[static_cast<int>(active_isa())];
@@ -229,9 +231,11 @@ T* pack_weights(const Corr& q, int kb, const WSrc<T>& w) {
 }
 
 // y[n][g*Kg + k][oh][ow] = bias + sum_{c, r, s} wp * xs over the tiles of the flattened grid.
-// The micro-kernel writes whole tiles into a Wj-wide scratch grid; one pass then drops the junk
-// columns and adds the bias. Images go through in chunks whose grid stays in cache for that
-// pass (a whole batch's grid of the 7x7 stem at N=8 is 26 MB, re-read from memory).
+// Where the ISA has masked stores the micro-kernel writes each tile straight into y, bias
+// included, skipping the junk columns. Elsewhere it writes whole tiles into a Wj-wide scratch
+// grid and one pass then drops the junk columns and adds the bias; images go through in chunks
+// whose grid stays in cache for that pass (a whole batch's grid of the 7x7 stem at N=8 is
+// 26 MB, re-read from memory).
 template <class T>
 void correlate(const Corr& q, const ConvDirectUkernel<T>& uk, const T* xs, const T* wp,
                const T* bias, T* y) {
@@ -239,9 +243,19 @@ void correlate(const Corr& q, const ConvDirectUkernel<T>& uk, const T* xs, const
   const int64_t P = q.Ho * q.Wj;
   const int64_t ntile = (P + MP - 1) / MP, nkb = (q.Kg + KB - 1) / KB;
   const int64_t Ktot = q.G * q.Kg, Ctot = q.G * q.Cg, Pst = ntile * MP, Kgp = nkb * KB;
+  const int64_t plane = q.Ho * q.Wo;
+  const bool to_output = uk.tile_to_output != nullptr;
   const int64_t image_grid_bytes = q.G * Kgp * Pst * static_cast<int64_t>(sizeof(T));
-  const int64_t chunk = std::max<int64_t>(1, std::min(q.N, kGridChunkBytes / image_grid_bytes));
-  T* grid = scratch<T>(2, static_cast<size_t>(chunk * q.G * Kgp * Pst));
+  const int64_t chunk =
+      to_output ? q.N : std::max<int64_t>(1, std::min(q.N, kGridChunkBytes / image_grid_bytes));
+  T* grid = to_output ? nullptr : scratch<T>(2, static_cast<size_t>(chunk * q.G * Kgp * Pst));
+  // Grid row and column of each tile's first position (a division per tile is a tenth of a
+  // small layer's tile).
+  std::vector<int64_t> tile_row(ntile), tile_col(ntile);
+  for (int64_t t = 0; t < ntile; ++t) {
+    tile_row[t] = t * MP / q.Wj;
+    tile_col[t] = t * MP % q.Wj;
+  }
   // Loop order: when a group's weights outweigh an image's input, keep one k-block's weights
   // hot across every image and tile; otherwise keep one tile of input hot across k-blocks.
   const bool kb_outer = q.Kg * q.Cg * T_ > q.Cg * q.cstride;
@@ -270,17 +284,32 @@ void correlate(const Corr& q, const ConvDirectUkernel<T>& uk, const T* xs, const
         a.taps = T_;
         a.channels = q.Cg;
         a.w = wp + (g * nkb + b) * q.Cg * T_ * KB;
-        a.y = grid + ((n * q.G + g) * Kgp + b * KB) * Pst + p0;
-        a.y_stride = Pst;
         a.npos = P - p0 < MP ? P - p0 : MP;
-        uk.tile(a);
+        if (to_output) {
+          const int64_t k0 = g * q.Kg + b * KB;
+          a.y = y + ((n0 + n) * Ktot + k0) * plane;
+          a.y_stride = plane;
+          a.row = tile_row[tile];
+          a.col = tile_col[tile];
+          a.grid_width = q.Wj;
+          a.out_width = q.Wo;
+          a.out_rows = q.Ho;
+          a.kvalid = q.Kg - b * KB < KB ? q.Kg - b * KB : KB;
+          a.bias = bias ? bias + k0 : nullptr;
+          uk.tile_to_output(a);
+        } else {
+          a.y = grid + ((n * q.G + g) * Kgp + b * KB) * Pst + p0;
+          a.y_stride = Pst;
+          uk.tile(a);
+        }
       }
     }, threads);
+    if (to_output) continue;
     parallel_for_cost(nc * Ktot, stream_ns(2.0 * nc * Ktot * P * sizeof(T)), [&](int64_t nk) {
       const int64_t n = nk / Ktot, ko = nk % Ktot, g = ko / q.Kg, k = ko % q.Kg;
       const T bv = bias ? bias[ko] : T(0);
       const T* src = grid + ((n * q.G + g) * Kgp + k) * Pst;
-      T* dst = y + (n0 * Ktot + nk) * q.Ho * q.Wo;
+      T* dst = y + (n0 * Ktot + nk) * plane;
       for (int64_t oh = 0; oh < q.Ho; ++oh)
         for (int64_t ow = 0; ow < q.Wo; ++ow) dst[oh * q.Wo + ow] = src[oh * q.Wj + ow] + bv;
     });

@@ -16,17 +16,46 @@
 namespace fastconv::ukernels {
 namespace {
 
+// Stores vector v of every channel row into the NCHW output: its lanes split at the grid's row
+// ends into runs of consecutive output columns, each one masked store (the junk columns
+// between runs are masked off).
+template <class Tr, int KB>
+inline void store_to_output(const ConvTileArgs<typename Tr::T>& a, const typename Tr::V* acc_v,
+                            int64_t stride_v, int64_t row, int64_t col) {
+  constexpr int L = Tr::L;
+  int lane = 0;
+  while (lane < L && row < a.out_rows) {
+    const int64_t in_row = a.grid_width - col;  // lanes [lane, lane + in_row) lie in `row`
+    const int64_t keep = col < a.out_width ? a.out_width - col : 0;
+    const int64_t end = lane + keep < L ? lane + keep : L;
+    if (end > lane) {
+      const unsigned mask = ((1u << end) - 1u) & ~((1u << lane) - 1u);
+      // lane l holds column col + l - lane; the base may precede the plane, masked lanes don't.
+      typename Tr::T* base = a.y + row * a.out_width + col - lane;
+      FASTCONV_UNROLL
+      for (int k = 0; k < KB; ++k)
+        if (k < a.kvalid) Tr::store_masked(base + k * a.y_stride, mask, acc_v[k * stride_v]);
+    }
+    lane += static_cast<int>(in_row < L ? in_row : L);
+    ++row;
+    col = 0;
+  }
+}
+
 // KB output channels x NV vectors of flattened output positions, accumulated in registers over
 // every (channel, tap); one vector load per position vector, one broadcast per channel.
-template <class Tr, int KB, int NV>
+// ToOutput: stored into the NCHW output with the bias (tile_to_output), else into the grid.
+template <class Tr, int KB, int NV, bool ToOutput>
 inline void conv_tile_fixed(const ConvTileArgs<typename Tr::T>& a) {
   using T = typename Tr::T;
   using V = typename Tr::V;
   V acc[KB][NV];
   FASTCONV_UNROLL
-  for (int k = 0; k < KB; ++k)
+  for (int k = 0; k < KB; ++k) {
+    const V init = ToOutput && a.bias && k < a.kvalid ? Tr::bcast(a.bias + k) : Tr::zero();
     FASTCONV_UNROLL
-    for (int v = 0; v < NV; ++v) acc[k][v] = Tr::zero();
+    for (int v = 0; v < NV; ++v) acc[k][v] = init;
+  }
   const T* w = a.w;
   const int64_t taps = a.taps;
   const int64_t* tap_off = a.tap_off;
@@ -49,22 +78,31 @@ inline void conv_tile_fixed(const ConvTileArgs<typename Tr::T>& a) {
       w += KB;
     }
   }
-  FASTCONV_UNROLL
-  for (int k = 0; k < KB; ++k)
+  if constexpr (ToOutput) {
+    int64_t row = a.row, col = a.col;
     FASTCONV_UNROLL
-    for (int v = 0; v < NV; ++v) Tr::store(a.y + k * a.y_stride + v * Tr::L, acc[k][v]);
+    for (int v = 0; v < NV; ++v) {
+      store_to_output<Tr, KB>(a, &acc[0][v], NV, row, col);
+      for (col += Tr::L; col >= a.grid_width; col -= a.grid_width) ++row;
+    }
+  } else {
+    FASTCONV_UNROLL
+    for (int k = 0; k < KB; ++k)
+      FASTCONV_UNROLL
+      for (int v = 0; v < NV; ++v) Tr::store(a.y + k * a.y_stride + v * Tr::L, acc[k][v]);
+  }
 }
 
 // Picks the number of position vectors for npos (the last tile of a row range may be short).
-template <class Tr, int KB, int NV>
+template <class Tr, int KB, int NV, bool ToOutput = false>
 inline void conv_tile(const ConvTileArgs<typename Tr::T>& a) {
   if constexpr (NV > 1) {
     if (a.npos <= (NV - 1) * Tr::L) {
-      conv_tile<Tr, KB, NV - 1>(a);
+      conv_tile<Tr, KB, NV - 1, ToOutput>(a);
       return;
     }
   }
-  conv_tile_fixed<Tr, KB, NV>(a);
+  conv_tile_fixed<Tr, KB, NV, ToOutput>(a);
 }
 
 // out[i][j] += dot(a[i], b[j]) for KA x NB rows of length len (a multiple of L).

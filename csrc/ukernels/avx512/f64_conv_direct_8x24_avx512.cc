@@ -1,9 +1,13 @@
-// Direct-conv forward tile: the shared algorithm of ukernels/conv_direct_impl.h.
+// Direct-conv forward tile, into the grid or (masked stores) the output: the shared algorithm
+// of ukernels/conv_direct_impl.h.
 #include "ukernels/avx512/simd_avx512.h"
 #include "ukernels/conv_direct_impl.h"
 
 namespace fastconv::ukernels {
 
 void f64_conv_direct_8x24_avx512(const ConvTileArgs<double>& a) { conv_tile<F64Traits, 8, 3>(a); }
+void f64_conv_direct_8x24_avx512_to_output(const ConvTileArgs<double>& a) {
+  conv_tile<F64Traits, 8, 3, true>(a);
+}
 
 }  // namespace fastconv::ukernels

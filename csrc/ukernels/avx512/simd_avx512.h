@@ -13,6 +13,9 @@ struct F32Traits {
   static inline V zero() { return _mm512_setzero_ps(); }
   static inline V load(const T* p) { return _mm512_loadu_ps(p); }
   static inline void store(T* p, V v) { _mm512_storeu_ps(p, v); }
+  static inline void store_masked(T* p, unsigned lanes, V v) {
+    _mm512_mask_storeu_ps(p, static_cast<__mmask16>(lanes), v);
+  }
   static inline V bcast(const T* p) { return _mm512_set1_ps(*p); }
   static inline V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static inline T hsum(V v) { return _mm512_reduce_add_ps(v); }
@@ -25,6 +28,9 @@ struct F64Traits {
   static inline V zero() { return _mm512_setzero_pd(); }
   static inline V load(const T* p) { return _mm512_loadu_pd(p); }
   static inline void store(T* p, V v) { _mm512_storeu_pd(p, v); }
+  static inline void store_masked(T* p, unsigned lanes, V v) {
+    _mm512_mask_storeu_pd(p, static_cast<__mmask8>(lanes), v);
+  }
   static inline V bcast(const T* p) { return _mm512_set1_pd(*p); }
   static inline V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
   static inline T hsum(V v) { return _mm512_reduce_add_pd(v); }
