@@ -56,6 +56,8 @@ CONV_CASES = [
     (2, 64, 6, 5, 96, 3, 3, 1, 0, 1, 2),            # grouped, 32 channels a group, tiny image
     (2, 8, 40, 37, 8, 3, 3, 1, 1, 1, 1),            # many tiles: several blocks and panels
     (1, 4, 5, 70, 8, 3, 3, 1, 1, 1, 4),             # depthwise-like, rows wider than 64
+    (2, 3, 21, 1, 9, 3, 1, 1, (1, 0), 1, 1),        # one column: a vector spans many rows
+    (1, 2, 6, 19, 17, 2, 3, (1, 2), 0, 1, 1),       # rows just past a vector, K = 2 blocks + 1
 ]
 
 
