@@ -8,6 +8,8 @@
 // 1 MiB L2, 32 MiB L3): the MC x KC block of A fills half of L2 across the jr loop, the KC x NC
 // block of B an eighth of L3; KC is long (512) so the C tile's load/store is amortised, and the
 // KC x NR micro-panel of B, reused across the ir loop, is served from L1/L2 (see blocking_for).
+// When one MC block covers M (few rows), A is packed once per KC block and the loop runs pc ->
+// jc instead, with B blocks sized for L2: each is read once, right after it is packed.
 // Threads split the macro loop over M panels or over N panels, whichever balances better; no
 // two threads write the same part of C, so results do not depend on scheduling.
 #pragma once
