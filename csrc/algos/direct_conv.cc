@@ -74,6 +74,8 @@ T* scratch(int slot, size_t n) {
 
 // Output grid per chunk of images: small enough to be re-read from cache (L2 + a share of L3).
 constexpr int64_t kGridChunkBytes = 4 << 20;
+// L2 per core of the machine family the library is tuned for (Zen 5: 1 MiB).
+constexpr int64_t kL2Bytes = 1 << 20;
 
 // Four digits, d[0] fastest, counting through items in order.
 struct Odometer {
@@ -256,26 +258,40 @@ void correlate(const Corr& q, const ConvDirectUkernel<T>& uk, const T* xs, const
     tile_row[t] = t * MP / q.Wj;
     tile_col[t] = t * MP % q.Wj;
   }
-  // Loop order: when a group's weights outweigh an image's input, keep one k-block's weights
-  // hot across every image and tile; otherwise keep one tile of input hot across k-blocks.
-  const bool kb_outer = q.Kg * q.Cg * T_ > q.Cg * q.cstride;
+  // Loop order, outermost first, as (tile, n, k-block, g) positions among the odometer's digits:
+  // - (g, k-block, n, tile) when a group's weights outweigh an image's input: one k-block's
+  //   weights stay hot across every image and tile;
+  // - (n, g, k-block, tile) when tiles go straight into y and an image's input fits in L2:
+  //   only KB output planes are written at a time (all K at once, the stem's 64 planes of a
+  //   26 MB output, are too many streams for the prefetchers: N=8 went 16 -> 20-23 ms);
+  // - (n, g, tile, k-block) otherwise: one tile of input stays hot in L1 across k-blocks.
+  struct Order {
+    int tile, n, b, g;
+  };
+  const bool weights_hot = q.Kg * q.Cg * T_ > q.Cg * q.cstride;
+  const bool image_hot = !weights_hot && to_output &&
+                         q.Cg * q.cstride * static_cast<int64_t>(sizeof(T)) <= kL2Bytes;
+  const Order order = weights_hot ? Order{0, 1, 2, 3} : image_hot ? Order{0, 3, 1, 2}
+                                                                   : Order{1, 3, 0, 2};
   const double tile_flops = 2.0 * KB * MP * q.Cg * T_;
   for (int64_t n0 = 0; n0 < q.N; n0 += chunk) {
     const int64_t nc = std::min(chunk, q.N - n0);
-    // Items in (g, k-block, n, tile) or (n, g, tile, k-block) order, outermost first. Each thread
-    // takes a contiguous range and steps through it like an odometer: decoding every item with
-    // divisions cost a small layer ~30% of its time (cifar_3-16: 184 items of ~160 cycles each).
+    // Each thread takes a contiguous range of items and steps through it like an odometer:
+    // decoding every item with divisions cost a small layer ~30% of its time (cifar_3-16: 184
+    // items of ~160 cycles each).
     const int64_t items = nc * q.G * ntile * nkb;
     const int threads = threads_for(flops_ns(tile_flops * items));
-    Odometer::Radices radices = kb_outer ? Odometer::Radices{ntile, nc, nkb, q.G}
-                                         : Odometer::Radices{nkb, ntile, q.G, nc};
+    Odometer::Radices radices;
+    radices[order.tile] = ntile;
+    radices[order.n] = nc;
+    radices[order.b] = nkb;
+    radices[order.g] = q.G;
     parallel_for(threads, [&](int64_t part) {
       const int64_t i0 = items * part / threads, i1 = items * (part + 1) / threads;
       Odometer it(i0, radices);
       for (int64_t i = i0; i < i1; ++i, it.next()) {
-        // n: image within the chunk
-        const int64_t tile = kb_outer ? it.d[0] : it.d[1], n = kb_outer ? it.d[1] : it.d[3];
-        const int64_t b = kb_outer ? it.d[2] : it.d[0], g = kb_outer ? it.d[3] : it.d[2];
+        const int64_t tile = it.d[order.tile], b = it.d[order.b], g = it.d[order.g];
+        const int64_t n = it.d[order.n];  // image within the chunk
         const int64_t p0 = tile * MP;
         ukernels::ConvTileArgs<T> a;
         a.x = xs + ((n0 + n) * Ctot + g * q.Cg) * q.cstride + p0;
