@@ -179,7 +179,7 @@ void serial_driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Op
   T* apack = thread_scratch(ScratchSlot::gemm_a).get<T>(a_elems);
   if (M <= blk.mc) {
     // One MC block: A is packed once per k block and the B blocks (L2-sized, see driver) stream
-    // past it.
+    // past it. Each MR-panel of A sweeps the whole B block, so C is written MR rows at a time.
     for (int64_t pc = 0; pc < K; pc += blk.kc) {
       const int64_t kc = min64(blk.kc, K - pc);
       const bool acc = accumulate || pc > 0;
@@ -187,8 +187,8 @@ void serial_driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Op
       for (int64_t jc = 0; jc < N; jc += blk.nc) {
         const int64_t nc = min64(blk.nc, N - jc);
         b.pack_panels(bpack, nr, col0 + jc, nc, pc, kc);
-        for (int64_t j = 0; j < nc; j += nr)
-          for (int64_t ir = 0; ir < M; ir += mr)
+        for (int64_t ir = 0; ir < M; ir += mr)
+          for (int64_t j = 0; j < nc; j += nr)
             ablock.tile(uk, ir, kc, bpack + j * kc, c + ir * ldc + jc + j, ldc,
                         min64(mr, M - ir), min64(nr, nc - j), acc);
       }
@@ -289,7 +289,8 @@ void driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Operand<T
   // L2 rather than L3, it is still in cache when the micro-kernels read it (a transposed conv
   // whose W is B, 16 rows x 8 MB, spent as long packing B into an L3-sized block as in the
   // product).
-  if (M <= blk.mc) blk.nc = min64(blk.nc, max64(uk.nr, kL2Bytes / 2 / (blk.kc * sizeof(T)) / uk.nr * uk.nr));
+  if (M <= blk.mc)
+    blk.nc = min64(blk.nc, max64(uk.nr, kL2Bytes / 2 / (min64(K, blk.kc) * sizeof(T)) / uk.nr * uk.nr));
   const int64_t m_panels = ceil_div(M, uk.mr), n_panels = ceil_div(N, uk.nr);
   if (threads <= 1) {
     serial_driver(M, N, K, packed, a, b, 0, c, ldc, accumulate, uk, blk);

@@ -9,7 +9,9 @@
 // block of B an eighth of L3; KC is long (512) so the C tile's load/store is amortised, and the
 // KC x NR micro-panel of B, reused across the ir loop, is served from L1/L2 (see blocking_for).
 // When one MC block covers M (few rows), A is packed once per KC block and the loop runs pc ->
-// jc instead, with B blocks sized for L2: each is read once, right after it is packed.
+// jc -> ir -> jr instead, with B blocks sized for L2: each is read once, right after it is
+// packed, and C is written MR rows at a time (all M rows at once are too many streams for the
+// prefetchers when C is a large fresh output, as in a 1x1 convolution).
 // Threads split the macro loop over M panels or over N panels, whichever balances better; no
 // two threads write the same part of C, so results do not depend on scheduling.
 #pragma once
