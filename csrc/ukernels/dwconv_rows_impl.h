@@ -16,28 +16,42 @@ inline void dwconv_block(const DwConvRowArgs<T>& a, int64_t j) {
   using V = typename Block<T, B>::V;
   const int64_t sw = SW ? SW : a.sw;
   V acc[U];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int u = 0; u < U; ++u) acc[u] = V{} + a.bias;
   for (int64_t t = 0; t < a.nrows; ++t) {
     const T* row = a.rows[t] + a.col0 + j * sw;
     const T* w = a.wrow[t];
     for (int64_t s = 0; s < a.kw; ++s) {
       const T ws = w[s];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int u = 0; u < U; ++u)
         acc[u] += ws * load_strided<T, B, SW>(row + s * a.dw + u * B * sw, sw);
     }
   }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int u = 0; u < U; ++u) __builtin_memcpy(a.y + j + u * B, &acc[u], sizeof(V));
 }
 
-// Blocks of 4B, then of B, then the remainder in blocks of B/2, ..., 1 (no read past the run).
+// The last 0..U whole blocks of a run as one call with that many chains.
+template <class T, int SW, int B, int U>
+inline void dwconv_tail_blocks(const DwConvRowArgs<T>& a, int64_t j, int64_t blocks) {
+  if (blocks == U) return dwconv_block<T, SW, B, U>(a, j);
+  if constexpr (U > 1) dwconv_tail_blocks<T, SW, B, U - 1>(a, j, blocks);
+}
+
+// Blocks of 8B, then the whole blocks left as one call (a 112-wide row is 7 chains at once:
+// one chain is R*S dependent FMAs, latency-bound, so one vector at a time ran at a quarter of
+// the FMA throughput), then the remainder in blocks of B/2, ..., 1 (no read past the run).
 template <class T, int SW, int B>
 void dwconv_run(const DwConvRowArgs<T>& a, int64_t j = 0) {
-  if constexpr (B >= 4)
-    for (; j + 4 * B <= a.n; j += 4 * B) dwconv_block<T, SW, B, 4>(a, j);
-  for (; j + B <= a.n; j += B) dwconv_block<T, SW, B, 1>(a, j);
+  if constexpr (B >= 4) {
+    for (; j + 8 * B <= a.n; j += 8 * B) dwconv_block<T, SW, B, 8>(a, j);
+    const int64_t blocks = (a.n - j) / B;
+    dwconv_tail_blocks<T, SW, B, 8>(a, j, blocks);
+    j += blocks * B;
+  } else {
+    for (; j + B <= a.n; j += B) dwconv_block<T, SW, B, 1>(a, j);
+  }
   if constexpr (B > 1) dwconv_run<T, SW, B / 2>(a, j);
 }
 
