@@ -64,6 +64,13 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
   // copy-out. Long rows are written in place, row by row (no copy-out pass).
   constexpr int64_t kFlatBelowWidth = 64;
   const int64_t flat_n = (p.Ho - 1) * Wp + p.Wo;
+  // The flat run rounded up to whole vectors (16 elements: a multiple of every ISA's lanes):
+  // its last outputs are junk columns or past the plane, read from zeroed slack after the
+  // padded planes, and never copied out; a partial last vector would be computed as blocks of
+  // 8, 4, 2 and 1, each a latency-bound chain (15% of dw_512@14's time).
+  constexpr int64_t kRunMultiple = 16;
+  const int64_t flat_run = (flat_n + kRunMultiple - 1) / kRunMultiple * kRunMultiple;
+  const int64_t xp_elems = Cg * padded + kRunMultiple;
   // Threads take contiguous ranges of (image, group) pairs, so the per-thread buffers are
   // looked up once per range rather than once per plane (that cost showed on 14x14 planes).
   const int64_t pairs = p.N * p.groups;
@@ -75,14 +82,14 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
     // this geometry (a thread's buffer is reused across calls). The key is everything that
     // decides which elements are border.
     thread_local int64_t geometry[7] = {-1, -1, -1, -1, -1, -1, -1};
-    T* xp = thread_buffer<T>(0, static_cast<size_t>(Cg * padded));
+    T* xp = thread_buffer<T>(0, static_cast<size_t>(xp_elems));
     const int64_t key[7] = {Cg, p.H, p.W, p.pt, p.pb, p.pl, p.pr};
     if (!std::equal(key, key + 7, geometry)) {
-      std::fill(xp, xp + Cg * padded, T(0));
+      std::fill(xp, xp + xp_elems, T(0));
       std::copy(key, key + 7, geometry);
     }
     T* flat = p.sh == 1 && p.sw == 1 && p.Wo < kFlatBelowWidth
-                  ? thread_buffer<T>(1, static_cast<size_t>(flat_n))
+                  ? thread_buffer<T>(1, static_cast<size_t>(flat_run))
                   : nullptr;
     const T** rows = thread_buffer<const T*>(0, static_cast<size_t>(2 * taps));
     const T** wrow = rows + taps;
@@ -102,7 +109,7 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
         if (flat) {
           for (int64_t c = 0; c < Cg; ++c)
             for (int64_t r = 0; r < p.R; ++r) rows[c * p.R + r] = xp + c * padded + r * p.dh * Wp;
-          uk.row({rows, wrow, taps, 0, flat_n, 1, p.dw, p.S, b, flat});
+          uk.row({rows, wrow, taps, 0, flat_run, 1, p.dw, p.S, b, flat});
           for (int64_t oh = 0; oh < p.Ho; ++oh) copy_row(yk + oh * p.Wo, flat + oh * Wp, p.Wo);
           continue;
         }
