@@ -658,7 +658,7 @@ void im2col_conv2d_weight(const Conv2dParams& p, const T* x, const T* gy, T* dw)
       const ChannelsLastPanels<T> colt{&p, xt, ih_lo, sh.Cg, oh0 * p.Wo, slab * sh.Cg};
       gemm::gemm(sh.Kg, sh.CRS, ncols, g_rows,
                  gemm::PanelSource<T>{ChannelsLastPanels<T>::pack, &colt}, dw_g, sh.CRS, true,
-                 1);
+                 1, gemm::AMode::in_place);  // grad_output rows as they lie: no packing pass
     }
   };
   if (s.threads <= 1) run(0);
