@@ -333,12 +333,13 @@ struct Schedule {
 
 // Tiles are at most im2col_tile_rows() rows; when the items would leave threads idle, tiles are
 // cut smaller (never larger, so the workspace bound holds) until the threads balance.
-Schedule schedule(const Conv2dParams& p, size_t elem, bool split_tiles) {
+Schedule schedule(const Conv2dParams& p, size_t elem, bool split_tiles,
+                  int64_t max_tile_bytes = kIm2colTileBytes) {
   const Shape sh(p);
   Schedule s;
   s.jobs = p.N * sh.G;
   s.threads = gemm::gemm_threads(sh.Kg, s.jobs * sh.P, sh.CRS);
-  s.rows = im2col_tile_rows(p, elem);
+  s.rows = im2col_tile_rows(p, elem, max_tile_bytes);
   s.tiles = ceil_div(p.Ho, s.rows);
   if (split_tiles)
     while (s.threads > 1 && balance(s.items(), s.threads) < 0.9 && s.rows > 1) {
@@ -366,12 +367,12 @@ bool im2col_is_pointwise(const Conv2dParams& p) {
          p.pr == 0;
 }
 
-int64_t im2col_tile_rows(const Conv2dParams& p, size_t elem) {
+int64_t im2col_tile_rows(const Conv2dParams& p, size_t elem, int64_t max_bytes) {
   // At most kIm2colTileColumns positions: the weight gradient's GEMM depth then fits one KC block.
   int64_t rows = min64(max64(1, kIm2colTileColumns / p.Wo), p.Ho);
   if (im2col_is_pointwise(p)) return rows;
   const int64_t row_bytes = Shape(p).CRS * p.Wo * static_cast<int64_t>(elem);
-  if (rows * row_bytes > kIm2colTileBytes) rows = max64(1, kIm2colTileBytes / row_bytes);
+  if (rows * row_bytes > max_bytes) rows = max64(1, max_bytes / row_bytes);
   return rows;
 }
 
@@ -497,12 +498,12 @@ void im2col_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) 
   // Tiles of one image overlap in dx (neighbouring output rows read the same input rows), so
   // col2im of one (image batch, group) stays on one thread; with too few batches the threads
   // share each tile's GEMM and then split col2im by channel instead.
-  const Schedule s = schedule(p, sizeof(T), false);
+  const Schedule s = schedule(p, sizeof(T), false, kIm2colInputTileBytes);
   const int64_t elem = static_cast<int64_t>(sizeof(T));
   int64_t batch = 1;
   if (s.tiles == 1 && sh.P > 0)
     batch = max64(1, min64(p.N, min64(kIm2colTileColumns / sh.P,
-                                      kIm2colTileBytes / (sh.CRS * sh.P * elem))));
+                                      kIm2colInputTileBytes / (sh.CRS * sh.P * elem))));
   const int64_t batches = ceil_div(p.N, batch);
   const int64_t jobs = batches * sh.G;
   const int64_t tile_cols = batch * s.rows * p.Wo;

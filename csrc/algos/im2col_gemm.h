@@ -15,7 +15,8 @@
 //    of fewer than kIm2colTileColumns positions run whole images per GEMM from a zero-padded
 //    copy: batch * Cg * (H+pt+pb) * (W+pl+pr) elements, batch * Ho * Wo at most
 //    kIm2colTileColumns.
-//  - input gradient: one dcol tile of at most max(kIm2colTileBytes, Cg*R*S*Wo*sizeof(T)) bytes;
+//  - input gradient: one dcol tile of at most max(kIm2colInputTileBytes, Cg*R*S*Wo*sizeof(T))
+//    bytes;
 //    tiles of at most kIm2colInputFewColumns columns use a second one of the same size.
 //  - weight gradient: a channels-last copy of the input rows one tile reads, at most
 //    (rows*sh + (R-1)*dh) * W * Cg elements for rows = max(1, kIm2colTileColumns / Wo) (none for
@@ -37,6 +38,10 @@
 namespace fastconv::algos {
 
 inline constexpr int64_t kIm2colTileBytes = 4 << 20;
+// The input gradient's dcol tile: small enough that col2im reads it back from L2 (1 MiB on the
+// machine family the library is tuned for). 4 MiB tiles went out to L3 and back: dcgan_g3 at
+// N=8 spent 19% of its time in col2im, and ran 9-15% slower than with 1 MiB tiles.
+inline constexpr int64_t kIm2colInputTileBytes = 1 << 20;
 inline constexpr int64_t kIm2colTileColumns = 512;
 // Input-gradient tiles of at most this many columns multiply grad_output^T by W rather than W^T
 // by grad_output, sparing the per-call transposed packing of W (measured in
@@ -45,8 +50,10 @@ inline constexpr int64_t kIm2colInputFewColumns = 16;
 
 // True when the conv is a plain matrix product on NCHW (1x1 kernel, stride 1, no padding).
 bool im2col_is_pointwise(const ops::Conv2dParams& p);
-// Output rows per tile: the unit of work and, for the input gradient, of the dcol buffer.
-int64_t im2col_tile_rows(const ops::Conv2dParams& p, size_t elem);
+// Output rows per tile: the unit of work and, for the input gradient, of the dcol buffer (tiles
+// of col are then at most max_bytes, unless one row is more).
+int64_t im2col_tile_rows(const ops::Conv2dParams& p, size_t elem,
+                         int64_t max_bytes = kIm2colTileBytes);
 // Whether the weight gradient sums several whole images per GEMM (maps smaller than a tile).
 bool im2col_weight_batches_images(const ops::Conv2dParams& p, size_t elem);
 // The tile size used by the most recent im2col call (any op, any thread).

@@ -143,6 +143,7 @@ void same_dtype(const py::array& a, const py::array& b, const char* op) {
 
 void register_conv(py::module_& m) {
   m.attr("IM2COL_TILE_BYTES") = algos::kIm2colTileBytes;
+  m.attr("IM2COL_INPUT_TILE_BYTES") = algos::kIm2colInputTileBytes;
   m.attr("IM2COL_TILE_COLUMNS") = algos::kIm2colTileColumns;
   m.attr("IM2COL_INPUT_FEW_COLUMNS") = algos::kIm2colInputFewColumns;
   m.def("im2col_last_tile_bytes", &algos::im2col_last_tile_bytes,
