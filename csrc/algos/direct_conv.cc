@@ -115,9 +115,6 @@ struct Corr {
   }
 };
 
-// Whether a group's weights outweigh an image's (phase-split) input: such layers keep each
-// k-block's weights hot across every image rather than an image hot across k-blocks.
-bool weights_hot(const Corr& q) { return q.Kg * q.R * q.S > q.cstride; }
 
 // Where the padded input comes from: padded coordinate u maps to the (zero-inserted by up)
 // source index z = u - off; z % up != 0 or z outside [0, Hs*up) reads 0.
@@ -236,6 +233,24 @@ T* pack_weights(const Corr& q, int kb, const WSrc<T>& w) {
   return wp;
 }
 
+// How correlate walks its (image, group, k-block, tile) items, outermost first:
+// - image_hot (n, g, k-block, tile) when tiles go straight into y and an image's input fits in
+//   L2: the image stays in L2 across the k-blocks, whose weights are a small block streamed
+//   once per image, and only KB output planes are written at a time (all K at once, the stem's
+//   64 planes of a 26 MB output, are too many streams for the prefetchers: N=8 went
+//   16 -> 20-23 ms). Preferred even when the weights outweigh an image (dcgan_d2 at N=8,
+//   512 KiB of weights against 296 KiB images: 3.8 -> 3.45-3.6 ms against weights_hot);
+// - weights_hot (g, k-block, n, tile) when a group's weights outweigh an image's input: one
+//   k-block's weights stay hot across every image and tile;
+// - tile_hot (n, g, tile, k-block) otherwise: one tile of input stays hot in L1 across k-blocks.
+enum class LoopOrder { image_hot, weights_hot, tile_hot };
+LoopOrder loop_order(const Corr& q, bool to_output, size_t elem) {
+  if (to_output && q.Cg * q.cstride * static_cast<int64_t>(elem) <= kL2Bytes)
+    return LoopOrder::image_hot;
+  if (q.Kg * q.R * q.S > q.cstride) return LoopOrder::weights_hot;
+  return LoopOrder::tile_hot;
+}
+
 // y[n][g*Kg + k][oh][ow] = bias + sum_{c, r, s} wp * xs over the tiles of the flattened grid.
 // Where the ISA has masked stores the micro-kernel writes each tile straight into y, bias
 // included, skipping the junk columns. Elsewhere it writes whole tiles into a Wj-wide scratch
@@ -262,20 +277,14 @@ void correlate(const Corr& q, const ConvDirectUkernel<T>& uk, const T* xs, const
     tile_row[t] = t * MP / q.Wj;
     tile_col[t] = t * MP % q.Wj;
   }
-  // Loop order, outermost first, as (tile, n, k-block, g) positions among the odometer's digits:
-  // - (g, k-block, n, tile) when a group's weights outweigh an image's input: one k-block's
-  //   weights stay hot across every image and tile;
-  // - (n, g, k-block, tile) when tiles go straight into y and an image's input fits in L2:
-  //   only KB output planes are written at a time (all K at once, the stem's 64 planes of a
-  //   26 MB output, are too many streams for the prefetchers: N=8 went 16 -> 20-23 ms);
-  // - (n, g, tile, k-block) otherwise: one tile of input stays hot in L1 across k-blocks.
+  // (tile, n, k-block, g) positions among the odometer's digits, for the loop_order.
   struct Order {
     int tile, n, b, g;
   };
-  const bool image_hot = !weights_hot(q) && to_output &&
-                         q.Cg * q.cstride * static_cast<int64_t>(sizeof(T)) <= kL2Bytes;
-  const Order order = weights_hot(q) ? Order{0, 1, 2, 3} : image_hot ? Order{0, 3, 1, 2}
-                                                                   : Order{1, 3, 0, 2};
+  const LoopOrder lo = loop_order(q, to_output, sizeof(T));
+  const Order order = lo == LoopOrder::weights_hot ? Order{0, 1, 2, 3}
+                      : lo == LoopOrder::image_hot ? Order{0, 3, 1, 2}
+                                                   : Order{1, 3, 0, 2};
   const double tile_flops = 2.0 * KB * MP * q.Cg * T_;
   for (int64_t n0 = 0; n0 < q.N; n0 += chunk) {
     const int64_t nc = std::min(chunk, q.N - n0);
@@ -338,17 +347,17 @@ void correlate(const Corr& q, const ConvDirectUkernel<T>& uk, const T* xs, const
 // Phase-splits and correlates the batch in chunks of images whose split input fits in the
 // threads' L2s, so the correlation reads it back from cache (r50_3x3s2 at N=8 split all 8
 // images, 14 MB, up front: 13% of its time), and at least one image per thread (the stem's
-// 3 channels alone split unevenly). Layers whose weights are hot across images take the batch
-// whole.
+// 3 channels alone split unevenly). Layers walked weights_hot take the batch whole.
 template <class T>
 void split_and_correlate(const Corr& q, const Src& s, const T* src, const ConvDirectUkernel<T>& uk,
                          const T* wp, const T* bias, T* out) {
   const int64_t src_image = q.G * q.Cg * s.Hs * s.Ws, out_image = q.G * q.Kg * q.Ho * q.Wo;
   const int64_t split_image = q.G * q.Cg * q.cstride * static_cast<int64_t>(sizeof(T));
   const int64_t threads = max_threads();
+  const bool whole =
+      loop_order(q, uk.tile_to_output != nullptr, sizeof(T)) == LoopOrder::weights_hot;
   const int64_t chunk =
-      weights_hot(q) ? q.N
-                     : std::min(q.N, std::max(threads, threads * kL2Bytes / split_image));
+      whole ? q.N : std::min(q.N, std::max(threads, threads * kL2Bytes / split_image));
   Corr qc = q;
   for (int64_t n0 = 0; n0 < q.N; n0 += chunk) {
     qc.N = std::min(chunk, q.N - n0);
