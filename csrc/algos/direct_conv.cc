@@ -131,44 +131,59 @@ void strided_copy(T* __restrict dst, const T* __restrict src, int64_t n, int64_t
   for (int64_t j = 0; j < n; ++j) dst[j] = src[j * st];
 }
 
-// xs[n][c][pr][pc][i][j] for all N * G * Cg channels, plus zeroed slack for over-reads.
+// xs[n][c][pr][pc][i][j] for all N * G * Cg channels, plus zeroed slack for over-reads. Which
+// source row feeds each phase row, and which columns of a phase row read the source (the rest
+// is padding), is the same for every channel: worked out once per call (per row, with its
+// divisions, it was 40% of a small layer's call: odd_7-5_3x3s2, N=1).
 template <class T>
 T* phase_split(const Corr& q, const Src& s, const T* src, int64_t max_pos) {
   const int64_t nch = q.N * q.G * q.Cg;
   T* xs = scratch<T>(0, static_cast<size_t>(nch * q.cstride + q.cstride + 2 * max_pos + 64));
   std::memset(xs + nch * q.cstride, 0,
               sizeof(T) * static_cast<size_t>(q.cstride + 2 * max_pos + 64));
+  // Source row of phase row (pr, i), or -1 for padding (or a zero inserted by up_h).
+  std::vector<int64_t> src_row(q.sh * q.Hi);
+  for (int64_t pr = 0; pr < q.sh; ++pr)
+    for (int64_t i = 0; i < q.Hi; ++i) {
+      const int64_t u = i * q.sh + pr, z = u - s.off_h;
+      const bool inside = u < q.Hp && z >= 0 && z % s.up_h == 0 && z / s.up_h < s.Hs;
+      src_row[pr * q.Hi + i] = inside ? z / s.up_h : -1;
+    }
+  // Without zero insertion in width (up_w == 1): phase column pc's columns [j0, j1) read the
+  // source row from column first on, sw apart.
+  struct Cols {
+    int64_t j0, j1, first;
+  };
+  std::vector<Cols> cols(q.sw);
+  for (int64_t pc = 0; pc < q.sw; ++pc) {
+    const int64_t lo = s.off_w - pc, hi = std::min(q.Wp, s.off_w + s.Ws) - pc;
+    const int64_t j0 = std::min(q.Wj, lo > 0 ? (lo + q.sw - 1) / q.sw : 0);
+    const int64_t j1 = std::max(j0, std::min(q.Wj, hi > 0 ? (hi + q.sw - 1) / q.sw : 0));
+    cols[pc] = {j0, j1, j0 * q.sw + pc - s.off_w};
+  }
   parallel_for_cost(nch, stream_ns(2.0 * nch * q.cstride * sizeof(T)), [&](int64_t nc) {
     const T* sp = src + nc * s.Hs * s.Ws;
     for (int64_t pr = 0; pr < q.sh; ++pr)
       for (int64_t pc = 0; pc < q.sw; ++pc) {
         T* dst = xs + nc * q.cstride + (pr * q.sw + pc) * q.plane;
+        const Cols c = cols[pc];
         for (int64_t i = 0; i < q.Hi; ++i) {
           T* row = dst + i * q.Wj;
-          const int64_t u = i * q.sh + pr, z = u - s.off_h;
-          if (u >= q.Hp || z < 0 || z % s.up_h != 0 || z / s.up_h >= s.Hs) {
+          const int64_t z = src_row[pr * q.Hi + i];
+          if (z < 0) {
             std::memset(row, 0, sizeof(T) * static_cast<size_t>(q.Wj));
             continue;
           }
-          const T* srow = sp + (z / s.up_h) * s.Ws;
-          if (q.sw == 1 && s.up_w == 1) {
-            int64_t j0 = s.off_w > 0 ? s.off_w : 0;
-            int64_t j1 = s.off_w + s.Ws < q.Wp ? s.off_w + s.Ws : q.Wp;
-            if (j1 < j0) j1 = j0;
-            std::memset(row, 0, sizeof(T) * static_cast<size_t>(q.Wj));
-            if (j1 > j0)
-              std::memcpy(row + j0, srow + (j0 - s.off_w), sizeof(T) * static_cast<size_t>(j1 - j0));
-            continue;
-          }
-          if (s.up_w == 1) {  // a strided copy: columns [j0, j1) read srow, the rest is zero
-            const int64_t lo = s.off_w - pc, hi = std::min(q.Wp, s.off_w + s.Ws) - pc;
-            const int64_t j0 = std::min(q.Wj, lo > 0 ? (lo + q.sw - 1) / q.sw : 0);
-            const int64_t j1 = std::max(j0, std::min(q.Wj, hi > 0 ? (hi + q.sw - 1) / q.sw : 0));
-            const T* sc = srow + (j0 * q.sw + pc - s.off_w);  // source of column j0
-            for (int64_t j = 0; j < j0; ++j) row[j] = T(0);
-            if (q.sw == 2) strided_copy<T, 2>(row + j0, sc, j1 - j0, 2);
-            else strided_copy<T>(row + j0, sc, j1 - j0, q.sw);
-            for (int64_t j = j1; j < q.Wj; ++j) row[j] = T(0);
+          const T* srow = sp + z * s.Ws;
+          if (s.up_w == 1) {
+            for (int64_t j = 0; j < c.j0; ++j) row[j] = T(0);
+            if (q.sw == 1)
+              std::memcpy(row + c.j0, srow + c.first, sizeof(T) * static_cast<size_t>(c.j1 - c.j0));
+            else if (q.sw == 2)
+              strided_copy<T, 2>(row + c.j0, srow + c.first, c.j1 - c.j0, 2);
+            else
+              strided_copy<T>(row + c.j0, srow + c.first, c.j1 - c.j0, q.sw);
+            for (int64_t j = c.j1; j < q.Wj; ++j) row[j] = T(0);
             continue;
           }
           for (int64_t j = 0; j < q.Wj; ++j) {
