@@ -196,8 +196,13 @@ class ConvPlanArgs:
 
 def conv2d_plan_args(weight, bias, stride, padding, dilation, groups, padding_mode) -> ConvPlanArgs:
     """The conv2d rules that do not involve the input (checked once by Conv2dPlan)."""
+    return _conv2d_plan_args(_weight(weight, "conv2d"), bias, stride, padding, dilation, groups,
+                             padding_mode)
+
+
+def _conv2d_plan_args(w, bias, stride, padding, dilation, groups, padding_mode) -> ConvPlanArgs:
+    """conv2d_plan_args for a weight that passed _weight."""
     op = "conv2d"
-    w = _weight(weight, op)
     stride = pair(stride, "stride", minimum=1)
     dilation = pair(dilation, "dilation", minimum=1)
     groups = positive_int(groups, "groups")
@@ -212,8 +217,12 @@ def conv2d_plan_args(weight, bias, stride, padding, dilation, groups, padding_mo
 
 def conv2d_planned_args(plan: ConvPlanArgs, input) -> ConvArgs:
     """The conv2d rules that involve the input, given the checked rest."""
+    return _conv2d_planned_args(plan, float_array(input, "input"))
+
+
+def _conv2d_planned_args(plan: ConvPlanArgs, x: np.ndarray) -> ConvArgs:
+    """conv2d_planned_args for an input that passed float_array."""
     op = "conv2d"
-    x = float_array(input, "input")
     w = plan.weight
     same_dtype(("input", x), ("weight", w))
     x4, unbatched = batched(x, "input", op)
@@ -240,8 +249,8 @@ def conv2d_args(input, weight, bias, stride, padding, dilation, groups, padding_
         same_dtype(("input", x), ("weight", w))
     if x.ndim not in (3, 4):
         batched(x, "input", "conv2d")
-    return conv2d_planned_args(
-        conv2d_plan_args(w, bias, stride, padding, dilation, groups, padding_mode), x)
+    return _conv2d_planned_args(
+        _conv2d_plan_args(w, bias, stride, padding, dilation, groups, padding_mode), x)
 
 
 @dataclass
