@@ -40,14 +40,6 @@ T* thread_buffer(int slot, size_t n) {
   return bufs[slot].data();
 }
 
-// Short row copies (tens of elements, two per output row) as inline vector code: GCC would
-// otherwise turn the loop into a memcpy call that costs more than the copy.
-template <class T>
-__attribute__((optimize("no-tree-loop-distribute-patterns"))) void copy_row(T* dst, const T* src,
-                                                                           int64_t n) {
-  for (int64_t j = 0; j < n; ++j) dst[j] = src[j];
-}
-
 }  // namespace
 
 template <class T>
@@ -98,7 +90,7 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
       for (int64_t c = 0; c < Cg; ++c) {
         const T* src = x + (n * p.C + g * Cg + c) * plane;
         T* dst = xp + c * padded + p.pt * Wp + p.pl;
-        for (int64_t h = 0; h < p.H; ++h) copy_row(dst + h * Wp, src + h * p.W, p.W);
+        uk.copy_rows(dst, Wp, src, p.W, p.H, p.W);
       }
       for (int64_t kk = 0; kk < Kg; ++kk) {
         const int64_t k = g * Kg + kk;
@@ -110,7 +102,7 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
           for (int64_t c = 0; c < Cg; ++c)
             for (int64_t r = 0; r < p.R; ++r) rows[c * p.R + r] = xp + c * padded + r * p.dh * Wp;
           uk.row({rows, wrow, taps, 0, flat_run, 1, p.dw, p.S, b, flat});
-          for (int64_t oh = 0; oh < p.Ho; ++oh) copy_row(yk + oh * p.Wo, flat + oh * Wp, p.Wo);
+          uk.copy_rows(yk, p.Wo, flat, Wp, p.Ho, p.Wo);
           continue;
         }
         for (int64_t oh = 0; oh < p.Ho; ++oh) {

@@ -25,6 +25,11 @@ template <class T>
 struct DwConvUkernel {
   const char* name;
   void (*row)(const DwConvRowArgs<T>&);
+  // dst[i * dst_pitch + j] = src[i * src_pitch + j] for i < rows, j < n: the zero-padded copy of
+  // the input and the copy-out of flat runs, rows often shorter than a vector (14 wide: one
+  // masked move where the ISA has them).
+  void (*copy_rows)(T* dst, int64_t dst_pitch, const T* src, int64_t src_pitch, int64_t rows,
+                    int64_t n);
 };
 
 extern const DwConvUkernel<float> f32_dwconv_rows_scalar;

@@ -62,11 +62,47 @@ void dwconv_row(const DwConvRowArgs<T>& a) {
   dwconv_run<T, 0, B>(a);
 }
 
+// One row in vectors of B, then B/2, ..., 1 elements.
+template <class T, int B>
+inline void copy_row_blocks(T* dst, const T* src, int64_t n, int64_t j = 0) {
+  using V = typename Block<T, B>::V;
+  for (; j + B <= n; j += B) {
+    V v;
+    __builtin_memcpy(&v, src + j, sizeof(V));
+    __builtin_memcpy(dst + j, &v, sizeof(V));
+  }
+  if constexpr (B > 1) copy_row_blocks<T, B / 2>(dst, src, n, j);
+}
+
+template <class T, int B>
+void copy_rows_blocks(T* dst, int64_t dst_pitch, const T* src, int64_t src_pitch, int64_t rows,
+                      int64_t n) {
+  for (int64_t i = 0; i < rows; ++i) copy_row_blocks<T, B>(dst + i * dst_pitch, src + i * src_pitch, n);
+}
+
+// The same with a masked move for the partial vector, for ISA traits Tr that have
+// load_masked / store_masked.
+template <class Tr>
+void copy_rows_masked(typename Tr::T* dst, int64_t dst_pitch, const typename Tr::T* src,
+                      int64_t src_pitch, int64_t rows, int64_t n) {
+  constexpr int L = Tr::L;
+  const int64_t full = n / L * L;
+  const unsigned tail = (1u << (n - full)) - 1u;
+  for (int64_t i = 0; i < rows; ++i, dst += dst_pitch, src += src_pitch) {
+    for (int64_t j = 0; j < full; j += L) Tr::store(dst + j, Tr::load(src + j));
+    if (tail) Tr::store_masked(dst + full, tail, Tr::load_masked(src + full, tail));
+  }
+}
+
 // B: outputs per register block, the ISA's lanes for T (a block of two vectors measured
 // slower: GCC keeps vector-extension types wider than a register on the stack).
 template <class T, int B>
 constexpr DwConvUkernel<T> dwconv_ukernel(const char* name) {
-  return {name, dwconv_row<T, B>};
+  return {name, dwconv_row<T, B>, copy_rows_blocks<T, B>};
+}
+template <class T, int B, class Tr>
+constexpr DwConvUkernel<T> dwconv_ukernel_masked(const char* name) {
+  return {name, dwconv_row<T, B>, copy_rows_masked<Tr>};
 }
 
 }  // namespace

@@ -16,6 +16,9 @@ struct F32Traits {
   static inline void store_masked(T* p, unsigned lanes, V v) {
     _mm512_mask_storeu_ps(p, static_cast<__mmask16>(lanes), v);
   }
+  static inline V load_masked(const T* p, unsigned lanes) {
+    return _mm512_maskz_loadu_ps(static_cast<__mmask16>(lanes), p);
+  }
   static inline V bcast(const T* p) { return _mm512_set1_ps(*p); }
   static inline V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static inline T hsum(V v) { return _mm512_reduce_add_ps(v); }
@@ -30,6 +33,9 @@ struct F64Traits {
   static inline void store(T* p, V v) { _mm512_storeu_pd(p, v); }
   static inline void store_masked(T* p, unsigned lanes, V v) {
     _mm512_mask_storeu_pd(p, static_cast<__mmask8>(lanes), v);
+  }
+  static inline V load_masked(const T* p, unsigned lanes) {
+    return _mm512_maskz_loadu_pd(static_cast<__mmask8>(lanes), p);
   }
   static inline V bcast(const T* p) { return _mm512_set1_pd(*p); }
   static inline V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
