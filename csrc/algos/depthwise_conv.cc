@@ -55,6 +55,9 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
   // vector runs instead of many short rows; columns ow >= Wo of that grid are junk, dropped on
   // copy-out. Long rows are written in place, row by row (no copy-out pass).
   constexpr int64_t kFlatBelowWidth = 64;
+  // Long rows of one input channel, stride 1, kernel rows not dilated: blocks of output rows at
+  // once (the plane kernel), each loaded input vector serving every row whose window covers it.
+  const bool plane_kernel = Cg == 1 && p.sh == 1 && p.sw == 1 && p.dh == 1;
   const int64_t flat_n = (p.Ho - 1) * Wp + p.Wo;
   // The flat run rounded up to whole vectors (16 elements: a multiple of every ISA's lanes):
   // its last outputs are junk columns or past the plane, read from zeroed slack after the
@@ -103,6 +106,10 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
             for (int64_t r = 0; r < p.R; ++r) rows[c * p.R + r] = xp + c * padded + r * p.dh * Wp;
           uk.row({rows, wrow, taps, 0, flat_run, 1, p.dw, p.S, b, flat});
           uk.copy_rows(yk, p.Wo, flat, Wp, p.Ho, p.Wo);
+          continue;
+        }
+        if (plane_kernel) {
+          uk.plane({xp, Wp, wk, p.R, p.S, p.dw, b, yk, p.Wo, p.Ho, p.Wo});
           continue;
         }
         for (int64_t oh = 0; oh < p.Ho; ++oh) {

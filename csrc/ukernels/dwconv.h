@@ -21,10 +21,27 @@ struct DwConvRowArgs {
   T* y;                   // n outputs, overwritten
 };
 
+// A block of output rows of one channel from one input channel, stride 1, kernel rows
+// dilation 1:
+//   y[i * y_pitch + j] = bias + sum_{r < R, s < S} w[r * S + s] * x[(i + r) * x_pitch + j + s * dw]
+// for i < rows, j < n (x: the zero-padded plane, at the first output's window). Several output
+// rows at once, so each loaded input vector serves every output row whose window covers it.
+template <class T>
+struct DwConvPlaneArgs {
+  const T* x;
+  int64_t x_pitch;
+  const T* w;  // R x S
+  int64_t R, S, dw;
+  T bias;
+  T* y;
+  int64_t y_pitch, rows, n;
+};
+
 template <class T>
 struct DwConvUkernel {
   const char* name;
   void (*row)(const DwConvRowArgs<T>&);
+  void (*plane)(const DwConvPlaneArgs<T>&);
   // dst[i * dst_pitch + j] = src[i * src_pitch + j] for i < rows, j < n: the zero-padded copy of
   // the input and the copy-out of flat runs, rows often shorter than a vector (14 wide: one
   // masked move where the ISA has them).

@@ -62,6 +62,72 @@ void dwconv_row(const DwConvRowArgs<T>& a) {
   dwconv_run<T, 0, B>(a);
 }
 
+// RB output rows x U vectors of B outputs: per input row q and kernel column s, U vectors are
+// loaded once and feed every output row i with kernel row r = q - i in range (a row at a time,
+// each vector fed R*S FMAs from R*S loads: the loads, half of them split across cache lines,
+// bounded the kernel at about a third of the FMA peak).
+template <class T, int B, int RB, int U>
+inline void dwconv_plane_block(const DwConvPlaneArgs<T>& a, int64_t i0, int64_t j) {
+  using V = typename Block<T, B>::V;
+  V acc[RB][U];
+#pragma GCC unroll 8
+  for (int i = 0; i < RB; ++i)
+#pragma GCC unroll 8
+    for (int u = 0; u < U; ++u) acc[i][u] = V{} + a.bias;
+  const int64_t qn = RB + a.R - 1;
+  for (int64_t q = 0; q < qn; ++q) {
+    const T* xr = a.x + (i0 + q) * a.x_pitch + j;
+    for (int64_t s = 0; s < a.S; ++s) {
+      V v[U];
+#pragma GCC unroll 8
+      for (int u = 0; u < U; ++u) __builtin_memcpy(&v[u], xr + s * a.dw + u * B, sizeof(V));
+#pragma GCC unroll 8
+      for (int i = 0; i < RB; ++i) {
+        const int64_t r = q - i;
+        if (r < 0 || r >= a.R) continue;
+        const T ws = a.w[r * a.S + s];
+#pragma GCC unroll 8
+        for (int u = 0; u < U; ++u) acc[i][u] += ws * v[u];
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < RB; ++i)
+#pragma GCC unroll 8
+    for (int u = 0; u < U; ++u)
+      __builtin_memcpy(a.y + (i0 + i) * a.y_pitch + j + u * B, &acc[i][u], sizeof(V));
+}
+
+// The columns of RB rows: blocks of UMAX vectors, the whole vectors left as one block, then
+// the remainder in blocks of B/2, ..., 1 (no read or write past the row).
+template <class T, int B, int RB, int UMAX>
+void dwconv_plane_cols(const DwConvPlaneArgs<T>& a, int64_t i0, int64_t j = 0) {
+  for (; j + UMAX * B <= a.n; j += UMAX * B) dwconv_plane_block<T, B, RB, UMAX>(a, i0, j);
+  const int64_t left = (a.n - j) / B;
+  if constexpr (UMAX > 1) {
+    if (left >= 1) {
+      if (left == 1) dwconv_plane_block<T, B, RB, 1>(a, i0, j);
+      if constexpr (UMAX > 2) {
+        if (left == 2) dwconv_plane_block<T, B, RB, 2>(a, i0, j);
+        if constexpr (UMAX > 3)
+          if (left == 3) dwconv_plane_block<T, B, RB, 3>(a, i0, j);
+      }
+      j += left * B;
+    }
+  }
+  if constexpr (B > 1) dwconv_plane_cols<T, B / 2, RB, 1>(a, i0, j);
+}
+
+// Blocks of 4 output rows, then the 1-3 left.
+template <class T, int B, int UMAX>
+void dwconv_plane(const DwConvPlaneArgs<T>& a) {
+  int64_t i = 0;
+  for (; i + 4 <= a.rows; i += 4) dwconv_plane_cols<T, B, 4, UMAX>(a, i);
+  if (a.rows - i == 3) dwconv_plane_cols<T, B, 3, UMAX>(a, i);
+  if (a.rows - i == 2) dwconv_plane_cols<T, B, 2, UMAX>(a, i);
+  if (a.rows - i == 1) dwconv_plane_cols<T, B, 1, UMAX>(a, i);
+}
+
 // One row in vectors of B, then B/2, ..., 1 elements.
 template <class T, int B>
 inline void copy_row_blocks(T* dst, const T* src, int64_t n, int64_t j = 0) {
@@ -95,14 +161,15 @@ void copy_rows_masked(typename Tr::T* dst, int64_t dst_pitch, const typename Tr:
 }
 
 // B: outputs per register block, the ISA's lanes for T (a block of two vectors measured
-// slower: GCC keeps vector-extension types wider than a register on the stack).
+// slower: GCC keeps vector-extension types wider than a register on the stack). The plane
+// kernel keeps 4 rows x UMAX vectors of accumulators: 2 with 16 vector registers, 4 with 32.
 template <class T, int B>
 constexpr DwConvUkernel<T> dwconv_ukernel(const char* name) {
-  return {name, dwconv_row<T, B>, copy_rows_blocks<T, B>};
+  return {name, dwconv_row<T, B>, dwconv_plane<T, B, 2>, copy_rows_blocks<T, B>};
 }
 template <class T, int B, class Tr>
 constexpr DwConvUkernel<T> dwconv_ukernel_masked(const char* name) {
-  return {name, dwconv_row<T, B>, copy_rows_masked<Tr>};
+  return {name, dwconv_row<T, B>, dwconv_plane<T, B, 4>, copy_rows_masked<Tr>};
 }
 
 }  // namespace
