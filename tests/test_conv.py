@@ -58,6 +58,7 @@ CONV_CASES = [
     (1, 4, 5, 70, 8, 3, 3, 1, 1, 1, 4),             # depthwise-like, rows wider than 64
     (2, 3, 21, 1, 9, 3, 1, 1, (1, 0), 1, 1),        # one column: a vector spans many rows
     (1, 2, 6, 19, 17, 2, 3, (1, 2), 0, 1, 1),       # rows just past a vector, K = 2 blocks + 1
+    (2, 3, 7, 67, 3, 3, 3, 1, (1, 2), (1, 2), 3),   # depthwise plane kernel: 4 + 3 rows, dilated w
 ]
 
 
