@@ -260,7 +260,6 @@ T* pack_weights(const Corr& q, int kb, const WSrc<T>& w) {
 // - tile_hot (n, g, tile, k-block) otherwise: one tile of input stays hot in L1 across k-blocks.
 enum class LoopOrder { image_hot, weights_hot, tile_hot };
 LoopOrder loop_order(const Corr& q, bool to_output, size_t elem) {
-  if (getenv("XORD")) return static_cast<LoopOrder>(atoi(getenv("XORD")));
   if (to_output && q.Cg * q.cstride * static_cast<int64_t>(elem) <= kL2Bytes)
     return LoopOrder::image_hot;
   if (q.Kg * q.R * q.S > q.cstride) return LoopOrder::weights_hot;
