@@ -128,3 +128,44 @@ def test_torch_rejects_what_we_reject():
                  lambda: F.max_pool2d(t(1, 1, 2, 2), 3)):
         with pytest.raises((RuntimeError, ValueError)):
             call()
+
+
+def test_common_call_fast_path_agrees_with_the_rules():
+    """conv2d's fast path (_validate._conv2d_common_args) takes only calls that the general
+    rules accept, and returns the same normalised arguments; anything unusual or invalid is
+    left to the general path (which words the errors)."""
+    from fastconv import _validate as V
+
+    def same(a, b):
+        return all((u is v) if isinstance(u, np.ndarray) else (u == v)
+                   for u, v in zip(vars(a).values(), vars(b).values()))
+
+    rng = np.random.default_rng(0)
+    valid = [
+        (X, W, None, 1, 1, 1, 1),
+        (X, W, np.zeros(6, f32), 2, 0, 1, 1),
+        (np.zeros((1, 6, 9, 7), f64), np.zeros((6, 1, 3, 2), f64), np.ones(6), 1, 2, 2, 6),
+        (np.zeros((3, 4, 5, 5), f32), np.zeros((8, 2, 5, 5), f32), None, 3, 0, 1, 2),
+        (rng.random((1, 1, 4, 4)).astype(f32), np.ones((1, 1, 1, 1), f32), None, 1, 0, 1, 1),
+    ]
+    for args in valid:
+        fast = V._conv2d_common_args(*args)
+        assert fast is not None and same(fast, V._conv2d_general_args(*args, "zeros"))
+    invalid_or_unusual = [
+        (np.zeros((2, 8, 8, 8), f32), W, None, 1, 1, 1, 1),          # channel mismatch
+        (np.zeros((1, 4, 2, 2), f32), W, None, 1, 0, 1, 1),          # kernel does not fit
+        (X, W, None, 1, 0, 4, 1),                                    # dilated kernel too large
+        (X, W, None, 0, 1, 1, 1), (X, W, None, True, 1, 1, 1),       # zero / bool stride
+        (X, W, None, 1, -1, 1, 1), (X, W, None, 1, 1, 0, 1),         # negative padding, dilation 0
+        (X, W, None, 1, 1, 1, 0), (X, np.zeros((5, 2, 3, 3), f32), None, 1, 1, 1, 2),  # groups
+        (X, W.astype(f64), None, 1, 1, 1, 1),                        # mixed dtypes
+        (X, W, np.zeros(5, f32), 1, 1, 1, 1), (X, W, np.zeros(6, f64), 1, 1, 1, 1),  # bias
+        (X[:, :, ::2], W, None, 1, 1, 1, 1),                         # not contiguous
+        (X[0], W, None, 1, 1, 1, 1), (X.astype(np.int32), W, None, 1, 1, 1, 1),
+        (X.tolist(), W, None, 1, 1, 1, 1), (X, W, None, (1, 1), 1, 1, 1),
+        (np.zeros((0, 4, 8, 8), f32), W, None, 1, 1, 1, 1),          # empty batch
+        (X.astype(X.dtype.newbyteorder(">")), W.astype(W.dtype.newbyteorder(">")), None, 1, 1,
+         1, 1),
+    ]
+    for args in invalid_or_unusual:
+        assert V._conv2d_common_args(*args) is None
