@@ -241,19 +241,31 @@ def _conv2d_planned_args(plan: ConvPlanArgs, x: np.ndarray) -> ConvArgs:
                     mode_pads, plan.padding_mode, unbatched)
 
 
+def _plain_int_pair(v) -> Optional[Tuple[int, int]]:
+    if type(v) is int:
+        return (v, v)
+    if type(v) is tuple and len(v) == 2 and type(v[0]) is int and type(v[1]) is int:
+        return v
+    return None
+
+
 def _conv2d_common_args(x, w, b, stride, padding, dilation, groups) -> Optional[ConvArgs]:
     """The common call in a few cheap tests, or None: C-contiguous 4-D NumPy arrays of one float
-    dtype (and a matching bias), plain-int stride >= 1, padding >= 0, dilation >= 1 and groups
-    that divide the channels, a kernel that fits, zero padding. What it accepts passes every
-    rule of the general path with the same result (tests/test_validation.py compares them);
-    anything else, and every error, goes the general way, which words the messages. (The
-    general path costs ~3 us a call, a third of a small layer's whole call.)"""
+    dtype (and a matching bias), stride >= 1, padding >= 0 and dilation >= 1 as plain ints or
+    pairs of them, groups that divide the channels, a kernel that fits, zero padding. What it
+    accepts passes every rule of the general path with the same result
+    (tests/test_validation.py compares them); anything else, and every error, goes the general
+    way, which words the messages. (The general path costs ~3 us a call, a third of a small
+    layer's whole call.)"""
     if type(x) is not np.ndarray or type(w) is not np.ndarray or (
             b is not None and type(b) is not np.ndarray):
         return None
-    if not (type(stride) is int and type(padding) is int and type(dilation) is int
-            and type(groups) is int and stride >= 1 and padding >= 0 and dilation >= 1
-            and groups >= 1):
+    stride, pads = _plain_int_pair(stride), _plain_int_pair(padding)
+    dilation = _plain_int_pair(dilation)
+    if stride is None or pads is None or dilation is None or type(groups) is not int:
+        return None
+    (sh, sw), (ph, pw), (dh, dw) = stride, pads, dilation
+    if not (sh >= 1 and sw >= 1 and ph >= 0 and pw >= 0 and dh >= 1 and dw >= 1 and groups >= 1):
         return None
     dt = x.dtype
     if dt not in FLOAT_DTYPES or w.dtype != dt or x.ndim != 4 or w.ndim != 4:
@@ -264,15 +276,13 @@ def _conv2d_common_args(x, w, b, stride, padding, dilation, groups) -> Optional[
         return None
     if b is not None and (b.dtype != dt or b.shape != (k,)):
         return None
-    if (h + 2 * padding < dilation * (r - 1) + 1 or wd + 2 * padding < dilation * (s - 1) + 1
-            or not dt.isnative):
+    if h + 2 * ph < dh * (r - 1) + 1 or wd + 2 * pw < dw * (s - 1) + 1 or not dt.isnative:
         return None
     for a in (x, w) if b is None else (x, w, b):
         f = a.flags
         if not (f.c_contiguous and f.aligned):
             return None
-    return ConvArgs(x, w, b, (stride, stride), (padding, padding, padding, padding),
-                    (dilation, dilation), groups, None, "zeros", False)
+    return ConvArgs(x, w, b, stride, (ph, ph, pw, pw), dilation, groups, None, "zeros", False)
 
 
 def conv2d_args(input, weight, bias, stride, padding, dilation, groups, padding_mode) -> ConvArgs:

@@ -147,6 +147,7 @@ def test_common_call_fast_path_agrees_with_the_rules():
         (np.zeros((1, 6, 9, 7), f64), np.zeros((6, 1, 3, 2), f64), np.ones(6), 1, 2, 2, 6),
         (np.zeros((3, 4, 5, 5), f32), np.zeros((8, 2, 5, 5), f32), None, 3, 0, 1, 2),
         (rng.random((1, 1, 4, 4)).astype(f32), np.ones((1, 1, 1, 1), f32), None, 1, 0, 1, 1),
+        (X, W, None, (2, 1), (0, 1), (1, 2), 1),
     ]
     for args in valid:
         fast = V._conv2d_common_args(*args)
@@ -162,7 +163,9 @@ def test_common_call_fast_path_agrees_with_the_rules():
         (X, W, np.zeros(5, f32), 1, 1, 1, 1), (X, W, np.zeros(6, f64), 1, 1, 1, 1),  # bias
         (X[:, :, ::2], W, None, 1, 1, 1, 1),                         # not contiguous
         (X[0], W, None, 1, 1, 1, 1), (X.astype(np.int32), W, None, 1, 1, 1, 1),
-        (X.tolist(), W, None, 1, 1, 1, 1), (X, W, None, (1, 1), 1, 1, 1),
+        (X.tolist(), W, None, 1, 1, 1, 1), (X, W, None, [1, 1], 1, 1, 1),
+        (X, W, None, (1, 0), 1, 1, 1), (X, W, None, 1, (1, -1), 1, 1), (X, W, None, (1,), 1, 1, 1),
+        (X, W, None, 1, 1, (1, 2.0), 1), (X, W, None, 1, "same", 1, 1),
         (np.zeros((0, 4, 8, 8), f32), W, None, 1, 1, 1, 1),          # empty batch
         (X.astype(X.dtype.newbyteorder(">")), W.astype(W.dtype.newbyteorder(">")), None, 1, 1,
          1, 1),
