@@ -8,7 +8,7 @@
 
 The script re-executes itself once with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from
 the environment (an override there makes OpenBLAS run its Haswell kernels at half speed), with
-OpenBLAS's idle-spin time cut to libgomp's (else its workers hold the second core during our
+OpenBLAS's idle-spin time cut to its minimum (else its workers hold the second core during our
 2-thread runs) and with the allocator setting of ../shared/bench/README.md, so contenders are compared fairly.
 Contenders alternate within each repetition; figures are medians. Peak: this machine's fp32 FMA
 peak as fastconv.bench measures it (fastconv._core.fma_peak_gflops), or --peak-per-core.
@@ -27,8 +27,10 @@ if __name__ == "__main__" and os.environ.get(_MARK) != "1":
     env.pop("OPENBLAS_CORETYPE", None)
     env.pop("OPENBLAS_L2_SIZE", None)
     # OpenBLAS's idle workers spin for 2^28 cycles (~80 ms) after each call, holding the second
-    # core through the next contender's call; 2^20 (~0.3 ms) is about libgomp's own spin.
-    env.setdefault("OPENBLAS_THREAD_TIMEOUT", "20")
+    # core through the next contender's call. 2^20 (~0.3 ms) still outlasted a 256^3 product:
+    # fastconv's second thread then waited on it (2 threads: 67 GFLOP/s, against 350 with the
+    # minimum, 2^4; OpenBLAS's own figures did not change).
+    env.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
     from fastconv.bench import ALLOCATOR_TUNABLES
     env["GLIBC_TUNABLES"] = ALLOCATOR_TUNABLES
     env[_MARK] = "1"
