@@ -59,6 +59,8 @@ CONV_CASES = [
     (2, 3, 21, 1, 9, 3, 1, 1, (1, 0), 1, 1),        # one column: a vector spans many rows
     (1, 2, 6, 19, 17, 2, 3, (1, 2), 0, 1, 1),       # rows just past a vector, K = 2 blocks + 1
     (2, 3, 7, 67, 3, 3, 3, 1, (1, 2), (1, 2), 3),   # depthwise plane kernel: 4 + 3 rows, dilated w
+    (5, 6, 4, 4, 8, 4, 4, 2, 1, 1, 1),              # 2x2 maps, several images per col2im
+    (6, 4, 7, 5, 6, 3, 2, 2, (1, 0), (1, 2), 2),    # the same grouped, dilated, ragged
 ]
 
 
