@@ -89,13 +89,15 @@ const char* few_channels(const Conv2dParams& p) {
 // faster at N=1 and N=8).
 //
 // Under 8 filters per group the GEMM's register tile (6-14 rows) is mostly padding, while direct
-// pads only to its 4-8 channel block (measured, odd_7-5_3x3s2, one thread: direct 1.1x faster
-// at N=1 and 1.25-1.3x at N=8, AVX2 and AVX-512).
+// pads only to its 4-8 channel block (measured, odd_7-5_3x3s2 with 63 outputs per image, one
+// thread: direct 1.1x faster at N=1 and 1.25-1.3x at N=8, AVX2 and AVX-512) -- given outputs
+// enough to fill direct's position tiles: from a 2x2 map to one output per image at N=64 (the
+// digits DCGAN's last layer) im2col, which puts the images side by side, ran 1.45x faster.
 const char* im2col_forward_auto_declines(const Conv2dParams& p) {
   if (const char* why = few_channels(p)) return why;
-  if (!algos::im2col_is_pointwise(p) && p.K / p.groups < 8)
-    return "kernel larger than 1x1 and fewer than 8 filters per group: the GEMM tile would be "
-           "mostly padding";
+  if (!algos::im2col_is_pointwise(p) && p.K / p.groups < 8 && p.Ho * p.Wo >= 32)
+    return "kernel larger than 1x1, fewer than 8 filters per group and at least 32 outputs: "
+           "the GEMM tile would be mostly padding";
   if (p.dh > 1 || p.dw > 1) return nullptr;
   if (!algos::im2col_is_pointwise(p) && p.Ho * p.Wo > 64 && p.K / p.groups < 512)
     return "kernel larger than 1x1, over 64 outputs and under 512 filters per group: direct "
