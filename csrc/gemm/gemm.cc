@@ -289,8 +289,10 @@ void driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Operand<T
   // L2 rather than L3, it is still in cache when the micro-kernels read it (a transposed conv
   // whose W is B, 16 rows x 8 MB, spent as long packing B into an L3-sized block as in the
   // product).
-  if (M <= blk.mc)
-    blk.nc = min64(blk.nc, max64(uk.nr, kL2Bytes / 2 / (min64(K, blk.kc) * sizeof(T)) / uk.nr * uk.nr));
+  if (M <= blk.mc) {
+    const int64_t l2_columns = kL2Bytes / 2 / (min64(K, blk.kc) * static_cast<int64_t>(sizeof(T)));
+    blk.nc = min64(blk.nc, max64(uk.nr, l2_columns / uk.nr * uk.nr));
+  }
   const int64_t m_panels = ceil_div(M, uk.mr), n_panels = ceil_div(N, uk.nr);
   if (threads <= 1) {
     serial_driver(M, N, K, packed, a, b, 0, c, ldc, accumulate, uk, blk);
