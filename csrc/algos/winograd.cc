@@ -1,6 +1,8 @@
 #include "algos/winograd.h"
 
+#include <algorithm>
 #include <atomic>
+#include <climits>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -325,25 +327,32 @@ void WinogradWeights<T>::pack(const Conv2dParams& p, const T* w, int m) {
   // A job transforms the filters of one MR-row panel, kChunk input channels per transform
   // call: the call's lanes are (channel, row) pairs in the packed order, so each of the X
   // outputs is one contiguous run of whole cache lines (and the planes are skewed, so the X
-  // runs do not compete for one cache set).
+  // runs do not compete for one cache set). Lane c * MR + r reads filter (r, c) of the chunk,
+  // offsets[lane] elements from its first filter; the rows of a last, partial panel read row
+  // 0 and are zeroed after the transform.
   constexpr int64_t kChunk = 16;
+  static_assert(kChunk * 32 <= ukernels::kWinogradMaxFilterLanes, "MR <= 32 for every GEMM kernel");
+  if (mr * (Cg_ + kChunk) * 9 > INT32_MAX) throw std::length_error("winograd: filters too large");
+  int32_t offsets[kChunk * 32];
+  for (int64_t c = 0; c < kChunk; ++c)
+    for (int64_t r = 0; r < mr; ++r) offsets[c * mr + r] = static_cast<int32_t>((r * Cg_ + c) * 9);
   auto job = [&](int64_t jb) {
     const int64_t g = jb / kpanels_, kp = jb % kpanels_;
     const int64_t rows = min64(mr, Kg_ - kp * mr);
-    T taps[9 * kChunk * 32];     // 9 x (kChunk * MR), MR <= 32 for every GEMM kernel
+    int32_t partial[kChunk * 32];
+    const int32_t* offs = offsets;
+    if (rows < mr) {
+      for (int64_t l = 0; l < kChunk * mr; ++l) partial[l] = l % mr < rows ? offsets[l] : 0;
+      offs = partial;
+    }
     for (int64_t c0 = 0; c0 < Cg_; c0 += kChunk) {
-      const int64_t cn = min64(kChunk, Cg_ - c0), lanes = cn * mr;
-      for (int64_t r = 0; r < mr; ++r)
-        for (int64_t c = 0; c < cn; ++c) {
-          const int64_t l = c * mr + r;
-          if (r >= rows) {
-            for (int q = 0; q < 9; ++q) taps[q * lanes + l] = T(0);
-            continue;
-          }
-          const T* src = w + ((g * Kg_ + kp * mr + r) * Cg_ + c0 + c) * 9;
-          for (int q = 0; q < 9; ++q) taps[q * lanes + l] = src[q];
-        }
-      tr.filter(taps, lanes, data_ + g * X * u_xi_ + kp * Cg_ * mr + c0 * mr, u_xi_);
+      const int64_t cn = min64(kChunk, Cg_ - c0);
+      T* u = data_ + g * X * u_xi_ + kp * Cg_ * mr + c0 * mr;
+      tr.filter(w + ((g * Kg_ + kp * mr) * Cg_ + c0) * 9, offs, cn * mr, u, u_xi_);
+      if (rows < mr)
+        for (int64_t xi = 0; xi < X; ++xi)
+          for (int64_t c = 0; c < cn; ++c)
+            std::fill(u + xi * u_xi_ + c * mr + rows, u + xi * u_xi_ + (c + 1) * mr, T(0));
     }
   };
   // Below a few thousand filters the transform takes microseconds, less than a fork/join.

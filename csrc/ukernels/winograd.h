@@ -7,7 +7,8 @@
 //           -> v[xi * v_stride + l] = (B^T d B)[xi] for xi = i * a + j
 //   output: mm[xi * m_stride + l]      (the a x a GEMM result of tile l)
 //           -> y[(i * m + j) * lanes + l] = (A^T mm A)[i][j] + bias
-//   filter: g[(r * 3 + s) * lanes + l] (3 x 3 filter l; lanes is any count here)
+//   filter: g[offsets[l] + r * 3 + s] (3 x 3 filter l, its taps contiguous wherever it lies;
+//           lanes is any count up to kWinogradMaxFilterLanes)
 //           -> u[xi * u_stride + l] = (G g G^T)[xi]
 // The matrices are those of Lavin & Gray's construction with interpolation points
 // 0, +-1 (and infinity) for m = 2, 0, +-1, +-2 for m = 4, and 0, +-1, +-2, +-1/2 for m = 6.
@@ -17,11 +18,13 @@
 
 namespace fastconv::ukernels {
 
+inline constexpr int64_t kWinogradMaxFilterLanes = 512;
+
 template <class T>
 struct WinogradTransforms {
   void (*input)(const T* d, int64_t lanes, T* v, int64_t v_stride);
   void (*output)(const T* mm, int64_t m_stride, int64_t lanes, T bias, T* y);
-  void (*filter)(const T* g, int64_t lanes, T* u, int64_t u_stride);
+  void (*filter)(const T* g, const int32_t* offsets, int64_t lanes, T* u, int64_t u_stride);
 };
 
 template <class T>

@@ -172,9 +172,10 @@ void winograd_output(const T* mm, int64_t m_stride, int64_t lanes, T bias, T* y)
   }
 }
 
-// Any lane count: whole vectors, then a scalar tail.
+// Filters with their taps in planes, g[(r * 3 + s) * lanes + l]; any lane count: whole vectors,
+// then a scalar tail.
 template <class T, int B, class Tile>
-void winograd_filter(const T* g, int64_t lanes, T* u, int64_t u_stride) {
+void winograd_filter_planes(const T* g, int64_t lanes, T* u, int64_t u_stride) {
   using V = typename Lanes<T, B>::V;
   constexpr int a = Tile::a;
   int64_t l0 = 0;
@@ -210,13 +211,40 @@ void winograd_filter(const T* g, int64_t lanes, T* u, int64_t u_stride) {
   }
 }
 
-template <class T, int B>
+// Gathers filter taps into planes, taps[q * lanes + l] = g[offsets[l] + q], one element at a
+// time; the AVX2 and AVX-512 files pass a Gather with vector gathers (element by element the
+// gather cost as much as the transform after it: 2 ms of 512x512 filters on one core).
+struct GatherTapsByElement {
+  // Lanes [0, lanes) of planes taps_stride apart (the tail of a wider gather).
+  template <class T>
+  static void run(const T* g, const int32_t* offsets, int64_t lanes, T* taps,
+                  int64_t taps_stride) {
+    for (int64_t l = 0; l < lanes; ++l)
+      for (int q = 0; q < 9; ++q) taps[q * taps_stride + l] = g[offsets[l] + q];
+  }
+  template <class T>
+  static void run(const T* g, const int32_t* offsets, int64_t lanes, T* taps) {
+    run(g, offsets, lanes, taps, lanes);
+  }
+};
+
+// Filters where they lie: their taps are gathered into planes first.
+template <class T, int B, class Tile, class Gather>
+void winograd_filter(const T* g, const int32_t* offsets, int64_t lanes, T* u, int64_t u_stride) {
+  T taps[9 * kWinogradMaxFilterLanes];
+  Gather::run(g, offsets, lanes, taps);
+  winograd_filter_planes<T, B, Tile>(taps, lanes, u, u_stride);
+}
+
+template <class T, int B, class Gather = GatherTapsByElement>
 constexpr WinogradUkernels<T> winograd_ukernels(const char* name) {
-  return WinogradUkernels<T>{
-      name, B,
-      {winograd_input<T, B, TileF2>, winograd_output<T, B, TileF2>, winograd_filter<T, B, TileF2>},
-      {winograd_input<T, B, TileF4>, winograd_output<T, B, TileF4>, winograd_filter<T, B, TileF4>},
-      {winograd_input<T, B, TileF6>, winograd_output<T, B, TileF6>, winograd_filter<T, B, TileF6>}};
+  return WinogradUkernels<T>{name, B,
+                             {winograd_input<T, B, TileF2>, winograd_output<T, B, TileF2>,
+                              winograd_filter<T, B, TileF2, Gather>},
+                             {winograd_input<T, B, TileF4>, winograd_output<T, B, TileF4>,
+                              winograd_filter<T, B, TileF4, Gather>},
+                             {winograd_input<T, B, TileF6>, winograd_output<T, B, TileF6>,
+                              winograd_filter<T, B, TileF6, Gather>}};
 }
 
 }  // namespace

@@ -1,10 +1,30 @@
 // float Winograd transforms compiled for avx2: the shared code of ukernels/winograd_impl.h,
-// 8 tiles per vector.
+// 8 tiles per vector, filter taps gathered 8 at a time.
+#include <immintrin.h>
+
 #include "ukernels/winograd_impl.h"
 
 namespace fastconv::ukernels {
+namespace {
+
+struct GatherTapsAvx2 {
+  static void run(const float* g, const int32_t* offsets, int64_t lanes, float* taps) {
+    // The masked form with a zero source: the plain intrinsic leaves its source undefined,
+    // which GCC 12 warns about.
+    const __m256 zero = _mm256_setzero_ps(), all = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
+    int64_t l = 0;
+    for (; l + 8 <= lanes; l += 8) {
+      const __m256i at = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(offsets + l));
+      for (int q = 0; q < 9; ++q)
+        _mm256_storeu_ps(taps + q * lanes + l, _mm256_mask_i32gather_ps(zero, g + q, at, all, 4));
+    }
+    GatherTapsByElement::run(g, offsets + l, lanes - l, taps + l, lanes);
+  }
+};
+
+}  // namespace
 
 const WinogradUkernels<float> f32_winograd_avx2 =
-    winograd_ukernels<float, 8>("f32_winograd_avx2");
+    winograd_ukernels<float, 8, GatherTapsAvx2>("f32_winograd_avx2");
 
 }  // namespace fastconv::ukernels

@@ -1,10 +1,29 @@
 // float Winograd transforms compiled for avx512: the shared code of ukernels/winograd_impl.h,
-// 16 tiles per vector.
+// 16 tiles per vector, filter taps gathered 16 at a time.
+#include <immintrin.h>
+
 #include "ukernels/winograd_impl.h"
 
 namespace fastconv::ukernels {
+namespace {
+
+struct GatherTapsAvx512 {
+  static void run(const float* g, const int32_t* offsets, int64_t lanes, float* taps) {
+    // The masked form with a zero source: the plain intrinsic leaves its source undefined,
+    // which GCC 12 warns about.
+    int64_t l = 0;
+    for (; l + 16 <= lanes; l += 16) {
+      const __m512i at = _mm512_loadu_si512(offsets + l);
+      for (int q = 0; q < 9; ++q)
+        _mm512_storeu_ps(taps + q * lanes + l, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), 0xffff, at, g + q, 4));
+    }
+    GatherTapsByElement::run(g, offsets + l, lanes - l, taps + l, lanes);
+  }
+};
+
+}  // namespace
 
 const WinogradUkernels<float> f32_winograd_avx512 =
-    winograd_ukernels<float, 16>("f32_winograd_avx512");
+    winograd_ukernels<float, 16, GatherTapsAvx512>("f32_winograd_avx512");
 
 }  // namespace fastconv::ukernels
