@@ -151,3 +151,55 @@ def test_depth_beyond_one_gemm_block(cpp, dtype):
     for alg in ("winograd_f2", "winograd_f4"):
         y = fc.conv2d(x, wt, b, 1, 1, algorithm=alg, backend=cpp)
         assert_close(y, ref, mag, dtype, rtol=rtol_for(alg, dtype), what=alg)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("hw, padding, groups", [
+    ((16, 16), 1, 1), ((9, 13), (0, 3), 1), ((7, 6), (2, 1), 2), ((4, 5), (3, 2), 1)])
+def test_4x4_stride2_on_space_to_depth_phases(cpp, threads, dtype, hw, padding, groups):
+    """A 4x4 stride-2 conv (a DCGAN layer) as a 3x3 conv on its 2x2 space-to-depth phases:
+    forward, input gradient (conv_transpose2d's path) and plan, odd sizes and every padding
+    up to 3, against the reference."""
+    x = random((2, 6, *hw), dtype, 30)
+    wt = random((10, 6 // groups, 4, 4), dtype, 31)
+    b = random((10,), dtype, 32)
+    args = (2, padding, 1, groups)
+    f64 = lambda a: a.astype(np.float64)
+    ref = fc.conv2d(f64(x), f64(wt), f64(b), *args, backend="reference")
+    mag = fc.conv2d(np.abs(f64(x)), np.abs(f64(wt)), np.abs(f64(b)), *args, backend="reference")
+    for alg in ("winograd", "winograd_f4"):
+        y = fc.conv2d(x, wt, b, *args, algorithm=alg, backend=cpp)
+        assert_close(y, ref, mag, dtype, rtol=rtol_for(alg, dtype), what=f"4x4/2 {alg}")
+    plan = fc.Conv2dPlan(wt, b, *args, algorithm="winograd", backend=cpp, input_hw=hw)
+    assert_close(plan(x), ref, mag, dtype, rtol=rtol_for("winograd", dtype), what="4x4/2 plan")
+    gy = random(ref.shape, dtype, 33)
+    dx = fc.grad.conv2d_input(x.shape, wt, gy, *args, algorithm="winograd", backend=cpp)
+    dx_ref = fc.grad.conv2d_input(x.shape, f64(wt), f64(gy), *args, backend="reference")
+    dx_mag = fc.grad.conv2d_input(x.shape, np.abs(f64(wt)), np.abs(f64(gy)), *args,
+                                  backend="reference")
+    assert_close(dx, dx_ref, dx_mag, dtype, rtol=rtol_for("winograd", dtype),
+                 what="4x4/2 conv2d_input")
+
+
+def test_4x4_stride2_declines_with_reason(cpp):
+    x, wt = random((1, 4, 12, 12), np.float32, 34), random((4, 4, 4, 4), np.float32, 35)
+    with pytest.raises(ValueError, match="4x4 one with stride 2"):
+        fc.conv2d(x, wt, stride=3, algorithm="winograd", backend=cpp)
+    with pytest.raises(ValueError, match="padding <= 3"):
+        fc.grad.conv2d_input((1, 4, 12, 12), wt, random((1, 4, 9, 9), np.float32, 36), 2, 4,
+                             algorithm="winograd", backend=cpp)
+
+
+def test_4x4_stride2_auto_rule(cpp):
+    """auto takes the phases only when their multiplies, the call's filter transform counted,
+    undercut the 4x4 kernel's 16 per output: dcgan_d2 at batch 8, forward and transposed (its
+    input gradient); not dcgan_d3 nor batch 1, where the 4x larger filter transform dominates."""
+    def pick(op, n, c, h, k):
+        return _dispatch._core.select_conv2d(op, n, c, h, h, k, 4, 4, 2, 2, 1, 1, 1, 1, 1, 1,
+                                             1, "auto")
+    assert pick("forward", 8, 64, 32, 128)[0] == "winograd"
+    assert pick("input_grad", 8, 64, 32, 128)[0] == "winograd"
+    name, why = pick("forward", 8, 128, 16, 256)
+    assert name != "winograd" and "too few tiles" in why
+    assert pick("forward", 1, 64, 32, 128)[0] != "winograd"
+    assert pick("input_grad", 8, 256, 4, 512)[0] != "winograd"

@@ -54,10 +54,14 @@ inline constexpr int64_t kWinogradAutoMinChannels = 32;
 inline constexpr int64_t kWinogradFilterTransformColumns = 32;
 
 // Why Winograd cannot run this shape (nullptr: it can): 3x3, stride 1; a dilation d > 1 when
-// the image size and padding are multiples of d (the conv then runs on the d*d phase images).
+// the image size and padding are multiples of d (the conv then runs on the d*d phase images);
+// or 4x4, stride 2, undilated (run as a 3x3 conv on the 2x2 space-to-depth phases).
 const char* winograd_declines(const ops::Conv2dParams& p);
-// The undilated conv on the phase images of a dilated one (p itself when undilated): N*dh*dw
-// images of (H/dh, W/dw), padding divided by the dilation.
+// Whether p is a 4x4 stride-2 conv, which Winograd runs on space-to-depth phases.
+bool winograd_on_space_to_depth(const ops::Conv2dParams& p);
+// The 3x3 stride-1 conv Winograd runs for p: on the phase images of a dilated conv (N*dh*dw
+// images of (H/dh, W/dw), padding divided by the dilation), on the space-to-depth phases of a
+// 4x4 stride-2 one (4C channels of (Ho + 2, Wo + 2), no padding), else p itself.
 ops::Conv2dParams winograd_phase_params(const ops::Conv2dParams& p);
 // Why "auto" should pass over a shape Winograd supports (nullptr: take it). Measured against
 // the direct kernels (benchmarks/bench_winograd.py and side-by-side runs, one core): with 8 or
@@ -66,7 +70,10 @@ ops::Conv2dParams winograd_phase_params(const ops::Conv2dParams& p);
 // tiles: 1.6x slower than direct on AVX-512, 1.2x slower than im2col on AVX2; at N=8, 32 F(4x4)
 // tiles, 1.5x faster than im2col on AVX2; benchmarks/auto_choice.py).
 const char* winograd_auto_declines(const ops::Conv2dParams& p);
-// The output tile size m (2 or 4) that algorithm "winograd" uses for p; weights_cached: the
+// The same for the input gradient of p (a forward conv), judged on the conv it runs.
+const char* winograd_input_auto_declines(const ops::Conv2dParams& p);
+// The output tile size m (2 or 4) that algorithm "winograd" uses for p (always 4 on
+// space-to-depth phases); weights_cached: the
 // filters were transformed earlier (a plan), so their transform costs this call nothing.
 int winograd_default_tile(const ops::Conv2dParams& p, bool weights_cached);
 // The tile a registered algorithm name runs with, or 0 when it is not a Winograd variant.

@@ -150,7 +150,7 @@ const char* winograd_input_declines(const Conv2dParams& p) {
   return algos::winograd_input_declines(p);
 }
 const char* winograd_input_auto_declines(const Conv2dParams& p) {
-  return algos::winograd_auto_declines(algos::winograd_input_params(p));
+  return algos::winograd_input_auto_declines(p);
 }
 
 const std::vector<Conv2dAlgo> kForward = {
