@@ -116,7 +116,7 @@ int64_t skewed(int64_t elems, size_t elem_bytes) {
 
 // Per-thread scratch, kept for the life of the (pool) thread.
 struct Scratch {
-  AlignedBuffer v, mm, patch, out, spots;
+  AlignedBuffer v, mm, patch, out, spots, offsets, masks;
 };
 Scratch& scratch() {
   thread_local Scratch s;
@@ -180,13 +180,40 @@ void run_block(const Conv2dParams& p, const T* x, const WinogradWeights<T>& w, c
     sp.out_off = n * p.K * p.Ho * p.Wo + sp.oh0 * p.Wo + sp.ow0;
   }
 
-  // Input transform, straight into NR-wide B panels: V[xi][panel][c][lane].
+  // Input transform, straight into NR-wide B panels: V[xi][panel][c][lane]. The transform
+  // gathers each lane's patch where it lies (offsets within a channel plane of the group,
+  // masks for padding and for lanes past the last tile) where the ISA has vector gathers and
+  // the input is small enough for 32-bit offsets; else patches are copied into lane-major
+  // order first (r50_3x3_64@56, one thread: 0.87 -> 0.74 ms by AVX-512 gathers).
   const int64_t HW = p.H * p.W;
+  const bool gathered = tr.input_gathered && p.N * p.C * HW < INT32_MAX;
+  const int64_t vb = w.transforms().block;
+  int32_t* offsets = sc.offsets.get<int32_t>(nr);
+  uint32_t* row_valid = sc.masks.get<uint32_t>(2 * a * (nr / vb));
+  uint32_t* col_valid = row_valid + a * (nr / vb);
   for (int64_t tp = 0; tp < panels; ++tp) {
     const int64_t lanes = min64(nr, count - tp * nr);
+    const TileSpot* ps = spots + tp * nr;
+    if (gathered) {
+      std::fill(row_valid, row_valid + 2 * a * (nr / vb), 0u);
+      for (int64_t l = 0; l < nr; ++l) {
+        offsets[l] = 0;
+        if (l >= lanes) continue;
+        const TileSpot& sp = ps[l];
+        offsets[l] = static_cast<int32_t>(sp.n * p.C * HW + sp.ih0 * p.W + sp.iw0);
+        const uint32_t bit = 1u << (l % vb);
+        for (int i = 0; i < a; ++i) {
+          if (sp.ih0 + i >= 0 && sp.ih0 + i < p.H) row_valid[l / vb * a + i] |= bit;
+          if (sp.iw0 + i >= 0 && sp.iw0 + i < p.W) col_valid[l / vb * a + i] |= bit;
+        }
+      }
+      for (int64_t c = 0; c < Cg; ++c)
+        tr.input_gathered(x + (g * Cg + c) * HW, offsets, row_valid, col_valid, p.W, nr,
+                          v + (tp * Cg + c) * nr, v_xi);
+      continue;
+    }
     // Lanes past the last tile transform zeros (their GEMM columns are computed, never stored).
     if (tp == 0 || lanes < nr) std::memset(patch, 0, X * nr * sizeof(T));
-    const TileSpot* ps = spots + tp * nr;
     for (int64_t c = 0; c < Cg; ++c) {
       const T* plane = x + (g * Cg + c) * HW;
       for (int64_t l = 0; l < lanes; ++l) {

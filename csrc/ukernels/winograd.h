@@ -25,6 +25,11 @@ struct WinogradTransforms {
   void (*input)(const T* d, int64_t lanes, T* v, int64_t v_stride);
   void (*output)(const T* mm, int64_t m_stride, int64_t lanes, T bias, T* y);
   void (*filter)(const T* g, const int32_t* offsets, int64_t lanes, T* u, int64_t u_stride);
+  // input, reading each tile's patch where it lies (see winograd_input_gathered); null at
+  // ISA levels without vector gathers.
+  void (*input_gathered)(const T* x, const int32_t* offsets, const uint32_t* row_valid,
+                         const uint32_t* col_valid, int64_t row, int64_t lanes, T* v,
+                         int64_t v_stride);
 };
 
 template <class T>

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "ukernels/winograd.h"
 
@@ -148,6 +149,35 @@ void winograd_input(const T* d, int64_t lanes, T* v, int64_t v_stride) {
   }
 }
 
+// The input transform reading each lane's patch where it lies: element (i, j) of lane l's
+// patch is x[offsets[l] + i * row + j], present where bit l % B of
+// row_valid[l / B * a + i] & col_valid[l / B * a + j] is set (zero: padding, or no tile).
+template <class T, int B, class Tile, class Gather>
+void winograd_input_gathered(const T* x, const int32_t* offsets, const uint32_t* row_valid,
+                             const uint32_t* col_valid, int64_t row, int64_t lanes, T* v,
+                             int64_t v_stride) {
+  using V = typename Lanes<T, B>::V;
+  constexpr int a = Tile::a;
+  for (int64_t l0 = 0; l0 < lanes; l0 += B) {
+    const uint32_t* rv = row_valid + l0 / B * a;
+    const uint32_t* cv = col_valid + l0 / B * a;
+    V t[a][a];
+    for (int j = 0; j < a; ++j) {
+      V col[a], r[a];
+      for (int i = 0; i < a; ++i)
+        col[i] = Gather::template lanes<V, T, B>(x + i * row + j, offsets + l0, rv[i] & cv[j]);
+      Tile::template in1d<T>(col, r);
+      for (int i = 0; i < a; ++i) t[i][j] = r[i];
+    }
+    for (int i = 0; i < a; ++i) {
+      V r[a];
+      Tile::template in1d<T>(t[i], r);
+      for (int j = 0; j < a; ++j)
+        __builtin_memcpy(v + (i * a + j) * v_stride + l0, &r[j], sizeof(V));
+    }
+  }
+}
+
 template <class T, int B, class Tile>
 void winograd_output(const T* mm, int64_t m_stride, int64_t lanes, T bias, T* y) {
   using V = typename Lanes<T, B>::V;
@@ -212,8 +242,9 @@ void winograd_filter_planes(const T* g, int64_t lanes, T* u, int64_t u_stride) {
 }
 
 // Gathers filter taps into planes, taps[q * lanes + l] = g[offsets[l] + q], one element at a
-// time; the AVX2 and AVX-512 files pass a Gather with vector gathers (element by element the
-// gather cost as much as the transform after it: 2 ms of 512x512 filters on one core).
+// time. The AVX2 and AVX-512 files pass a Gather with vector gathers instead (element by
+// element the gather cost as much as the transform after it: 2 ms of 512x512 filters on one
+// core), which also has lanes(base, offsets, valid) for winograd_input_gathered.
 struct GatherTapsByElement {
   // Lanes [0, lanes) of planes taps_stride apart (the tail of a wider gather).
   template <class T>
@@ -236,15 +267,28 @@ void winograd_filter(const T* g, const int32_t* offsets, int64_t lanes, T* u, in
   winograd_filter_planes<T, B, Tile>(taps, lanes, u, u_stride);
 }
 
+// The gathered input transform where Gather has vector gathers (a lanes() member), else null:
+// without them the input transform reads lane-major patches copied by the caller, since
+// gathering element by element measured 15% slower than those copies (r50_3x3_64@56, scalar
+// level).
+template <class T, int B, class Tile, class Gather>
+constexpr decltype(WinogradTransforms<T>::input_gathered) input_gathered_or_null() {
+  if constexpr (std::is_same_v<Gather, GatherTapsByElement>) return nullptr;
+  else return winograd_input_gathered<T, B, Tile, Gather>;
+}
+
 template <class T, int B, class Gather = GatherTapsByElement>
 constexpr WinogradUkernels<T> winograd_ukernels(const char* name) {
   return WinogradUkernels<T>{name, B,
                              {winograd_input<T, B, TileF2>, winograd_output<T, B, TileF2>,
-                              winograd_filter<T, B, TileF2, Gather>},
+                              winograd_filter<T, B, TileF2, Gather>,
+                              input_gathered_or_null<T, B, TileF2, Gather>()},
                              {winograd_input<T, B, TileF4>, winograd_output<T, B, TileF4>,
-                              winograd_filter<T, B, TileF4, Gather>},
+                              winograd_filter<T, B, TileF4, Gather>,
+                              input_gathered_or_null<T, B, TileF4, Gather>()},
                              {winograd_input<T, B, TileF6>, winograd_output<T, B, TileF6>,
-                              winograd_filter<T, B, TileF6, Gather>}};
+                              winograd_filter<T, B, TileF6, Gather>,
+                              input_gathered_or_null<T, B, TileF6, Gather>()}};
 }
 
 }  // namespace

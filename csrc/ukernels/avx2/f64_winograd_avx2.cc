@@ -1,5 +1,5 @@
 // double Winograd transforms compiled for avx2: the shared code of ukernels/winograd_impl.h,
-// 4 tiles per vector, filter taps gathered 4 at a time.
+// 4 tiles per vector, filter taps and input patches gathered 4 at a time.
 #include <immintrin.h>
 
 #include "ukernels/winograd_impl.h"
@@ -7,7 +7,7 @@
 namespace fastconv::ukernels {
 namespace {
 
-struct GatherTapsAvx2 {
+struct GatherAvx2 {
   static void run(const double* g, const int32_t* offsets, int64_t lanes, double* taps) {
     // The masked form with a zero source: the plain intrinsic leaves its source undefined,
     // which GCC 12 warns about.
@@ -20,11 +20,22 @@ struct GatherTapsAvx2 {
     }
     GatherTapsByElement::run(g, offsets + l, lanes - l, taps + l, lanes);
   }
+  // One vector of 4 lanes, base[offsets[l]] where bit l of valid is set, else 0.
+  template <class V, class T, int B>
+  static V lanes(const double* base, const int32_t* offsets, uint32_t valid) {
+    static_assert(B == 4);
+    const __m128i at = _mm_loadu_si128(reinterpret_cast<const __m128i*>(offsets));
+    const __m256i bit = _mm256_setr_epi64x(1, 2, 4, 8);
+    const __m256i on = _mm256_cmpeq_epi64(
+        _mm256_and_si256(_mm256_set1_epi64x(static_cast<int64_t>(valid)), bit), bit);
+    return (V)_mm256_mask_i32gather_pd(_mm256_setzero_pd(), base, at, _mm256_castsi256_pd(on),
+                                       8);
+  }
 };
 
 }  // namespace
 
 const WinogradUkernels<double> f64_winograd_avx2 =
-    winograd_ukernels<double, 4, GatherTapsAvx2>("f64_winograd_avx2");
+    winograd_ukernels<double, 4, GatherAvx2>("f64_winograd_avx2");
 
 }  // namespace fastconv::ukernels
