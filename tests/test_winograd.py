@@ -155,11 +155,13 @@ def test_depth_beyond_one_gemm_block(cpp, dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("hw, padding, groups", [
-    ((16, 16), 1, 1), ((9, 13), (0, 3), 1), ((7, 6), (2, 1), 2), ((4, 5), (3, 2), 1)])
+    ((16, 16), 1, 1), ((9, 13), (0, 2), 1), ((7, 6), (2, 1), 2), ((5, 4), (1, 0), 2),
+    ((4, 5), (3, 2), 1)])
 def test_4x4_stride2_on_space_to_depth_phases(cpp, threads, dtype, hw, padding, groups):
-    """A 4x4 stride-2 conv (a DCGAN layer) as a 3x3 conv on its 2x2 space-to-depth phases:
-    forward, input gradient (conv_transpose2d's path) and plan, odd sizes and every padding
-    up to 3, against the reference."""
+    """A 4x4 stride-2 conv (a DCGAN layer) by F(2x2, 2x2) on its 2x2 space-to-depth phases:
+    forward, input gradient (conv_transpose2d's path: one 2x2 conv per phase of dx) and plan,
+    odd sizes, groups and every padding up to 3 (the input gradient takes up to 2), against
+    the reference."""
     x = random((2, 6, *hw), dtype, 30)
     wt = random((10, 6 // groups, 4, 4), dtype, 31)
     b = random((10,), dtype, 32)
@@ -167,12 +169,16 @@ def test_4x4_stride2_on_space_to_depth_phases(cpp, threads, dtype, hw, padding, 
     f64 = lambda a: a.astype(np.float64)
     ref = fc.conv2d(f64(x), f64(wt), f64(b), *args, backend="reference")
     mag = fc.conv2d(np.abs(f64(x)), np.abs(f64(wt)), np.abs(f64(b)), *args, backend="reference")
-    for alg in ("winograd", "winograd_f4"):
+    for alg in ("winograd", "winograd_f2"):
         y = fc.conv2d(x, wt, b, *args, algorithm=alg, backend=cpp)
         assert_close(y, ref, mag, dtype, rtol=rtol_for(alg, dtype), what=f"4x4/2 {alg}")
     plan = fc.Conv2dPlan(wt, b, *args, algorithm="winograd", backend=cpp, input_hw=hw)
     assert_close(plan(x), ref, mag, dtype, rtol=rtol_for("winograd", dtype), what="4x4/2 plan")
     gy = random(ref.shape, dtype, 33)
+    if max(np.atleast_1d(padding)) > 2:   # the input gradient's phases need padding <= 2
+        with pytest.raises(ValueError, match="padding <= 2"):
+            fc.grad.conv2d_input(x.shape, wt, gy, *args, algorithm="winograd", backend=cpp)
+        return
     dx = fc.grad.conv2d_input(x.shape, wt, gy, *args, algorithm="winograd", backend=cpp)
     dx_ref = fc.grad.conv2d_input(x.shape, f64(wt), f64(gy), *args, backend="reference")
     dx_mag = fc.grad.conv2d_input(x.shape, np.abs(f64(wt)), np.abs(f64(gy)), *args,
@@ -185,16 +191,44 @@ def test_4x4_stride2_declines_with_reason(cpp):
     x, wt = random((1, 4, 12, 12), np.float32, 34), random((4, 4, 4, 4), np.float32, 35)
     with pytest.raises(ValueError, match="4x4 one with stride 2"):
         fc.conv2d(x, wt, stride=3, algorithm="winograd", backend=cpp)
-    with pytest.raises(ValueError, match="padding <= 3"):
-        fc.grad.conv2d_input((1, 4, 12, 12), wt, random((1, 4, 9, 9), np.float32, 36), 2, 4,
+    with pytest.raises(ValueError, match="padding <= 2"):
+        fc.grad.conv2d_input((1, 4, 12, 12), wt, random((1, 4, 8, 8), np.float32, 36), 2, 3,
                              algorithm="winograd", backend=cpp)
+    with pytest.raises(ValueError, match="need a 3x3 kernel"):   # F(4x4): 3x3 kernels only
+        fc.conv2d(x, wt, stride=2, padding=1, algorithm="winograd_f4", backend=cpp)
 
 
-def test_4x4_stride2_auto_never_picks_phases(cpp):
-    """auto leaves 4x4 stride-2 convs to direct / im2col (measured no slower), forward and
-    transposed, and says why."""
-    for op, n, c, h, k in (("forward", 8, 64, 32, 128), ("input_grad", 8, 64, 32, 128),
-                           ("forward", 8, 128, 16, 256), ("forward", 1, 64, 32, 128)):
-        name, why = _dispatch._core.select_conv2d(op, n, c, h, h, k, 4, 4, 2, 2, 1, 1, 1, 1, 1,
-                                                  1, 1, "auto")
-        assert name != "winograd" and "explicit request" in why
+def test_4x4_stride2_auto_rule(cpp):
+    """auto takes the phases when F(2x2, 2x2)'s multiplies, the call's filter transform
+    counted, undercut the 4x4 kernel's 16 per output: dcgan_d2 / d3 forward and g3 / g4
+    transposed (input gradient) at batch 8, not dcgan_d3 at batch 1 (16 tiles) nor g2 at batch
+    8 (32 tiles per phase), nor few channels."""
+    def pick(op, n, c, h, k):
+        return _dispatch._core.select_conv2d(op, n, c, h, h, k, 4, 4, 2, 2, 1, 1, 1, 1, 1, 1,
+                                             1, "auto")
+    for op, n, c, h, k in (("forward", 8, 64, 32, 128), ("forward", 8, 128, 16, 256),
+                           ("input_grad", 8, 64, 32, 128), ("input_grad", 8, 128, 16, 256)):
+        assert pick(op, n, c, h, k)[0] == "winograd", (op, n, c, h, k)
+    for op, n, c, h, k in (("forward", 1, 128, 16, 256), ("input_grad", 8, 256, 8, 512)):
+        name, why = pick(op, n, c, h, k)
+        assert name != "winograd" and "too few tiles" in why
+    name, why = pick("forward", 8, 3, 64, 64)
+    assert name != "winograd" and "32 channels" in why
+
+
+def test_4x4_stride2_phases_large_enough_to_thread(cpp, threads):
+    """Shapes whose phase filter shuffle and copies run on the pool: the same answer as the
+    reference at any thread count."""
+    x, wt = random((2, 64, 16, 16), np.float32, 40), random((96, 64, 4, 4), np.float32, 41)
+    f64 = lambda a: a.astype(np.float64)
+    ref = fc.conv2d(f64(x), f64(wt), None, 2, 1, backend="reference")
+    mag = fc.conv2d(np.abs(f64(x)), np.abs(f64(wt)), None, 2, 1, backend="reference")
+    y = fc.conv2d(x, wt, None, 2, 1, algorithm="winograd", backend=cpp)
+    assert_close(y, ref, mag, np.float32, rtol=rtol_for("winograd", np.float32), what="fwd")
+    gy = random(ref.shape, np.float32, 42)
+    dx = fc.grad.conv2d_input(x.shape, wt, gy, 2, 1, algorithm="winograd", backend=cpp)
+    dx_ref = fc.grad.conv2d_input(x.shape, f64(wt), f64(gy), 2, 1, backend="reference")
+    dx_mag = fc.grad.conv2d_input(x.shape, np.abs(f64(wt)), np.abs(f64(gy)), 2, 1,
+                                  backend="reference")
+    assert_close(dx, dx_ref, dx_mag, np.float32, rtol=rtol_for("winograd", np.float32),
+                 what="conv2d_input")

@@ -47,7 +47,8 @@ const WinogradUkernels<double>& active_transforms<double>() {
 }
 
 template <class T>
-const WinogradTransforms<T>& transforms_for(const WinogradUkernels<T>& uk, int m) {
+const WinogradTransforms<T>& transforms_for(const WinogradUkernels<T>& uk, int m, int r) {
+  if (r == 2) return uk.f2r2;
   return m == 2 ? uk.f2 : m == 4 ? uk.f4 : uk.f6;
 }
 
@@ -78,7 +79,7 @@ template <class T>
 Schedule schedule(const Conv2dParams& p, const WinogradWeights<T>& w) {
   Schedule s;
   s.m = w.tile();
-  s.a = s.m + 2;
+  s.a = s.m + w.kernel() - 1;
   s.X = s.a * s.a;
   s.th = tile_count(p.Ho, s.m);
   s.tw = tile_count(p.Wo, s.m);
@@ -144,18 +145,18 @@ inline void copy_tile(const T* out, int64_t nr, T* dst, int64_t Wo) {
 
 // One block of tiles (images, tile rows and columns in raster order) x one group x one range of
 // output-channel panels: transform in, X GEMMs, transform out.
-template <class T, int kM>
+template <class T, int kM, int kR>
 void run_block(const Conv2dParams& p, const T* x, const WinogradWeights<T>& w, const T* bias,
                T* y, const Schedule& s, int64_t g, int64_t blk, int64_t kp0, int64_t kp1) {
   const GemmUkernel<T>& uk = w.gemm_ukernel();
-  const WinogradTransforms<T>& tr = transforms_for(w.transforms(), s.m);
+  const WinogradTransforms<T>& tr = transforms_for(w.transforms(), s.m, w.kernel());
   const int64_t nr = uk.nr, mr = uk.mr;
   const int64_t Cg = w.c_per_group(), Kg = w.k_per_group();
   const int64_t t0 = blk * s.block, count = min64(s.block, s.total - t0);
   const int64_t panels = ceil_div(count, nr);
   const int64_t ld = panels * nr;                // columns of V and M
   const int64_t krows = min64(kp1 * mr, Kg) - kp0 * mr;
-  constexpr int a = kM + 2, m = kM, X = a * a;
+  constexpr int a = kM + kR - 1, m = kM, X = a * a;
 
   Scratch& sc = scratch();
   const int64_t v_xi = skewed(panels * Cg * nr, sizeof(T));
@@ -288,7 +289,8 @@ bool winograd_on_space_to_depth(const Conv2dParams& p) {
 
 const char* winograd_declines(const Conv2dParams& p) {
   if (winograd_on_space_to_depth(p)) return nullptr;
-  if (p.R != 3 || p.S != 3) return "needs a 3x3 kernel (or a 4x4 one with stride 2)";
+  if (!(p.R == 3 && p.S == 3) && !(p.R == 2 && p.S == 2))
+    return "needs a 3x3 or 2x2 kernel (or a 4x4 one with stride 2)";
   if (p.sh != 1 || p.sw != 1) return "needs stride 1 (or stride 2 with a 4x4 kernel)";
   if (p.H % p.dh || p.pt % p.dh || p.pb % p.dh || p.W % p.dw || p.pl % p.dw || p.pr % p.dw)
     return "dilation > 1 needs the image size and padding to be multiples of the dilation";
@@ -299,9 +301,9 @@ Conv2dParams winograd_phase_params(const Conv2dParams& p) {
   Conv2dParams q = p;
   if (winograd_on_space_to_depth(p)) {
     q.C = 4 * p.C;
-    q.H = p.Ho + 2;
-    q.W = p.Wo + 2;
-    q.R = q.S = 3;
+    q.H = p.Ho + 1;
+    q.W = p.Wo + 1;
+    q.R = q.S = 2;
     q.sh = q.sw = 1;
     q.pt = q.pb = q.pl = q.pr = 0;
     ops::finish_params(q);
@@ -324,30 +326,51 @@ namespace {
 // GEMM columns of one tile size: the tiles of q (a 3x3 conv) rounded up to whole NR panels
 // (F(4x4) on a 14x14 image has 16 tiles, half a 32-wide panel, where F(2x2) has 49 of 64),
 // plus, when the filters are transformed in this call, their transform in GEMM-column
-// equivalents; each column is Kg x Cg multiplies at each of the (m + 2)^2 positions.
+// equivalents; each column is Kg x Cg multiplies at each of the (m + R - 1)^2 positions.
 int64_t winograd_columns(const Conv2dParams& q, int m, bool weights_cached) {
   const int64_t nr = gemm::active_ukernel<float>().nr;
   const int64_t filter = weights_cached ? 0 : kWinogradFilterTransformColumns;
   const int64_t tiles = q.N * tile_count(q.Ho, m) * tile_count(q.Wo, m);
-  return (m + 2) * (m + 2) * (ceil_div(tiles, nr) * nr + filter);
+  return (m + q.R - 1) * (m + q.R - 1) * (ceil_div(tiles, nr) * nr + filter);
 }
 
-// "auto" on a 4x4 stride-2 conv, which runs as a 3x3 conv on four phase channels per channel:
-// 1.78x fewer multiplies, but each block of tiles streams the transformed filters, 9x the size
-// of the 4x4 ones. Measured (wall clock, N=8, against the algorithm auto takes otherwise):
-// dcgan_d2 3.47 ms against direct's 3.51 on one thread, 2.00 against 1.77 on two; dcgan_g4
-// (transposed) 3.43 against im2col's 3.72 and 2.20 against 1.92; dcgan_d3 5.4 against 3.8. So
-// the phases run on explicit request only.
-const char* space_to_depth_auto_declines() {
-  return "4x4 stride 2 runs on space-to-depth phases on explicit request only (its transformed "
-         "filters, 9x the weights, make it no faster than direct or im2col)";
+// GEMM columns of F(2x2, 2x2) over N images of Ho x Wo outputs, the filter transform of the
+// call counted (as in winograd_columns).
+int64_t f2r2_columns(int64_t N, int64_t Ho, int64_t Wo) {
+  const int64_t nr = gemm::active_ukernel<float>().nr;
+  const int64_t tiles = N * tile_count(Ho, 2) * tile_count(Wo, 2);
+  return 9 * (ceil_div(tiles, nr) * nr + kWinogradFilterTransformColumns);
+}
+
+// "auto" on a 4x4 stride-2 conv (p) on its space-to-depth phases, forward (one 2x2 conv over
+// four phase channels per channel) or input gradient (four 2x2 convs, one per phase of dx):
+// taken when F(2x2, 2x2)'s multiplies, the call's filter transform counted, are fewer than the
+// 4x4 kernel's 16 per output. Measured at N=8 (wall clock, one / two threads): dcgan_d2 3.02 /
+// 1.72 ms against direct's 4.06 / 2.00, dcgan_d3 2.87 / 1.90 against im2col's 4.12 / 2.09; at
+// N=1 dcgan_d3 (16 tiles, declined) 1.02 against 0.52.
+const char* space_to_depth_auto_declines(const Conv2dParams& p, bool input_grad) {
+  const int64_t Cg = p.C / p.groups, Kg = p.K / p.groups;
+  if ((input_grad ? Cg : 4 * Cg) < kWinogradAutoMinChannels || Kg < kWinogradAutoMinChannels)
+    return "fewer than 32 channels per group: the direct kernels are faster";
+  int64_t columns = 0;
+  if (input_grad) {
+    for (int64_t a = 0; a < 2; ++a)
+      for (int64_t b = 0; b < 2; ++b)
+        columns += f2r2_columns(p.N, (p.H - a + 1) / 2, (p.W - b + 1) / 2);
+  } else {
+    columns = 4 * f2r2_columns(p.N, p.Ho, p.Wo);
+  }
+  if (columns >= 16 * p.N * p.Ho * p.Wo)
+    return "4x4 stride 2: F(2x2, 2x2) on the phases does no fewer multiplies than the 4x4 "
+           "kernel once the filter transform of the call is counted (too few tiles)";
+  return nullptr;
 }
 
 }  // namespace
 
 const char* winograd_auto_declines(const Conv2dParams& dilated) {
   const Conv2dParams p = winograd_phase_params(dilated);
-  if (winograd_on_space_to_depth(dilated)) return space_to_depth_auto_declines();
+  if (winograd_on_space_to_depth(dilated)) return space_to_depth_auto_declines(dilated, false);
   if (p.C / p.groups < kWinogradAutoMinChannels || p.K / p.groups < kWinogradAutoMinChannels)
     return "fewer than 32 channels per group: the direct kernels are faster";
   const int m = winograd_default_tile(p, false);
@@ -357,7 +380,7 @@ const char* winograd_auto_declines(const Conv2dParams& dilated) {
 }
 
 const char* winograd_input_auto_declines(const Conv2dParams& p) {
-  if (winograd_on_space_to_depth(p)) return space_to_depth_auto_declines();
+  if (winograd_on_space_to_depth(p)) return space_to_depth_auto_declines(p, true);
   return winograd_auto_declines(winograd_input_params(p));
 }
 
@@ -371,35 +394,32 @@ int winograd_named_tile(const char* name, const Conv2dParams& p) {
 }
 
 int winograd_default_tile(const Conv2dParams& dilated, bool weights_cached) {
-  // On space-to-depth phases F(2x2) does 16 multiplies per 2x2 tile and phase channel, as many
-  // as the 4x4 kernel itself: only F(4x4) saves.
-  if (winograd_on_space_to_depth(dilated)) return 4;
   const Conv2dParams p = winograd_phase_params(dilated);
+  if (p.R == 2) return 2;  // F(2x2, 2x2), the one tile for 2x2 kernels
   return winograd_columns(p, 4, weights_cached) < winograd_columns(p, 2, weights_cached) ? 4 : 2;
 }
 
 namespace {
 
-// A 4x4 stride-2 conv is a 3x3 stride-1 conv on the 2x2 space-to-depth phases of its padded
+// A 4x4 stride-2 conv is a 2x2 stride-1 conv on the 2x2 space-to-depth phases of its padded
 // input: output (i, j) reads padded input (2i + r, 2j + s), which is phase (r % 2, s % 2) at
-// (i + r / 2, j + s / 2), so each phase contributes a 2x2 conv, zero-padded to 3x3 here so the
-// F(4x4, 3x3) machinery runs it: 36 multiplies per 16 outputs and input channel where direct
-// does 16 x 16 (1.78x fewer). Phase channels are ordered (group, phase, channel), phase images
-// are Ho + 2 by Wo + 2 (rows past the padded input, read only by the zero taps, are zeros), so
-// the 3x3 conv needs no padding and writes y directly.
+// (i + r / 2, j + s / 2). F(2x2, 2x2) runs it with 9 multiplies per 4 outputs and phase channel,
+// four phase channels per channel, where the 4x4 kernel does 16 per output (1.78x fewer).
+// Phase channels are ordered (group, phase, channel); phase images are Ho + 1 by Wo + 1 (rows
+// past the padded input are zeros), so the 2x2 conv needs no padding and writes y directly.
 template <class T>
 const T* space_to_depth_weights(const Conv2dParams& p, const T* w) {
   const int64_t Cg = p.C / p.groups;
-  thread_local std::vector<T> w3;
-  w3.assign(static_cast<size_t>(p.K * 4 * Cg * 9), T(0));
+  thread_local std::vector<T> w2;
+  w2.resize(static_cast<size_t>(p.K * 4 * Cg * 4));
   for (int64_t k = 0; k < p.K; ++k)
     for (int64_t c = 0; c < Cg; ++c)
       for (int64_t r = 0; r < 4; ++r)
         for (int64_t t = 0; t < 4; ++t) {
           const int64_t phase = (r % 2) * 2 + t % 2;
-          w3[((k * 4 + phase) * Cg + c) * 9 + (r / 2) * 3 + t / 2] = w[((k * Cg + c) * 4 + r) * 4 + t];
+          w2[((k * 4 + phase) * Cg + c) * 4 + (r / 2) * 2 + t / 2] = w[((k * Cg + c) * 4 + r) * 4 + t];
         }
-  return w3.data();
+  return w2.data();
 }
 
 template <class T>
@@ -442,15 +462,16 @@ void WinogradWeights<T>::pack(const Conv2dParams& p, const T* w, int m) {
     return;
   }
   m_ = m;
+  r_ = static_cast<int>(p.R);
   G_ = p.groups;
   Kg_ = p.K / p.groups;
   Cg_ = p.C / p.groups;
   gemm_ = &gemm::active_ukernel<T>();
   transforms_ = &active_transforms<T>();
-  const int64_t mr = gemm_->mr, X = (m + 2) * (m + 2);
+  const int64_t mr = gemm_->mr, X = (m + r_ - 1) * (m + r_ - 1), taps = p.R * p.S;
   kpanels_ = ceil_div(Kg_, mr);
   data_ = buf_.get<T>(max64(1, G_ * X * skewed(kpanels_ * Cg_ * mr, sizeof(T))));
-  const WinogradTransforms<T>& tr = transforms_for(*transforms_, m);
+  const WinogradTransforms<T>& tr = transforms_for(*transforms_, m, r_);
   u_xi_ = skewed(kpanels_ * Cg_ * mr, sizeof(T));
   const int64_t jobs = G_ * kpanels_;
   // A job transforms the filters of one MR-row panel, kChunk input channels per transform
@@ -461,10 +482,10 @@ void WinogradWeights<T>::pack(const Conv2dParams& p, const T* w, int m) {
   // 0 and are zeroed after the transform.
   constexpr int64_t kChunk = 16;
   static_assert(kChunk * 32 <= ukernels::kWinogradMaxFilterLanes, "MR <= 32 for every GEMM kernel");
-  if (mr * (Cg_ + kChunk) * 9 > INT32_MAX) throw std::length_error("winograd: filters too large");
+  if (mr * (Cg_ + kChunk) * taps > INT32_MAX) throw std::length_error("winograd: filters too large");
   int32_t offsets[kChunk * 32];
   for (int64_t c = 0; c < kChunk; ++c)
-    for (int64_t r = 0; r < mr; ++r) offsets[c * mr + r] = static_cast<int32_t>((r * Cg_ + c) * 9);
+    for (int64_t r = 0; r < mr; ++r) offsets[c * mr + r] = static_cast<int32_t>((r * Cg_ + c) * taps);
   auto job = [&](int64_t jb) {
     const int64_t g = jb / kpanels_, kp = jb % kpanels_;
     const int64_t rows = min64(mr, Kg_ - kp * mr);
@@ -477,7 +498,7 @@ void WinogradWeights<T>::pack(const Conv2dParams& p, const T* w, int m) {
     for (int64_t c0 = 0; c0 < Cg_; c0 += kChunk) {
       const int64_t cn = min64(kChunk, Cg_ - c0);
       T* u = data_ + g * X * u_xi_ + kp * Cg_ * mr + c0 * mr;
-      tr.filter(w + ((g * Kg_ + kp * mr) * Cg_ + c0) * 9, offs, cn * mr, u, u_xi_);
+      tr.filter(w + ((g * Kg_ + kp * mr) * Cg_ + c0) * taps, offs, cn * mr, u, u_xi_);
       if (rows < mr)
         for (int64_t xi = 0; xi < X; ++xi)
           for (int64_t c = 0; c < cn; ++c)
@@ -550,9 +571,10 @@ void winograd_conv2d_forward(const Conv2dParams& p, const T* x, const WinogradWe
     const int64_t blk = rest / s.kparts, part = rest % s.kparts;
     const int64_t kp0 = w.k_panels() * part / s.kparts, kp1 = w.k_panels() * (part + 1) / s.kparts;
     if (kp0 >= kp1) return;
-    if (s.m == 4) run_block<T, 4>(p, x, w, bias, y, s, g, blk, kp0, kp1);
-    else if (s.m == 6) run_block<T, 6>(p, x, w, bias, y, s, g, blk, kp0, kp1);
-    else run_block<T, 2>(p, x, w, bias, y, s, g, blk, kp0, kp1);
+    if (w.kernel() == 2) run_block<T, 2, 2>(p, x, w, bias, y, s, g, blk, kp0, kp1);
+    else if (s.m == 4) run_block<T, 4, 3>(p, x, w, bias, y, s, g, blk, kp0, kp1);
+    else if (s.m == 6) run_block<T, 6, 3>(p, x, w, bias, y, s, g, blk, kp0, kp1);
+    else run_block<T, 2, 3>(p, x, w, bias, y, s, g, blk, kp0, kp1);
   };
   if (s.threads <= 1) {
     for (int64_t it = 0; it < s.items; ++it) item(it);
@@ -577,76 +599,85 @@ void winograd_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, cons
 
 // The input gradient of a 4x4 stride-2 conv (the transposed convs of a DCGAN generator): input
 // pixel (2i + a, 2j + b) receives grad_output (i + u, j + v) through tap (a + pt - 2u,
-// b + pl - 2v) wherever that lies in the kernel. Over both phases of an axis, u takes three
-// consecutive values, floor(pt / 2) - 1 + {0, 1, 2}; so the four phases are one 3x3 stride-1
-// conv of grad_output with 4C output channels (ordered group, phase, channel), each phase's
-// filters zero where its taps leave the kernel (1.78x fewer multiplies by F(4x4, 3x3) than
-// the 16 taps per output), followed by a depth-to-space copy into dx.
+// b + pl - 2v) wherever that lies in the kernel, which for each phase (a, b) is two values of
+// u, e - 1 and e with e = (a + pt) / 2 (and the same across). So each of the four phases of dx
+// is a 2x2 stride-1 conv of grad_output (padded by 1 - e before, channels swapped) that
+// F(2x2, 2x2) runs with 9 multiplies per 4 outputs where the kernel does 16 per output,
+// followed by a copy into every other row and column of dx.
 namespace {
 
-Conv2dParams space_to_depth_input_params(const Conv2dParams& p) {
+// The 2x2 conv that computes phase (a, b) of dx; its padding may come out negative (then the
+// phase has no such form: padding above 2).
+Conv2dParams input_phase_params(const Conv2dParams& p, int64_t a, int64_t b) {
   Conv2dParams q = p;
   q.C = p.K;
-  q.K = 4 * p.C;
+  q.K = p.C;
   q.H = p.Ho;
   q.W = p.Wo;
-  q.R = q.S = 3;
+  q.R = q.S = 2;
   q.sh = q.sw = 1;
-  q.pt = 1 - p.pt / 2;
-  q.pl = 1 - p.pl / 2;
-  q.pb = (p.H + 1) / 2 + 2 - p.Ho - q.pt;
-  q.pr = (p.W + 1) / 2 + 2 - p.Wo - q.pl;
+  q.pt = 1 - (a + p.pt) / 2;
+  q.pl = 1 - (b + p.pl) / 2;
+  q.pb = (p.H - a + 1) / 2 + 1 - p.Ho - q.pt;  // (H - a + 1) / 2 rows of dx are in phase a
+  q.pr = (p.W - b + 1) / 2 + 1 - p.Wo - q.pl;
   return q;
+}
+
+bool input_phases_fit(const Conv2dParams& p) {
+  for (int64_t phase = 0; phase < 4; ++phase) {
+    const Conv2dParams q = input_phase_params(p, phase / 2, phase % 2);
+    if (q.pt < 0 || q.pb < 0 || q.pl < 0 || q.pr < 0) return false;
+  }
+  return true;
 }
 
 template <class T>
 void space_to_depth_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) {
-  Conv2dParams q = space_to_depth_input_params(p);
-  ops::finish_params(q);
-  const int64_t Kg = p.K / p.groups, Cg = p.C / p.groups;
-  // w3[(g * 4 + phase) * Cg + c][k][t][v], phase = a * 2 + b.
-  thread_local std::vector<T> w3;
-  w3.assign(static_cast<size_t>(4 * p.C * Kg * 9), T(0));
-  for (int64_t g = 0; g < p.groups; ++g)
-    for (int64_t phase = 0; phase < 4; ++phase)
-      for (int64_t c = 0; c < Cg; ++c)
-        for (int64_t k = 0; k < Kg; ++k)
-          for (int64_t t = 0; t < 3; ++t)
-            for (int64_t v = 0; v < 3; ++v) {
-              // Output row i of the 3x3 conv reads grad_output row i + t - q.pt, which reaches
-              // input row 2i + a through tap a + pt - 2 (t - q.pt).
-              const int64_t r = phase / 2 + p.pt + 2 * (q.pt - t);
-              const int64_t s = phase % 2 + p.pl + 2 * (q.pl - v);
-              if (r < 0 || r >= 4 || s < 0 || s >= 4) continue;
-              w3[((((g * 4 + phase) * Cg + c) * Kg + k) * 3 + t) * 3 + v] =
-                  w[(((g * Kg + k) * Cg + c) * 4 + r) * 4 + s];
-            }
-  T* zq = thread_scratch(ScratchSlot::winograd_phases_out).get<T>(q.N * q.K * q.Ho * q.Wo);
-  winograd_conv2d_forward(q, gy, w3.data(), static_cast<const T*>(nullptr), zq, 0);
-  const int64_t plane = q.Ho * q.Wo;
-  parallel_for_cost(p.N * p.C, stream_ns(2.0 * p.N * p.C * p.H * p.W * sizeof(T)),
-                    [&](int64_t nc) {
-    const int64_t n = nc / p.C, c = nc % p.C, g = c / Cg, cg = c % Cg;
-    T* dst = dx + nc * p.H * p.W;
-    for (int64_t phase = 0; phase < 4; ++phase) {
-      const int64_t a = phase / 2, b = phase % 2;
-      const T* src = zq + (n * q.K + (g * 4 + phase) * Cg + cg) * plane;
-      for (int64_t i = 0; 2 * i + a < p.H; ++i)
-        for (int64_t j = 0; 2 * j + b < p.W; ++j) dst[(2 * i + a) * p.W + 2 * j + b] = src[i * q.Wo + j];
+  const int64_t Kg = p.K / p.groups, Cg = p.C / p.groups, filters = p.C * Kg * 4;
+  Conv2dParams q[4];
+  for (int64_t phase = 0; phase < 4; ++phase) {
+    q[phase] = input_phase_params(p, phase / 2, phase % 2);
+    ops::finish_params(q[phase]);
+  }
+  // The four phases' filters, w2[phase][g * Cg + c][k][t][v] =
+  // w[g * Kg + k][c][a + pt - 2 (t - q.pt)][b + pl - 2 (v - q.pl)], in one pass that reads w in
+  // order (by filter rows, the writes stay within a few KiB per phase).
+  thread_local std::vector<T> w2_buffer;  // the caller's; workers write through w2
+  w2_buffer.resize(static_cast<size_t>(4 * filters));
+  T* w2 = w2_buffer.data();
+  parallel_for_cost(p.K, stream_ns(2.0 * p.K * Cg * 16 * sizeof(T)), [&](int64_t gk) {
+    const int64_t g = gk / Kg, k = gk % Kg;
+    for (int64_t c = 0; c < Cg; ++c) {
+      const T* taps = w + (gk * Cg + c) * 16;
+      for (int64_t phase = 0; phase < 4; ++phase) {
+        const Conv2dParams& qp = q[phase];
+        const int64_t a = phase / 2, b = phase % 2;
+        T* dst = w2 + phase * filters + (((g * Cg + c) * Kg + k) * 4);
+        for (int64_t t = 0; t < 2; ++t)
+          for (int64_t v = 0; v < 2; ++v)
+            dst[t * 2 + v] = taps[(a + p.pt - 2 * (t - qp.pt)) * 4 + b + p.pl - 2 * (v - qp.pl)];
+      }
     }
   });
+  for (int64_t phase = 0; phase < 4; ++phase) {
+    const int64_t a = phase / 2, b = phase % 2;
+    const Conv2dParams& qp = q[phase];
+    T* zq = thread_scratch(ScratchSlot::winograd_phases_out).get<T>(qp.N * qp.K * qp.Ho * qp.Wo);
+    winograd_conv2d_forward(qp, gy, w2 + phase * filters, static_cast<const T*>(nullptr),
+                            zq, 2);
+    const int64_t plane = qp.Ho * qp.Wo;
+    parallel_for_cost(p.N * p.C, stream_ns(2.0 * p.N * p.C * plane * sizeof(T)), [&](int64_t nc) {
+      const T* src = zq + nc * plane;
+      T* dst = dx + nc * p.H * p.W;
+      for (int64_t i = 0; i < qp.Ho; ++i)
+        for (int64_t j = 0; j < qp.Wo; ++j) dst[(2 * i + a) * p.W + 2 * j + b] = src[i * qp.Wo + j];
+    });
+  }
 }
 
 }  // namespace
 
 Conv2dParams winograd_input_params(const Conv2dParams& p) {
-  if (winograd_on_space_to_depth(p)) {
-    Conv2dParams q = space_to_depth_input_params(p);
-    if (q.pt < 0 || q.pb < 0 || q.pl < 0 || q.pr < 0)
-      throw std::logic_error("winograd input gradient: padding out of range");
-    ops::finish_params(q);
-    return q;
-  }
   Conv2dParams q = p;
   q.C = p.K;
   q.K = p.C;
@@ -663,9 +694,8 @@ Conv2dParams winograd_input_params(const Conv2dParams& p) {
 
 const char* winograd_input_declines(const Conv2dParams& p) {
   if (winograd_on_space_to_depth(p)) {
-    const Conv2dParams q = space_to_depth_input_params(p);
-    if (q.pt < 0 || q.pb < 0 || q.pl < 0 || q.pr < 0)
-      return "a 4x4 stride-2 input gradient needs padding <= 3 (and the matching output size)";
+    if (!input_phases_fit(p))
+      return "a 4x4 stride-2 input gradient needs padding <= 2 (and the matching output size)";
     return nullptr;
   }
   if (p.R != 3 || p.S != 3) return "needs a 3x3 kernel (or a 4x4 one with stride 2)";

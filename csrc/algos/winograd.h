@@ -55,13 +55,14 @@ inline constexpr int64_t kWinogradFilterTransformColumns = 32;
 
 // Why Winograd cannot run this shape (nullptr: it can): 3x3, stride 1; a dilation d > 1 when
 // the image size and padding are multiples of d (the conv then runs on the d*d phase images);
-// or 4x4, stride 2, undilated (run as a 3x3 conv on the 2x2 space-to-depth phases).
+// 2x2 (F(2x2, 2x2)) under the same rules; or 4x4, stride 2, undilated (run as a 2x2 conv on
+// the 2x2 space-to-depth phases).
 const char* winograd_declines(const ops::Conv2dParams& p);
 // Whether p is a 4x4 stride-2 conv, which Winograd runs on space-to-depth phases.
 bool winograd_on_space_to_depth(const ops::Conv2dParams& p);
-// The 3x3 stride-1 conv Winograd runs for p: on the phase images of a dilated conv (N*dh*dw
+// The stride-1 conv Winograd runs for p: on the phase images of a dilated conv (N*dh*dw
 // images of (H/dh, W/dw), padding divided by the dilation), on the space-to-depth phases of a
-// 4x4 stride-2 one (4C channels of (Ho + 2, Wo + 2), no padding), else p itself.
+// 4x4 stride-2 one (a 2x2 conv on 4C channels of (Ho + 1, Wo + 1), no padding), else p.
 ops::Conv2dParams winograd_phase_params(const ops::Conv2dParams& p);
 // Why "auto" should pass over a shape Winograd supports (nullptr: take it). Measured against
 // the direct kernels (benchmarks/bench_winograd.py and side-by-side runs, one core): with 8 or
@@ -87,6 +88,7 @@ class WinogradWeights {
   // m: output tile size, 2, 4 or 6. w: (K, C / groups, 3, 3), C-contiguous.
   void pack(const ops::Conv2dParams& p, const T* w, int m);
   int tile() const { return m_; }
+  int kernel() const { return r_; }  // R = S: 3, or 2 for F(2x2, 2x2)
   int64_t groups() const { return G_; }
   int64_t k_per_group() const { return Kg_; }
   int64_t c_per_group() const { return Cg_; }
@@ -95,12 +97,12 @@ class WinogradWeights {
   const ukernels::WinogradUkernels<T>& transforms() const { return *transforms_; }
   // The Cg x MR panel of U[xi] for output channels [kp * MR, kp * MR + MR) of group g.
   const T* panel(int64_t g, int64_t xi, int64_t kp) const {
-    return data_ + (g * (m_ + 2) * (m_ + 2) + xi) * u_xi_ + kp * Cg_ * gemm_->mr;
+    return data_ + (g * (m_ + r_ - 1) * (m_ + r_ - 1) + xi) * u_xi_ + kp * Cg_ * gemm_->mr;
   }
   size_t bytes() const { return buf_.bytes(); }
 
  private:
-  int m_ = 0;
+  int m_ = 0, r_ = 3;
   int64_t G_ = 0, Kg_ = 0, Cg_ = 0, kpanels_ = 0;
   int64_t u_xi_ = 0;  // elements between the planes of consecutive xi
   const ukernels::GemmUkernel<T>* gemm_ = nullptr;

@@ -1,17 +1,19 @@
-// Winograd F(m x m, 3 x 3) transform micro-kernels (portable declarations; no intrinsics).
+// Winograd F(m x m, 3 x 3) and F(2 x 2, 2 x 2) transform micro-kernels (portable declarations;
+// no intrinsics).
 //
 // Tiles sit in the vector lanes: a call transforms `lanes` tiles at once, where lanes is a
 // multiple of the table's `block` (the ISA's vector width for T) and is in practice the GEMM
-// micro-kernel's NR, so one call fills one packed B panel. With a = m + 2:
+// micro-kernel's NR, so one call fills one packed B panel. With a = m + R - 1 for R x R filters:
 //   input:  d[(i * a + j) * lanes + l]  (the a x a input patch of tile l, zero where padded)
 //           -> v[xi * v_stride + l] = (B^T d B)[xi] for xi = i * a + j
 //   output: mm[xi * m_stride + l]      (the a x a GEMM result of tile l)
 //           -> y[(i * m + j) * lanes + l] = (A^T mm A)[i][j] + bias
-//   filter: g[offsets[l] + r * 3 + s] (3 x 3 filter l, its taps contiguous wherever it lies;
+//   filter: g[offsets[l] + r * R + s] (R x R filter l, its taps contiguous wherever it lies;
 //           lanes is any count up to kWinogradMaxFilterLanes)
 //           -> u[xi * u_stride + l] = (G g G^T)[xi]
 // The matrices are those of Lavin & Gray's construction with interpolation points
-// 0, +-1 (and infinity) for m = 2, 0, +-1, +-2 for m = 4, and 0, +-1, +-2, +-1/2 for m = 6.
+// 0, +-1 (and infinity) for m = 2, 0, +-1, +-2 for m = 4, and 0, +-1, +-2, +-1/2 for m = 6;
+// F(2x2, 2x2) uses 0, 1 (and infinity), every coefficient +-1.
 #pragma once
 
 #include <cstdint>
@@ -39,6 +41,7 @@ struct WinogradUkernels {
   WinogradTransforms<T> f2;     // F(2x2, 3x3): 4 x 4 patches
   WinogradTransforms<T> f4;     // F(4x4, 3x3): 6 x 6 patches
   WinogradTransforms<T> f6;     // F(6x6, 3x3): 8 x 8 patches
+  WinogradTransforms<T> f2r2;   // F(2x2, 2x2): 3 x 3 patches, 2 x 2 filters
 };
 
 extern const WinogradUkernels<float> f32_winograd_scalar;

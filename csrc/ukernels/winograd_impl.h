@@ -16,7 +16,7 @@ namespace {
 // 1-D transforms along one axis; U is a vector type or a scalar. The 2-D transform applies
 // them to the columns, then to the rows (X^T d X = rows(columns(d))).
 struct TileF2 {
-  static constexpr int m = 2, a = 4;
+  static constexpr int m = 2, r = 3, a = 4;
   template <class T, class U>  // B^T d
   static inline void in1d(const U* d, U* r) {
     r[0] = d[0] - d[2];
@@ -40,7 +40,7 @@ struct TileF2 {
 };
 
 struct TileF4 {
-  static constexpr int m = 4, a = 6;
+  static constexpr int m = 4, r = 3, a = 6;
   template <class T, class U>
   static inline void in1d(const U* d, U* r) {
     const U p = d[4] - T(4) * d[2];  // shared by rows 1 and 2
@@ -79,7 +79,7 @@ struct TileF4 {
 // Points 0, +-1, +-2, +-1/2 (and infinity); rows of B^T, A^T and G pair up into even and odd
 // parts around the +-p points.
 struct TileF6 {
-  static constexpr int m = 6, a = 8;
+  static constexpr int m = 6, r = 3, a = 8;
   template <class T, class U>
   static inline void in1d(const U* d, U* r) {
     r[0] = d[0] - d[6] + T(5.25) * (d[4] - d[2]);
@@ -119,6 +119,30 @@ struct TileF6 {
     u[5] = e2 + o2;
     u[6] = e2 - o2;
     u[7] = g[2];
+  }
+};
+
+// F(2x2, 2x2) for 2x2 kernels: y0 = d0 g0 + d1 g1 and y1 = d1 g0 + d2 g1 from the three
+// products (d0 - d1) g0, d1 (g0 + g1), (d2 - d1) g1. Every coefficient is +-1, so it rounds
+// no worse than the direct sum.
+struct TileF2R2 {
+  static constexpr int m = 2, r = 2, a = 3;
+  template <class T, class U>
+  static inline void in1d(const U* d, U* r) {
+    r[0] = d[0] - d[1];
+    r[1] = d[1];
+    r[2] = d[2] - d[1];
+  }
+  template <class T, class U>
+  static inline void out1d(const U* x, U* o) {
+    o[0] = x[0] + x[1];
+    o[1] = x[1] + x[2];
+  }
+  template <class U, class T>
+  static inline void filt1d(const U* g, U* u) {
+    u[0] = g[0];
+    u[1] = g[0] + g[1];
+    u[2] = g[1];
   }
 };
 
@@ -207,14 +231,14 @@ void winograd_output(const T* mm, int64_t m_stride, int64_t lanes, T bias, T* y)
 template <class T, int B, class Tile>
 void winograd_filter_planes(const T* g, int64_t lanes, T* u, int64_t u_stride) {
   using V = typename Lanes<T, B>::V;
-  constexpr int a = Tile::a;
+  constexpr int a = Tile::a, R = Tile::r;
   int64_t l0 = 0;
   for (; l0 + B <= lanes; l0 += B) {
-    V t[a][3];
-    for (int s = 0; s < 3; ++s) {
-      V col[3], r[a];
-      for (int q = 0; q < 3; ++q)
-        __builtin_memcpy(&col[q], g + (q * 3 + s) * lanes + l0, sizeof(V));
+    V t[a][R];
+    for (int s = 0; s < R; ++s) {
+      V col[R], r[a];
+      for (int q = 0; q < R; ++q)
+        __builtin_memcpy(&col[q], g + (q * R + s) * lanes + l0, sizeof(V));
       Tile::template filt1d<V, T>(col, r);
       for (int i = 0; i < a; ++i) t[i][s] = r[i];
     }
@@ -226,10 +250,10 @@ void winograd_filter_planes(const T* g, int64_t lanes, T* u, int64_t u_stride) {
     }
   }
   for (int64_t l = l0; l < lanes; ++l) {
-    T t[a][3];
-    for (int s = 0; s < 3; ++s) {
-      const T col[3] = {g[s * lanes + l], g[(3 + s) * lanes + l], g[(6 + s) * lanes + l]};
-      T r[a];
+    T t[a][R];
+    for (int s = 0; s < R; ++s) {
+      T col[R], r[a];
+      for (int q = 0; q < R; ++q) col[q] = g[(q * R + s) * lanes + l];
       Tile::template filt1d<T, T>(col, r);
       for (int i = 0; i < a; ++i) t[i][s] = r[i];
     }
@@ -247,23 +271,23 @@ void winograd_filter_planes(const T* g, int64_t lanes, T* u, int64_t u_stride) {
 // core), which also has lanes(base, offsets, valid) for winograd_input_gathered.
 struct GatherTapsByElement {
   // Lanes [0, lanes) of planes taps_stride apart (the tail of a wider gather).
-  template <class T>
+  template <int Taps, class T>
   static void run(const T* g, const int32_t* offsets, int64_t lanes, T* taps,
                   int64_t taps_stride) {
     for (int64_t l = 0; l < lanes; ++l)
-      for (int q = 0; q < 9; ++q) taps[q * taps_stride + l] = g[offsets[l] + q];
+      for (int q = 0; q < Taps; ++q) taps[q * taps_stride + l] = g[offsets[l] + q];
   }
-  template <class T>
+  template <int Taps, class T>
   static void run(const T* g, const int32_t* offsets, int64_t lanes, T* taps) {
-    run(g, offsets, lanes, taps, lanes);
+    run<Taps>(g, offsets, lanes, taps, lanes);
   }
 };
 
 // Filters where they lie: their taps are gathered into planes first.
 template <class T, int B, class Tile, class Gather>
 void winograd_filter(const T* g, const int32_t* offsets, int64_t lanes, T* u, int64_t u_stride) {
-  T taps[9 * kWinogradMaxFilterLanes];
-  Gather::run(g, offsets, lanes, taps);
+  T taps[Tile::r * Tile::r * kWinogradMaxFilterLanes];
+  Gather::template run<Tile::r * Tile::r>(g, offsets, lanes, taps);
   winograd_filter_planes<T, B, Tile>(taps, lanes, u, u_stride);
 }
 
@@ -288,7 +312,10 @@ constexpr WinogradUkernels<T> winograd_ukernels(const char* name) {
                               input_gathered_or_null<T, B, TileF4, Gather>()},
                              {winograd_input<T, B, TileF6>, winograd_output<T, B, TileF6>,
                               winograd_filter<T, B, TileF6, Gather>,
-                              input_gathered_or_null<T, B, TileF6, Gather>()}};
+                              input_gathered_or_null<T, B, TileF6, Gather>()},
+                             {winograd_input<T, B, TileF2R2>, winograd_output<T, B, TileF2R2>,
+                              winograd_filter<T, B, TileF2R2, Gather>,
+                              input_gathered_or_null<T, B, TileF2R2, Gather>()}};
 }
 
 }  // namespace

@@ -8,6 +8,7 @@ namespace fastconv::ukernels {
 namespace {
 
 struct GatherAvx2 {
+  template <int Taps>
   static void run(const double* g, const int32_t* offsets, int64_t lanes, double* taps) {
     // The masked form with a zero source: the plain intrinsic leaves its source undefined,
     // which GCC 12 warns about.
@@ -15,10 +16,10 @@ struct GatherAvx2 {
     int64_t l = 0;
     for (; l + 4 <= lanes; l += 4) {
       const __m128i at = _mm_loadu_si128(reinterpret_cast<const __m128i*>(offsets + l));
-      for (int q = 0; q < 9; ++q)
+      for (int q = 0; q < Taps; ++q)
         _mm256_storeu_pd(taps + q * lanes + l, _mm256_mask_i32gather_pd(zero, g + q, at, all, 8));
     }
-    GatherTapsByElement::run(g, offsets + l, lanes - l, taps + l, lanes);
+    GatherTapsByElement::run<Taps>(g, offsets + l, lanes - l, taps + l, lanes);
   }
   // One vector of 4 lanes, base[offsets[l]] where bit l of valid is set, else 0.
   template <class V, class T, int B>

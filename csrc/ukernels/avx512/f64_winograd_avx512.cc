@@ -8,16 +8,17 @@ namespace fastconv::ukernels {
 namespace {
 
 struct GatherAvx512 {
+  template <int Taps>
   static void run(const double* g, const int32_t* offsets, int64_t lanes, double* taps) {
     // The masked form with a zero source: the plain intrinsic leaves its source undefined,
     // which GCC 12 warns about.
     int64_t l = 0;
     for (; l + 8 <= lanes; l += 8) {
       const __m256i at = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(offsets + l));
-      for (int q = 0; q < 9; ++q)
+      for (int q = 0; q < Taps; ++q)
         _mm512_storeu_pd(taps + q * lanes + l, _mm512_mask_i32gather_pd(_mm512_setzero_pd(), 0xff, at, g + q, 8));
     }
-    GatherTapsByElement::run(g, offsets + l, lanes - l, taps + l, lanes);
+    GatherTapsByElement::run<Taps>(g, offsets + l, lanes - l, taps + l, lanes);
   }
   // One vector of 8 lanes, base[offsets[l]] where bit l of valid is set, else 0.
   template <class V, class T, int B>
