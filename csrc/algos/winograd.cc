@@ -635,44 +635,56 @@ template <class T>
 void space_to_depth_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) {
   const int64_t Kg = p.K / p.groups, Cg = p.C / p.groups, filters = p.C * Kg * 4;
   Conv2dParams q[4];
+  int64_t tap[4][4];  // tap[phase][t * 2 + v]: where in a 4x4 filter that 2x2 tap lies
   for (int64_t phase = 0; phase < 4; ++phase) {
-    q[phase] = input_phase_params(p, phase / 2, phase % 2);
+    const int64_t a = phase / 2, b = phase % 2;
+    q[phase] = input_phase_params(p, a, b);
     ops::finish_params(q[phase]);
+    for (int64_t t = 0; t < 2; ++t)
+      for (int64_t v = 0; v < 2; ++v)
+        tap[phase][t * 2 + v] =
+            (a + p.pt - 2 * (t - q[phase].pt)) * 4 + b + p.pl - 2 * (v - q[phase].pl);
   }
-  // The four phases' filters, w2[phase][g * Cg + c][k][t][v] =
-  // w[g * Kg + k][c][a + pt - 2 (t - q.pt)][b + pl - 2 (v - q.pl)], in one pass that reads w in
-  // order (by filter rows, the writes stay within a few KiB per phase).
+  // The four phases' filters, w2[phase][g * Cg + c][k][t][v], written in order; each 4x4
+  // filter read is one 64-byte line.
   thread_local std::vector<T> w2_buffer;  // the caller's; workers write through w2
   w2_buffer.resize(static_cast<size_t>(4 * filters));
   T* w2 = w2_buffer.data();
-  parallel_for_cost(p.K, stream_ns(2.0 * p.K * Cg * 16 * sizeof(T)), [&](int64_t gk) {
-    const int64_t g = gk / Kg, k = gk % Kg;
-    for (int64_t c = 0; c < Cg; ++c) {
-      const T* taps = w + (gk * Cg + c) * 16;
+  parallel_for_cost(p.C, stream_ns(2.0 * p.K * Cg * 16 * sizeof(T)), [&](int64_t gc) {
+    const int64_t g = gc / Cg, c = gc % Cg;
+    for (int64_t k = 0; k < Kg; ++k) {
+      const T* taps = w + ((g * Kg + k) * Cg + c) * 16;
       for (int64_t phase = 0; phase < 4; ++phase) {
-        const Conv2dParams& qp = q[phase];
-        const int64_t a = phase / 2, b = phase % 2;
-        T* dst = w2 + phase * filters + (((g * Cg + c) * Kg + k) * 4);
-        for (int64_t t = 0; t < 2; ++t)
-          for (int64_t v = 0; v < 2; ++v)
-            dst[t * 2 + v] = taps[(a + p.pt - 2 * (t - qp.pt)) * 4 + b + p.pl - 2 * (v - qp.pl)];
+        T* dst = w2 + phase * filters + (gc * Kg + k) * 4;
+        for (int64_t tv = 0; tv < 4; ++tv) dst[tv] = taps[tap[phase][tv]];
       }
     }
   });
-  for (int64_t phase = 0; phase < 4; ++phase) {
-    const int64_t a = phase / 2, b = phase % 2;
-    const Conv2dParams& qp = q[phase];
-    T* zq = thread_scratch(ScratchSlot::winograd_phases_out).get<T>(qp.N * qp.K * qp.Ho * qp.Wo);
-    winograd_conv2d_forward(qp, gy, w2 + phase * filters, static_cast<const T*>(nullptr),
-                            zq, 2);
-    const int64_t plane = qp.Ho * qp.Wo;
-    parallel_for_cost(p.N * p.C, stream_ns(2.0 * p.N * p.C * plane * sizeof(T)), [&](int64_t nc) {
-      const T* src = zq + nc * plane;
-      T* dst = dx + nc * p.H * p.W;
-      for (int64_t i = 0; i < qp.Ho; ++i)
-        for (int64_t j = 0; j < qp.Wo; ++j) dst[(2 * i + a) * p.W + 2 * j + b] = src[i * qp.Wo + j];
-    });
-  }
+  // Each phase's conv into its own part of one buffer, then dx row by row: row 2i + a
+  // interleaves row i of phases (a, 0) and (a, 1).
+  int64_t offset[5] = {0};
+  for (int64_t phase = 0; phase < 4; ++phase)
+    offset[phase + 1] = offset[phase] + q[phase].N * q[phase].K * q[phase].Ho * q[phase].Wo;
+  T* zq = thread_scratch(ScratchSlot::winograd_phases_out).get<T>(offset[4]);
+  for (int64_t phase = 0; phase < 4; ++phase)
+    winograd_conv2d_forward(q[phase], gy, w2 + phase * filters, static_cast<const T*>(nullptr),
+                            zq + offset[phase], 2);
+  parallel_for_cost(p.N * p.C, stream_ns(2.0 * p.N * p.C * p.H * p.W * sizeof(T)),
+                    [&](int64_t nc) {
+    T* plane = dx + nc * p.H * p.W;
+    for (int64_t ih = 0; ih < p.H; ++ih) {
+      const int64_t a = ih % 2, i = ih / 2;
+      const Conv2dParams &q0 = q[a * 2], &q1 = q[a * 2 + 1];
+      const T* even = zq + offset[a * 2] + (nc * q0.Ho + i) * q0.Wo;
+      const T* odd = zq + offset[a * 2 + 1] + (nc * q1.Ho + i) * q1.Wo;
+      T* row = plane + ih * p.W;
+      for (int64_t j = 0; j < q1.Wo; ++j) {
+        row[2 * j] = even[j];
+        row[2 * j + 1] = odd[j];
+      }
+      if (q0.Wo > q1.Wo) row[2 * q1.Wo] = even[q1.Wo];  // odd width: one more even column
+    }
+  });
 }
 
 }  // namespace
