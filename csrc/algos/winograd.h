@@ -1,6 +1,9 @@
-// Winograd convolution F(m x m, 3 x 3), m = 2, 4 or 6, forward, on the packed GEMM micro-kernels.
+// Winograd convolution F(m x m, 3 x 3), m = 2, 4 or 6, and F(2 x 2, 2 x 2), forward, on the
+// packed GEMM micro-kernels. 4x4 stride-2 convs run as F(2 x 2, 2 x 2) on their 2x2
+// space-to-depth phases (winograd_phase_params; their input gradient as one 2x2 conv per phase
+// of dx, winograd_conv2d_input).
 //
-// The output is cut into m x m tiles; tile t reads the a x a input patch d_t (a = m + 2) at
+// The output is cut into m x m tiles; tile t reads the a x a input patch d_t (a = m + R - 1) at
 // the tile's origin minus the padding, and with X = a * a transform positions xi:
 //   U[xi] (Kg x Cg) = (G g G^T)[xi]        filter transform, once per call or per plan
 //   V[xi] (Cg x T)  = (B^T d_t B)[xi]      input transform of a block of T tiles
