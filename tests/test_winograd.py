@@ -232,3 +232,15 @@ def test_4x4_stride2_phases_large_enough_to_thread(cpp, threads):
                                   backend="reference")
     assert_close(dx, dx_ref, dx_mag, np.float32, rtol=rtol_for("winograd", np.float32),
                  what="conv2d_input")
+
+
+def test_last_round_blocks_split_between_threads(cpp, threads):
+    """Seven blocks of tiles on two threads: six run whole, the seventh is split by output
+    channels; the same answer as the reference."""
+    x, wt = random((1, 32, 56, 56), np.float32, 50), random((40, 32, 3, 3), np.float32, 51)
+    f64 = lambda a: a.astype(np.float64)
+    ref = fc.conv2d(f64(x), f64(wt), None, 1, 1, backend="reference")
+    mag = fc.conv2d(np.abs(f64(x)), np.abs(f64(wt)), None, 1, 1, backend="reference")
+    for alg in ("winograd_f4", "winograd_f2"):
+        y = fc.conv2d(x, wt, None, 1, 1, algorithm=alg, backend=cpp)
+        assert_close(y, ref, mag, np.float32, rtol=rtol_for(alg, np.float32), what=alg)

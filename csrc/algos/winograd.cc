@@ -72,6 +72,7 @@ struct Schedule {
   int64_t panels;                    // NR-wide tile panels per block
   int64_t block;                     // tiles per block (panels * NR)
   int64_t blocks, kparts, items;
+  int64_t whole;  // work units (group, block) run whole; the others split into kparts items
   int threads;
 };
 
@@ -99,10 +100,16 @@ Schedule schedule(const Conv2dParams& p, const WinogradWeights<T>& w) {
   s.blocks = ceil_div(s.total, s.block);
   const int64_t work = s.blocks * w.groups();
   s.threads = gemm::gemm_threads(w.k_per_group() * s.X, s.total * w.groups(), w.c_per_group());
+  // Output-channel parts of a unit repeat its input transform, so units are split only where
+  // threads would idle: all of them when there are too few to go round, else the last round's
+  // (7 blocks on 2 threads: 6 whole and the 7th in halves; r50_3x3_64@56 at N=1).
   s.kparts = 1;
-  if (s.threads > 1 && balance(work, s.threads) < 0.85)
+  s.whole = work;
+  if (s.threads > 1 && work % s.threads != 0) {
     s.kparts = min64(w.k_panels(), s.threads);
-  s.items = work * s.kparts;
+    s.whole = balance(work, s.threads) < 0.85 ? 0 : work - work % s.threads;
+  }
+  s.items = s.whole + (work - s.whole) * s.kparts;
   if (s.items < s.threads) s.threads = static_cast<int>(s.items);
   return s;
 }
@@ -565,11 +572,15 @@ void winograd_conv2d_forward(const Conv2dParams& p, const T* x, const WinogradWe
     return;
   }
   const Schedule s = schedule(p, w);
-  const int64_t per_group = s.blocks * s.kparts;
   auto item = [&](int64_t it) {
-    const int64_t g = it / per_group, rest = it % per_group;
-    const int64_t blk = rest / s.kparts, part = rest % s.kparts;
-    const int64_t kp0 = w.k_panels() * part / s.kparts, kp1 = w.k_panels() * (part + 1) / s.kparts;
+    int64_t unit = it, part = 0, parts = 1;
+    if (it >= s.whole) {
+      unit = s.whole + (it - s.whole) / s.kparts;
+      part = (it - s.whole) % s.kparts;
+      parts = s.kparts;
+    }
+    const int64_t g = unit / s.blocks, blk = unit % s.blocks;
+    const int64_t kp0 = w.k_panels() * part / parts, kp1 = w.k_panels() * (part + 1) / parts;
     if (kp0 >= kp1) return;
     if (w.kernel() == 2) run_block<T, 2, 2>(p, x, w, bias, y, s, g, blk, kp0, kp1);
     else if (s.m == 4) run_block<T, 4, 3>(p, x, w, bias, y, s, g, blk, kp0, kp1);
