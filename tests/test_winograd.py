@@ -49,6 +49,21 @@ def test_accuracy_bounds(cpp, shape):
         assert rel_l2(y64, ref) <= 1e-13
 
 
+def test_accuracy_bounds_2x2(cpp):
+    """2x2 kernels: F(2x2, 2x2) (coefficients +-1) within 2x direct's error, F(4x4, 2x2) within
+    F(4x4, 3x3)'s bound; float64 at rounding level."""
+    rng = np.random.default_rng(1)
+    x64, w64 = rng.standard_normal((2, 64, 28, 28)), rng.standard_normal((64, 64, 2, 2))
+    ref = fc.conv2d(x64, w64, None, 1, 1, backend="reference")
+    x, wt = x64.astype(np.float32), w64.astype(np.float32)
+    err = {alg: rel_l2(fc.conv2d(x, wt, None, 1, 1, algorithm=alg, backend=cpp), ref)
+           for alg in ("direct", "winograd_f2", "winograd_f4")}
+    assert err["winograd_f2"] <= F2_MAX_VS_DIRECT * err["direct"], err
+    assert err["winograd_f4"] <= F4_MAX_REL_L2, err
+    for alg in ("winograd_f2", "winograd_f4"):
+        assert rel_l2(fc.conv2d(x64, w64, None, 1, 1, algorithm=alg, backend=cpp), ref) <= 1e-13
+
+
 def test_tile_rule(cpp):
     """The tile whose GEMMs compute fewer columns (tiles in whole panels, plus the filter
     transform of a call): F(4x4) but on small images; channel counts do not enter."""
@@ -169,7 +184,7 @@ def test_4x4_stride2_on_space_to_depth_phases(cpp, threads, dtype, hw, padding, 
     f64 = lambda a: a.astype(np.float64)
     ref = fc.conv2d(f64(x), f64(wt), f64(b), *args, backend="reference")
     mag = fc.conv2d(np.abs(f64(x)), np.abs(f64(wt)), np.abs(f64(b)), *args, backend="reference")
-    for alg in ("winograd", "winograd_f2"):
+    for alg in ("winograd", "winograd_f2", "winograd_f4"):   # F(2x2, 2x2), F(4x4, 2x2)
         y = fc.conv2d(x, wt, b, *args, algorithm=alg, backend=cpp)
         assert_close(y, ref, mag, dtype, rtol=rtol_for(alg, dtype), what=f"4x4/2 {alg}")
     plan = fc.Conv2dPlan(wt, b, *args, algorithm="winograd", backend=cpp, input_hw=hw)
@@ -194,8 +209,8 @@ def test_4x4_stride2_declines_with_reason(cpp):
     with pytest.raises(ValueError, match="padding <= 2"):
         fc.grad.conv2d_input((1, 4, 12, 12), wt, random((1, 4, 8, 8), np.float32, 36), 2, 3,
                              algorithm="winograd", backend=cpp)
-    with pytest.raises(ValueError, match="need a 3x3 kernel"):   # F(4x4): 3x3 kernels only
-        fc.conv2d(x, wt, stride=2, padding=1, algorithm="winograd_f4", backend=cpp)
+    with pytest.raises(ValueError, match="needs a 3x3 kernel"):   # F(6x6): 3x3 kernels only
+        fc.conv2d(x, wt, stride=2, padding=1, algorithm="winograd_f6", backend=cpp)
 
 
 def test_4x4_stride2_auto_rule(cpp):

@@ -48,7 +48,7 @@ const WinogradUkernels<double>& active_transforms<double>() {
 
 template <class T>
 const WinogradTransforms<T>& transforms_for(const WinogradUkernels<T>& uk, int m, int r) {
-  if (r == 2) return uk.f2r2;
+  if (r == 2) return m == 4 ? uk.f4r2 : uk.f2r2;
   return m == 2 ? uk.f2 : m == 4 ? uk.f4 : uk.f6;
 }
 
@@ -341,12 +341,15 @@ int64_t winograd_columns(const Conv2dParams& q, int m, bool weights_cached) {
   return (m + q.R - 1) * (m + q.R - 1) * (ceil_div(tiles, nr) * nr + filter);
 }
 
-// GEMM columns of F(2x2, 2x2) over N images of Ho x Wo outputs, the filter transform of the
-// call counted (as in winograd_columns).
-int64_t f2r2_columns(int64_t N, int64_t Ho, int64_t Wo) {
-  const int64_t nr = gemm::active_ukernel<float>().nr;
-  const int64_t tiles = N * tile_count(Ho, 2) * tile_count(Wo, 2);
-  return 9 * (ceil_div(tiles, nr) * nr + kWinogradFilterTransformColumns);
+// GEMM columns of the better of F(2x2, 2x2) and F(4x4, 2x2) over N images of Ho x Wo
+// outputs, the filter transform of the call counted (as in winograd_columns).
+int64_t kernel2_columns(int64_t N, int64_t Ho, int64_t Wo) {
+  Conv2dParams q;
+  q.N = N;
+  q.Ho = Ho;
+  q.Wo = Wo;
+  q.R = q.S = 2;
+  return min64(winograd_columns(q, 2, false), winograd_columns(q, 4, false));
 }
 
 // "auto" on a 4x4 stride-2 conv (p) on its space-to-depth phases, forward (one 2x2 conv over
@@ -363,9 +366,9 @@ const char* space_to_depth_auto_declines(const Conv2dParams& p, bool input_grad)
   if (input_grad) {
     for (int64_t a = 0; a < 2; ++a)
       for (int64_t b = 0; b < 2; ++b)
-        columns += f2r2_columns(p.N, (p.H - a + 1) / 2, (p.W - b + 1) / 2);
+        columns += kernel2_columns(p.N, (p.H - a + 1) / 2, (p.W - b + 1) / 2);
   } else {
-    columns = 4 * f2r2_columns(p.N, p.Ho, p.Wo);
+    columns = 4 * kernel2_columns(p.N, p.Ho, p.Wo);
   }
   if (columns >= 16 * p.N * p.Ho * p.Wo)
     return "4x4 stride 2: F(2x2, 2x2) on the phases does no fewer multiplies than the 4x4 "
@@ -402,7 +405,6 @@ int winograd_named_tile(const char* name, const Conv2dParams& p) {
 
 int winograd_default_tile(const Conv2dParams& dilated, bool weights_cached) {
   const Conv2dParams p = winograd_phase_params(dilated);
-  if (p.R == 2) return 2;  // F(2x2, 2x2), the one tile for 2x2 kernels
   return winograd_columns(p, 4, weights_cached) < winograd_columns(p, 2, weights_cached) ? 4 : 2;
 }
 
@@ -582,7 +584,8 @@ void winograd_conv2d_forward(const Conv2dParams& p, const T* x, const WinogradWe
     const int64_t g = unit / s.blocks, blk = unit % s.blocks;
     const int64_t kp0 = w.k_panels() * part / parts, kp1 = w.k_panels() * (part + 1) / parts;
     if (kp0 >= kp1) return;
-    if (w.kernel() == 2) run_block<T, 2, 2>(p, x, w, bias, y, s, g, blk, kp0, kp1);
+    if (w.kernel() == 2 && s.m == 4) run_block<T, 4, 2>(p, x, w, bias, y, s, g, blk, kp0, kp1);
+    else if (w.kernel() == 2) run_block<T, 2, 2>(p, x, w, bias, y, s, g, blk, kp0, kp1);
     else if (s.m == 4) run_block<T, 4, 3>(p, x, w, bias, y, s, g, blk, kp0, kp1);
     else if (s.m == 6) run_block<T, 6, 3>(p, x, w, bias, y, s, g, blk, kp0, kp1);
     else run_block<T, 2, 3>(p, x, w, bias, y, s, g, blk, kp0, kp1);
@@ -679,7 +682,7 @@ void space_to_depth_conv2d_input(const Conv2dParams& p, const T* gy, const T* w,
   T* zq = thread_scratch(ScratchSlot::winograd_phases_out).get<T>(offset[4]);
   for (int64_t phase = 0; phase < 4; ++phase)
     winograd_conv2d_forward(q[phase], gy, w2 + phase * filters, static_cast<const T*>(nullptr),
-                            zq + offset[phase], 2);
+                            zq + offset[phase], 0);
   parallel_for_cost(p.N * p.C, stream_ns(2.0 * p.N * p.C * p.H * p.W * sizeof(T)),
                     [&](int64_t nc) {
     T* plane = dx + nc * p.H * p.W;

@@ -139,10 +139,10 @@ const char* winograd_auto_declines(const Conv2dParams& p) {
   return algos::winograd_auto_declines(p);
 }
 const char* explicit_only(const Conv2dParams&) { return "only on explicit request"; }
-// F(4x4) and F(6x6) take 3x3 kernels only (2x2 ones run as F(2x2, 2x2)).
-const char* winograd_3x3_declines(const Conv2dParams& p) {
+// F(6x6) takes 3x3 kernels only (2x2 ones have F(2x2, 2x2) and F(4x4, 2x2)).
+const char* winograd_f6_declines(const Conv2dParams& p) {
   if (const char* why = algos::winograd_declines(p)) return why;
-  if (algos::winograd_phase_params(p).R != 3) return "F(4x4) and F(6x6) need a 3x3 kernel";
+  if (algos::winograd_phase_params(p).R != 3) return "F(6x6) needs a 3x3 kernel";
   return nullptr;
 }
 
@@ -169,10 +169,10 @@ const std::vector<Conv2dAlgo> kForward = {
     {"direct", direct_declines, {run_direct_forward<float>}, {run_direct_forward<double>}},
     {"winograd_f2", winograd_declines, {run_winograd_forward<float, 2>},
      {run_winograd_forward<double, 2>}, explicit_only},
-    {"winograd_f4", winograd_3x3_declines, {run_winograd_forward<float, 4>},
+    {"winograd_f4", winograd_declines, {run_winograd_forward<float, 4>},
      {run_winograd_forward<double, 4>}, explicit_only},
     // Outside the documented float32 error bound of "auto" (README): explicit request only.
-    {"winograd_f6", winograd_3x3_declines, {run_winograd_forward<float, 6>},
+    {"winograd_f6", winograd_f6_declines, {run_winograd_forward<float, 6>},
      {run_winograd_forward<double, 6>}, explicit_only},
 };
 const std::vector<Conv2dAlgo> kInput = {

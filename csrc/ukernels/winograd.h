@@ -13,7 +13,7 @@
 //           -> u[xi * u_stride + l] = (G g G^T)[xi]
 // The matrices are those of Lavin & Gray's construction with interpolation points
 // 0, +-1 (and infinity) for m = 2, 0, +-1, +-2 for m = 4, and 0, +-1, +-2, +-1/2 for m = 6;
-// F(2x2, 2x2) uses 0, 1 (and infinity), every coefficient +-1.
+// F(2x2, 2x2) uses 0, 1 (and infinity), every coefficient +-1; F(4x4, 2x2) 0, +-1, 2.
 #pragma once
 
 #include <cstdint>
@@ -42,6 +42,7 @@ struct WinogradUkernels {
   WinogradTransforms<T> f4;     // F(4x4, 3x3): 6 x 6 patches
   WinogradTransforms<T> f6;     // F(6x6, 3x3): 8 x 8 patches
   WinogradTransforms<T> f2r2;   // F(2x2, 2x2): 3 x 3 patches, 2 x 2 filters
+  WinogradTransforms<T> f4r2;   // F(4x4, 2x2): 5 x 5 patches, 2 x 2 filters
 };
 
 extern const WinogradUkernels<float> f32_winograd_scalar;

@@ -146,6 +146,37 @@ struct TileF2R2 {
   }
 };
 
+// F(4x4, 2x2) for 2x2 kernels, points 0, +-1, 2 (and infinity): 25 multiplies per 16 outputs
+// (F(2x2, 2x2): 36), at transform constants up to 8.
+struct TileF4R2 {
+  static constexpr int m = 4, r = 2, a = 5;
+  template <class T, class U>
+  static inline void in1d(const U* d, U* r) {
+    const U e = d[3] - d[2];
+    r[0] = T(2) * (d[0] - d[2]) - d[1] + d[3];
+    r[1] = e - T(2) * d[1];
+    r[2] = e + T(2) * (d[1] - d[2]);
+    r[3] = d[3] - d[1];
+    r[4] = T(2) * (d[1] - d[3]) - d[2] + d[4];
+  }
+  template <class T, class U>
+  static inline void out1d(const U* x, U* o) {
+    const U sp = x[1] + x[2], sm = x[1] - x[2];
+    o[0] = x[0] + sp + x[3];
+    o[1] = sm + T(2) * x[3];
+    o[2] = sp + T(4) * x[3];
+    o[3] = sm + T(8) * x[3] + x[4];
+  }
+  template <class U, class T>
+  static inline void filt1d(const U* g, U* u) {
+    u[0] = g[0] * T(0.5);
+    u[1] = (g[0] + g[1]) * T(-0.5);
+    u[2] = (g[1] - g[0]) * T(1.0 / 6);
+    u[3] = (g[0] + T(2) * g[1]) * T(1.0 / 6);
+    u[4] = g[1];
+  }
+};
+
 template <class T, int B>
 struct Lanes {
   typedef T V __attribute__((vector_size(B * sizeof(T))));
@@ -315,7 +346,10 @@ constexpr WinogradUkernels<T> winograd_ukernels(const char* name) {
                               input_gathered_or_null<T, B, TileF6, Gather>()},
                              {winograd_input<T, B, TileF2R2>, winograd_output<T, B, TileF2R2>,
                               winograd_filter<T, B, TileF2R2, Gather>,
-                              input_gathered_or_null<T, B, TileF2R2, Gather>()}};
+                              input_gathered_or_null<T, B, TileF2R2, Gather>()},
+                             {winograd_input<T, B, TileF4R2>, winograd_output<T, B, TileF4R2>,
+                              winograd_filter<T, B, TileF4R2, Gather>,
+                              input_gathered_or_null<T, B, TileF4R2, Gather>()}};
 }
 
 }  // namespace
