@@ -419,16 +419,19 @@ namespace {
 template <class T>
 const T* space_to_depth_weights(const Conv2dParams& p, const T* w) {
   const int64_t Cg = p.C / p.groups;
-  thread_local std::vector<T> w2;
-  w2.resize(static_cast<size_t>(p.K * 4 * Cg * 4));
-  for (int64_t k = 0; k < p.K; ++k)
+  thread_local std::vector<T> w2_buffer;  // the caller's; workers write through w2
+  w2_buffer.resize(static_cast<size_t>(p.K * 4 * Cg * 4));
+  T* w2 = w2_buffer.data();
+  parallel_for_cost(p.K, stream_ns(2.0 * p.K * Cg * 16 * sizeof(T)), [&](int64_t k) {
     for (int64_t c = 0; c < Cg; ++c)
       for (int64_t r = 0; r < 4; ++r)
         for (int64_t t = 0; t < 4; ++t) {
           const int64_t phase = (r % 2) * 2 + t % 2;
-          w2[((k * 4 + phase) * Cg + c) * 4 + (r / 2) * 2 + t / 2] = w[((k * Cg + c) * 4 + r) * 4 + t];
+          w2[((k * 4 + phase) * Cg + c) * 4 + (r / 2) * 2 + t / 2] =
+              w[((k * Cg + c) * 4 + r) * 4 + t];
         }
-  return w2.data();
+  });
+  return w2;
 }
 
 template <class T>
