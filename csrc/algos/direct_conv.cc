@@ -74,8 +74,6 @@ T* scratch(int slot, size_t n) {
 
 // Output grid per chunk of images: small enough to be re-read from cache (L2 + a share of L3).
 constexpr int64_t kGridChunkBytes = 4 << 20;
-// L2 per core of the machine family the library is tuned for (Zen 5: 1 MiB).
-constexpr int64_t kL2Bytes = 1 << 20;
 
 // Four digits, d[0] fastest, counting through items in order.
 struct Odometer {

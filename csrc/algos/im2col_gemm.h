@@ -34,14 +34,15 @@
 
 #include "gemm/gemm.h"
 #include "ops/conv2d.h"
+#include "runtime/cpu.h"
 
 namespace fastconv::algos {
 
 inline constexpr int64_t kIm2colTileBytes = 4 << 20;
-// The input gradient's dcol tile: small enough that col2im reads it back from L2 (1 MiB on the
-// machine family the library is tuned for). 4 MiB tiles went out to L3 and back: dcgan_g3 at
-// N=8 spent 19% of its time in col2im, and ran 9-15% slower than with 1 MiB tiles.
-inline constexpr int64_t kIm2colInputTileBytes = 1 << 20;
+// The input gradient's dcol tile: small enough that col2im reads it back from L2 (kL2Bytes).
+// 4 MiB tiles went out to L3 and back: dcgan_g3 at N=8 spent 19% of its time in col2im, and
+// ran 9-15% slower than with 1 MiB tiles.
+inline constexpr int64_t kIm2colInputTileBytes = kL2Bytes;
 inline constexpr int64_t kIm2colTileColumns = 512;
 // Input-gradient tiles of at most this many columns multiply grad_output^T by W rather than W^T
 // by grad_output, sparing the per-call transposed packing of W (measured in

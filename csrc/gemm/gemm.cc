@@ -11,9 +11,6 @@ namespace {
 
 using ukernels::GemmUkernel;
 
-constexpr int64_t kL2Bytes = 1 << 20;
-constexpr int64_t kL3Bytes = 32 << 20;
-
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }

@@ -1,7 +1,15 @@
 // Run-time CPU feature detection and the ISA cap (FASTCONV_ISA / fastconv._core.set_isa_cap).
 #pragma once
 
+#include <cstdint>
+
 namespace fastconv {
+
+// The caches that blocking assumes, per core: the machine family the library is tuned for
+// (Zen 5: 1 MiB L2, 32 MiB L3). Not detected at run time: on a larger cache the blocks are
+// merely smaller than they could be.
+inline constexpr int64_t kL2Bytes = 1 << 20;
+inline constexpr int64_t kL3Bytes = 32 << 20;
 
 enum class Isa : int { scalar = 0, avx2 = 1, avx512 = 2 };
 
