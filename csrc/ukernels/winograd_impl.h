@@ -182,25 +182,38 @@ struct Lanes {
   typedef T V __attribute__((vector_size(B * sizeof(T))));
 };
 
+// B^T d B for one vector of B tiles, element (i, j) of their patches from load(i, j), into
+// v[(i * a + j) * v_stride + l0].
+template <class T, int B, class Tile, class Load>
+inline void transform_input_vector(Load load, T* v, int64_t v_stride, int64_t l0) {
+  using V = typename Lanes<T, B>::V;
+  constexpr int a = Tile::a;
+  V t[a][a];
+  for (int j = 0; j < a; ++j) {
+    V col[a], r[a];
+    for (int i = 0; i < a; ++i) col[i] = load(i, j);
+    Tile::template in1d<T>(col, r);
+    for (int i = 0; i < a; ++i) t[i][j] = r[i];
+  }
+  for (int i = 0; i < a; ++i) {
+    V r[a];
+    Tile::template in1d<T>(t[i], r);
+    for (int j = 0; j < a; ++j)
+      __builtin_memcpy(v + (i * a + j) * v_stride + l0, &r[j], sizeof(V));
+  }
+}
+
 template <class T, int B, class Tile>
 void winograd_input(const T* d, int64_t lanes, T* v, int64_t v_stride) {
   using V = typename Lanes<T, B>::V;
   constexpr int a = Tile::a;
   for (int64_t l0 = 0; l0 < lanes; l0 += B) {
-    V t[a][a];
-    for (int j = 0; j < a; ++j) {
-      V col[a], r[a];
-      for (int i = 0; i < a; ++i)
-        __builtin_memcpy(&col[i], d + (i * a + j) * lanes + l0, sizeof(V));
-      Tile::template in1d<T>(col, r);
-      for (int i = 0; i < a; ++i) t[i][j] = r[i];
-    }
-    for (int i = 0; i < a; ++i) {
-      V r[a];
-      Tile::template in1d<T>(t[i], r);
-      for (int j = 0; j < a; ++j)
-        __builtin_memcpy(v + (i * a + j) * v_stride + l0, &r[j], sizeof(V));
-    }
+    auto load = [&](int i, int j) {
+      V col;
+      __builtin_memcpy(&col, d + (i * a + j) * lanes + l0, sizeof(V));
+      return col;
+    };
+    transform_input_vector<T, B, Tile>(load, v, v_stride, l0);
   }
 }
 
@@ -216,20 +229,10 @@ void winograd_input_gathered(const T* x, const int32_t* offsets, const uint32_t*
   for (int64_t l0 = 0; l0 < lanes; l0 += B) {
     const uint32_t* rv = row_valid + l0 / B * a;
     const uint32_t* cv = col_valid + l0 / B * a;
-    V t[a][a];
-    for (int j = 0; j < a; ++j) {
-      V col[a], r[a];
-      for (int i = 0; i < a; ++i)
-        col[i] = Gather::template lanes<V, T, B>(x + i * row + j, offsets + l0, rv[i] & cv[j]);
-      Tile::template in1d<T>(col, r);
-      for (int i = 0; i < a; ++i) t[i][j] = r[i];
-    }
-    for (int i = 0; i < a; ++i) {
-      V r[a];
-      Tile::template in1d<T>(t[i], r);
-      for (int j = 0; j < a; ++j)
-        __builtin_memcpy(v + (i * a + j) * v_stride + l0, &r[j], sizeof(V));
-    }
+    auto load = [&](int i, int j) {
+      return Gather::template lanes<V, T, B>(x + i * row + j, offsets + l0, rv[i] & cv[j]);
+    };
+    transform_input_vector<T, B, Tile>(load, v, v_stride, l0);
   }
 }
 
