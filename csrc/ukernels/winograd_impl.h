@@ -335,24 +335,21 @@ constexpr decltype(WinogradTransforms<T>::input_gathered) input_gathered_or_null
   else return winograd_input_gathered<T, B, Tile, Gather>;
 }
 
+template <class T, int B, class Tile, class Gather>
+constexpr WinogradTransforms<T> transforms_of() {
+  return {winograd_input<T, B, Tile>, winograd_output<T, B, Tile>,
+          winograd_filter<T, B, Tile, Gather>, input_gathered_or_null<T, B, Tile, Gather>()};
+}
+
 template <class T, int B, class Gather = GatherTapsByElement>
 constexpr WinogradUkernels<T> winograd_ukernels(const char* name) {
-  return WinogradUkernels<T>{name, B,
-                             {winograd_input<T, B, TileF2>, winograd_output<T, B, TileF2>,
-                              winograd_filter<T, B, TileF2, Gather>,
-                              input_gathered_or_null<T, B, TileF2, Gather>()},
-                             {winograd_input<T, B, TileF4>, winograd_output<T, B, TileF4>,
-                              winograd_filter<T, B, TileF4, Gather>,
-                              input_gathered_or_null<T, B, TileF4, Gather>()},
-                             {winograd_input<T, B, TileF6>, winograd_output<T, B, TileF6>,
-                              winograd_filter<T, B, TileF6, Gather>,
-                              input_gathered_or_null<T, B, TileF6, Gather>()},
-                             {winograd_input<T, B, TileF2R2>, winograd_output<T, B, TileF2R2>,
-                              winograd_filter<T, B, TileF2R2, Gather>,
-                              input_gathered_or_null<T, B, TileF2R2, Gather>()},
-                             {winograd_input<T, B, TileF4R2>, winograd_output<T, B, TileF4R2>,
-                              winograd_filter<T, B, TileF4R2, Gather>,
-                              input_gathered_or_null<T, B, TileF4R2, Gather>()}};
+  return WinogradUkernels<T>{name,
+                             B,
+                             transforms_of<T, B, TileF2, Gather>(),
+                             transforms_of<T, B, TileF4, Gather>(),
+                             transforms_of<T, B, TileF6, Gather>(),
+                             transforms_of<T, B, TileF2R2, Gather>(),
+                             transforms_of<T, B, TileF4R2, Gather>()};
 }
 
 }  // namespace
