@@ -453,9 +453,9 @@ const T* space_to_depth_input(const Conv2dParams& p, const Conv2dParams& q, cons
           std::fill(row, row + q.W, T(0));
           continue;
         }
-        const T* in = src + ih * p.W + b - p.pl;
+        const T* in = src + ih * p.W;
         std::fill(row, row + j0, T(0));
-        for (int64_t j = j0; j < j1; ++j) row[j] = in[2 * j];
+        for (int64_t j = j0; j < j1; ++j) row[j] = in[2 * j + b - p.pl];
         std::fill(row + j1, row + q.W, T(0));
       }
     }
