@@ -300,9 +300,8 @@ void winograd_filter_planes(const T* g, int64_t lanes, T* u, int64_t u_stride) {
 }
 
 // Gathers filter taps into planes, taps[q * lanes + l] = g[offsets[l] + q], one element at a
-// time. The AVX2 and AVX-512 files pass a Gather with vector gathers instead (element by
-// element the gather cost as much as the transform after it: 2 ms of 512x512 filters on one
-// core), which also has lanes(base, offsets, valid) for winograd_input_gathered.
+// time. The AVX2 and AVX-512 files pass GatherVia<their traits> instead (element by element
+// the gather cost as much as the transform after it: 2 ms of 512x512 filters on one core).
 struct GatherTapsByElement {
   // Lanes [0, lanes) of planes taps_stride apart (the tail of a wider gather).
   template <int Taps, class T>
@@ -314,6 +313,27 @@ struct GatherTapsByElement {
   template <int Taps, class T>
   static void run(const T* g, const int32_t* offsets, int64_t lanes, T* taps) {
     run<Taps>(g, offsets, lanes, taps, lanes);
+  }
+};
+
+// The same with the vector gathers of an ISA's traits Tr (Tr::gather), Tr::L lanes at a time;
+// lanes() serves winograd_input_gathered.
+template <class Tr>
+struct GatherVia {
+  template <int Taps, class T>
+  static void run(const T* g, const int32_t* offsets, int64_t lanes, T* taps) {
+    constexpr int L = Tr::L;
+    constexpr unsigned all = (1u << L) - 1u;
+    int64_t l = 0;
+    for (; l + L <= lanes; l += L)
+      for (int q = 0; q < Taps; ++q) Tr::store(taps + q * lanes + l, Tr::gather(g + q, offsets + l, all));
+    GatherTapsByElement::run<Taps>(g, offsets + l, lanes - l, taps + l, lanes);
+  }
+  // One vector of B lanes: base[offsets[l]] where bit l of valid is set, else 0.
+  template <class V, class T, int B>
+  static V lanes(const T* base, const int32_t* offsets, uint32_t valid) {
+    static_assert(B == Tr::L, "one traits vector per transform vector");
+    return (V)Tr::gather(base, offsets, valid);
   }
 };
 

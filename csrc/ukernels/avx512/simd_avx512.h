@@ -3,6 +3,8 @@
 
 #include <immintrin.h>
 
+#include <cstdint>
+
 namespace fastconv::ukernels {
 namespace {
 
@@ -18,6 +20,12 @@ struct F32Traits {
   }
   static inline V load_masked(const T* p, unsigned lanes) {
     return _mm512_maskz_loadu_ps(static_cast<__mmask16>(lanes), p);
+  }
+  // base[idx[l]] in the lanes set in `lanes`, 0 elsewhere (the masked form with a zero source:
+  // the plain intrinsic leaves its source undefined, which GCC 12 warns about).
+  static inline V gather(const T* base, const int32_t* idx, unsigned lanes) {
+    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), static_cast<__mmask16>(lanes),
+                                    _mm512_loadu_si512(idx), base, 4);
   }
   static inline V bcast(const T* p) { return _mm512_set1_ps(*p); }
   static inline V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
@@ -36,6 +44,11 @@ struct F64Traits {
   }
   static inline V load_masked(const T* p, unsigned lanes) {
     return _mm512_maskz_loadu_pd(static_cast<__mmask8>(lanes), p);
+  }
+  static inline V gather(const T* base, const int32_t* idx, unsigned lanes) {
+    return _mm512_mask_i32gather_pd(_mm512_setzero_pd(), static_cast<__mmask8>(lanes),
+                                    _mm256_loadu_si256(reinterpret_cast<const __m256i*>(idx)),
+                                    base, 8);
   }
   static inline V bcast(const T* p) { return _mm512_set1_pd(*p); }
   static inline V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
