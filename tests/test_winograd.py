@@ -1,6 +1,6 @@
-"""Winograd F(2x2,3x3) / F(4x4,3x3) (and F(6x6,3x3) on request): accuracy against a float64
-reference at every ISA level, the tile rule, plans with pre-transformed weights, and the shapes
-it declines.
+"""Winograd F(2x2,3x3) / F(4x4,3x3) (and F(6x6,3x3) on request), F(2x2,2x2) / F(4x4,2x2) and
+4x4 stride-2 convs on space-to-depth phases: accuracy against a float64 reference at every ISA
+level, the tile rules, plans with pre-transformed weights, and the shapes it declines.
 (Results on the general conv shape matrix are in test_conv.py, parametrised over algorithm.)"""
 from __future__ import annotations
 

@@ -328,7 +328,7 @@ Conv2dParams winograd_phase_params(const Conv2dParams& p) {
 
 namespace {
 
-// GEMM columns of one tile size: the tiles of q (a 3x3 conv) rounded up to whole NR panels
+// GEMM columns of one tile size: the tiles of q (3x3 or 2x2) rounded up to whole NR panels
 // (F(4x4) on a 14x14 image has 16 tiles, half a 32-wide panel, where F(2x2) has 49 of 64),
 // plus, when the filters are transformed in this call, their transform in GEMM-column
 // equivalents; each column is Kg x Cg multiplies at each of the (m + R - 1)^2 positions.
@@ -352,10 +352,10 @@ int64_t kernel2_columns(int64_t N, int64_t Ho, int64_t Wo) {
 
 // "auto" on a 4x4 stride-2 conv (p) on its space-to-depth phases, forward (one 2x2 conv over
 // four phase channels per channel) or input gradient (four 2x2 convs, one per phase of dx):
-// taken when F(2x2, 2x2)'s multiplies, the call's filter transform counted, are fewer than the
-// 4x4 kernel's 16 per output. Measured at N=8 (wall clock, one / two threads): dcgan_d2 3.02 /
-// 1.72 ms against direct's 4.06 / 2.00, dcgan_d3 2.87 / 1.90 against im2col's 4.12 / 2.09; at
-// N=1 dcgan_d3 (16 tiles, declined) 1.02 against 0.52.
+// taken when the better 2x2 tile's multiplies, the call's filter transform counted, are fewer
+// than the 4x4 kernel's 16 per output. Measured at N=8 (wall clock, one / two threads):
+// dcgan_d2 2.28 / 1.33 ms against direct's 4.06 / 2.00, dcgan_d3 2.87 / 1.90 against im2col's
+// 4.12 / 2.09; at N=1 dcgan_d3 (16 tiles, declined) 1.02 against 0.52.
 const char* space_to_depth_auto_declines(const Conv2dParams& p, bool input_grad) {
   const int64_t Cg = p.C / p.groups, Kg = p.K / p.groups;
   if ((input_grad ? Cg : 4 * Cg) < kWinogradAutoMinChannels || Kg < kWinogradAutoMinChannels)
@@ -369,7 +369,7 @@ const char* space_to_depth_auto_declines(const Conv2dParams& p, bool input_grad)
     columns = 4 * kernel2_columns(p.N, p.Ho, p.Wo);
   }
   if (columns >= 16 * p.N * p.Ho * p.Wo)
-    return "4x4 stride 2: F(2x2, 2x2) on the phases does no fewer multiplies than the 4x4 "
+    return "4x4 stride 2: Winograd on the phases does no fewer multiplies than the 4x4 "
            "kernel once the filter transform of the call is counted (too few tiles)";
   return nullptr;
 }
@@ -377,8 +377,8 @@ const char* space_to_depth_auto_declines(const Conv2dParams& p, bool input_grad)
 }  // namespace
 
 const char* winograd_auto_declines(const Conv2dParams& dilated) {
-  const Conv2dParams p = winograd_phase_params(dilated);
   if (winograd_on_space_to_depth(dilated)) return space_to_depth_auto_declines(dilated, false);
+  const Conv2dParams p = winograd_phase_params(dilated);
   if (p.C / p.groups < kWinogradAutoMinChannels || p.K / p.groups < kWinogradAutoMinChannels)
     return "fewer than 32 channels per group: the direct kernels are faster";
   const int m = winograd_default_tile(p, false);
@@ -410,8 +410,9 @@ namespace {
 
 // A 4x4 stride-2 conv is a 2x2 stride-1 conv on the 2x2 space-to-depth phases of its padded
 // input: output (i, j) reads padded input (2i + r, 2j + s), which is phase (r % 2, s % 2) at
-// (i + r / 2, j + s / 2). F(2x2, 2x2) runs it with 9 multiplies per 4 outputs and phase channel,
-// four phase channels per channel, where the 4x4 kernel does 16 per output (1.78x fewer).
+// (i + r / 2, j + s / 2). F(2x2, 2x2) runs it with 9 multiplies per 4 outputs and phase channel
+// and F(4x4, 2x2) with 25 per 16, four phase channels per channel, where the 4x4 kernel does 16
+// per output (1.78x / 2.56x fewer).
 // Phase channels are ordered (group, phase, channel); phase images are Ho + 1 by Wo + 1 (rows
 // past the padded input are zeros), so the 2x2 conv needs no padding and writes y directly.
 template <class T>
@@ -616,9 +617,9 @@ void winograd_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, cons
 // pixel (2i + a, 2j + b) receives grad_output (i + u, j + v) through tap (a + pt - 2u,
 // b + pl - 2v) wherever that lies in the kernel, which for each phase (a, b) is two values of
 // u, e - 1 and e with e = (a + pt) / 2 (and the same across). So each of the four phases of dx
-// is a 2x2 stride-1 conv of grad_output (padded by 1 - e before, channels swapped) that
-// F(2x2, 2x2) runs with 9 multiplies per 4 outputs where the kernel does 16 per output,
-// followed by a copy into every other row and column of dx.
+// is a 2x2 stride-1 conv of grad_output (padded by 1 - e before, channels swapped), run by the
+// 2x2 tiles (F(2x2, 2x2): 9 multiplies per 4 outputs, F(4x4, 2x2): 25 per 16, where the kernel
+// does 16 per output), followed by a copy into every other row and column of dx.
 namespace {
 
 // The 2x2 conv that computes phase (a, b) of dx; its padding may come out negative (then the

@@ -1,5 +1,5 @@
-// Winograd convolution F(m x m, 3 x 3), m = 2, 4 or 6, and F(2 x 2, 2 x 2), forward, on the
-// packed GEMM micro-kernels. 4x4 stride-2 convs run as F(2 x 2, 2 x 2) on their 2x2
+// Winograd convolution F(m x m, 3 x 3), m = 2, 4 or 6, and F(m x m, 2 x 2), m = 2 or 4, forward,
+// on the packed GEMM micro-kernels. 4x4 stride-2 convs run as 2x2 ones on their 2x2
 // space-to-depth phases (winograd_phase_params; their input gradient as one 2x2 conv per phase
 // of dx, winograd_conv2d_input).
 //
@@ -58,7 +58,7 @@ inline constexpr int64_t kWinogradFilterTransformColumns = 32;
 
 // Why Winograd cannot run this shape (nullptr: it can): 3x3, stride 1; a dilation d > 1 when
 // the image size and padding are multiples of d (the conv then runs on the d*d phase images);
-// 2x2 (F(2x2, 2x2)) under the same rules; or 4x4, stride 2, undilated (run as a 2x2 conv on
+// 2x2 (F(2x2, 2x2) or F(4x4, 2x2)) under the same rules; or 4x4, stride 2, undilated (run as a 2x2 conv on
 // the 2x2 space-to-depth phases).
 const char* winograd_declines(const ops::Conv2dParams& p);
 // Whether p is a 4x4 stride-2 conv, which Winograd runs on space-to-depth phases.
@@ -76,9 +76,9 @@ ops::Conv2dParams winograd_phase_params(const ops::Conv2dParams& p);
 const char* winograd_auto_declines(const ops::Conv2dParams& p);
 // The same for the input gradient of p (a forward conv), judged on the conv it runs.
 const char* winograd_input_auto_declines(const ops::Conv2dParams& p);
-// The output tile size m (2 or 4) that algorithm "winograd" uses for p (always 4 on
-// space-to-depth phases); weights_cached: the
-// filters were transformed earlier (a plan), so their transform costs this call nothing.
+// The output tile size m (2 or 4) that algorithm "winograd" uses for p, 3x3 or 2x2 kernels
+// alike; weights_cached: the filters were transformed earlier (a plan), so their transform
+// costs this call nothing.
 int winograd_default_tile(const ops::Conv2dParams& p, bool weights_cached);
 // The tile a registered algorithm name runs with, or 0 when it is not a Winograd variant.
 int winograd_named_tile(const char* name, const ops::Conv2dParams& p);
@@ -88,7 +88,8 @@ int winograd_named_tile(const char* name, const ops::Conv2dParams& p);
 template <class T>
 class WinogradWeights {
  public:
-  // m: output tile size, 2, 4 or 6. w: (K, C / groups, 3, 3), C-contiguous.
+  // m: output tile size, 2, 4 or 6 (2 or 4 for 2x2 kernels). w: (K, C / groups, R, R),
+  // C-contiguous, R = 3 or 2, or 4 for a 4x4 stride-2 p (packed for its phases).
   void pack(const ops::Conv2dParams& p, const T* w, int m);
   int tile() const { return m_; }
   int kernel() const { return r_; }  // R = S: 3, or 2 for F(2x2, 2x2)
