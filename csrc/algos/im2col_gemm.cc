@@ -149,16 +149,10 @@ void col2im_tile(const Conv2dParams& p, const T* col, int64_t ld, int64_t c0, in
       }
 }
 
-// col2im of a tile of `count` whole images side by side (image i's positions at columns
-// [i*P, (i+1)*P) of each row, images img_stride apart in dx), channels [c0, c1). Where each
-// (tap, position) lands in an image is worked out once and reused for every channel and image:
-// per image, rows of a 2x2 map are 4 values each, and col2im_tile's per-row index arithmetic
-// cost more than the adds (col2im was 52% of a 64-image 4x4 stride-2 input gradient).
-template <class T>
-void col2im_images(const Conv2dParams& p, const T* col, int64_t ld, int64_t count,
-                   int64_t img_stride, int64_t c0, int64_t c1, T* dx) {
-  const int64_t P = p.Ho * p.Wo, RS = p.R * p.S;
-  std::vector<int64_t> lands(RS * P);  // offset in the channel plane, or -1 (padding)
+// Where each (tap, position) of col lands in an input channel plane: lands[(r*S + s)*P + q] is
+// the offset of tap (r, s) at output position q, or -1 (padding).
+void landing_offsets(const Conv2dParams& p, int64_t* lands) {
+  const int64_t P = p.Ho * p.Wo;
   for (int64_t r = 0; r < p.R; ++r)
     for (int64_t s = 0; s < p.S; ++s)
       for (int64_t q = 0; q < P; ++q) {
@@ -167,6 +161,17 @@ void col2im_images(const Conv2dParams& p, const T* col, int64_t ld, int64_t coun
         lands[(r * p.S + s) * P + q] =
             ih >= 0 && ih < p.H && iw >= 0 && iw < p.W ? ih * p.W + iw : -1;
       }
+}
+
+// col2im of a tile of `count` whole images side by side (image i's positions at columns
+// [i*P, (i+1)*P) of each row, images img_stride apart in dx), channels [c0, c1), with the
+// landing offsets of landing_offsets, worked out once per call for every channel and image:
+// per image, rows of a 2x2 map are 4 values each, and col2im_tile's per-row index arithmetic
+// cost more than the adds (col2im was 52% of a 64-image 4x4 stride-2 input gradient).
+template <class T>
+void col2im_images(const Conv2dParams& p, const int64_t* lands, const T* col, int64_t ld,
+                   int64_t count, int64_t img_stride, int64_t c0, int64_t c1, T* dx) {
+  const int64_t P = p.Ho * p.Wo, RS = p.R * p.S;
   // Image by image within a channel: the image's plane stays in L1 while every tap adds to it
   // (image-innermost strided every add by img_stride, often a multiple of 4 KiB: one L1 set).
   for (int64_t c = c0; c < c1; ++c)
@@ -175,7 +180,7 @@ void col2im_images(const Conv2dParams& p, const T* col, int64_t ld, int64_t coun
       const T* rows = col + c * RS * ld + i * P;
       for (int64_t rs = 0; rs < RS; ++rs) {
         const T* row = rows + rs * ld;
-        const int64_t* at = lands.data() + rs * P;
+        const int64_t* at = lands + rs * P;
         for (int64_t q = 0; q < P; ++q)
           if (at[q] >= 0) plane[at[q]] += row[q];
       }
@@ -581,6 +586,18 @@ void im2col_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) 
                             p.W == p.S && p.pt == 0 && p.pl == 0 && p.dh == 1 && p.dw == 1;
   g_last_tile_bytes.store(tile_elems * elem * (few_columns && !dcol_t_is_dx ? 2 : 1));
   if (!few_columns) pack_transposed_weights();
+  // Whole images of short rows go through col2im_images (measured, one thread, N=8/64: 4x4
+  // stride-2 input gradients from 2x2 maps 35% faster, from 4x4 maps 7%; from 8x8 maps no gain
+  // over col2im_tile's vectorised rows), with one landing table for the call (the caller's,
+  // read by every thread).
+  constexpr int64_t kShortRow = 8;
+  const bool short_rows = batch > 1 && p.Wo < kShortRow;
+  thread_local std::vector<int64_t> lands_buffer;
+  if (short_rows) {
+    lands_buffer.resize(static_cast<size_t>(p.R * p.S * sh.P));
+    landing_offsets(p, lands_buffer.data());
+  }
+  const int64_t* lands = lands_buffer.data();
   auto one_tile = [&](int64_t job, int64_t tile, int threads, T* dcol) {
     const int64_t g = job % sh.G, n0 = job / sh.G * batch, n1 = min64(p.N, n0 + batch);
     const int64_t oh0 = s.oh0(tile), oh1 = min64(oh0 + s.rows, p.Ho);
@@ -610,18 +627,14 @@ void im2col_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) 
       gemm::gemm(wt[g], ncols, b, dcol, ncols, false, threads);
     }
     T* dxg = dx + (n0 * p.C + g * sh.Cg) * sh.HW;
-    // Whole images of short rows: col2im_images (measured, one thread, N=8/64: 4x4 stride-2
-    // input gradients from 2x2 maps 35% faster, from 4x4 maps 7%; from 8x8 maps no gain over
-    // col2im_tile's vectorised rows).
-    constexpr int64_t kShortRow = 8;
-    if (n1 - n0 > 1 && p.Wo < kShortRow) {
+    if (short_rows && n1 - n0 > 1) {
       if (threads <= 1) {
-        col2im_images(p, dcol, ncols, n1 - n0, p.C * sh.HW, 0, sh.Cg, dxg);
+        col2im_images(p, lands, dcol, ncols, n1 - n0, p.C * sh.HW, 0, sh.Cg, dxg);
       } else {
         parallel_for(threads, [&](int64_t t) {
           int64_t c0, c1;
           split(sh.Cg, threads, static_cast<int>(t), &c0, &c1);
-          col2im_images(p, dcol, ncols, n1 - n0, p.C * sh.HW, c0, c1, dxg);
+          col2im_images(p, lands, dcol, ncols, n1 - n0, p.C * sh.HW, c0, c1, dxg);
         });
       }
       return;
