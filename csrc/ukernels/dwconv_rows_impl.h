@@ -6,6 +6,8 @@
 #include "ukernels/dwconv.h"
 #include "ukernels/vecext.h"
 
+#include <utility>
+
 namespace fastconv::ukernels {
 namespace {
 
@@ -62,12 +64,26 @@ void dwconv_row(const DwConvRowArgs<T>& a) {
   dwconv_run<T, 0, B>(a);
 }
 
+// v[s] = elements s, ..., s + B - 1 of the pair (lo, hi): the input vector shifted by s columns,
+// formed in registers from two loads (valignd on AVX-512).
+template <int Shift, class V, size_t... L>
+inline V shifted(V lo, V hi, std::index_sequence<L...>) {
+  return __builtin_shufflevector(lo, hi, (Shift + static_cast<int>(L))...);
+}
+template <class V, int B, int S, size_t... Sh>
+inline void shifted_columns(V lo, V hi, V (&v)[S], std::index_sequence<Sh...>) {
+  ((v[Sh] = shifted<Sh>(lo, hi, std::make_index_sequence<B>{})), ...);
+}
+
 // RB output rows x U vectors of B outputs: per input row q and kernel column s, U vectors are
 // loaded once and feed every output row i with kernel row r = q - i in range (a row at a time,
 // each vector fed R*S FMAs from R*S loads: the loads, half of them split across cache lines,
 // bounded the kernel at about a third of the FMA peak). KR x KS > 0: the kernel size known at
 // compile time, so the q, s and i loops unroll and the range tests vanish (3x3 with runtime
-// sizes: dw_32@112 N=8 1.89 -> 1.67 ms on one thread).
+// sizes: dw_32@112 N=8 1.89 -> 1.67 ms on one thread). KS > 0 and columns not dilated: each
+// input row is U + 1 loads, the other kernel columns' vectors shifted from them in registers
+// (S unaligned loads per vector instead: the 3x3 block ran 20-25% slower). Not in 128-bit
+// vectors (the scalar level's SSE2: two shuffles a shift, dw_32@112 3.2 -> 4.7 ms).
 template <class T, int B, int RB, int U, int KR, int KS>
 inline void dwconv_plane_block(const DwConvPlaneArgs<T>& a, int64_t i0, int64_t j) {
   using V = typename Block<T, B>::V;
@@ -81,11 +97,7 @@ inline void dwconv_plane_block(const DwConvPlaneArgs<T>& a, int64_t i0, int64_t 
 #pragma GCC unroll 16
   for (int64_t q = 0; q < qn; ++q) {
     const T* xr = a.x + (i0 + q) * a.x_pitch + j;
-#pragma GCC unroll 8
-    for (int64_t s = 0; s < S; ++s) {
-      V v[U];
-#pragma GCC unroll 8
-      for (int u = 0; u < U; ++u) __builtin_memcpy(&v[u], xr + s * a.dw + u * B, sizeof(V));
+    auto accumulate = [&](int64_t s, const V (&v)[U]) {
 #pragma GCC unroll 8
       for (int i = 0; i < RB; ++i) {
         const int64_t r = q - i;
@@ -94,6 +106,32 @@ inline void dwconv_plane_block(const DwConvPlaneArgs<T>& a, int64_t i0, int64_t 
 #pragma GCC unroll 8
         for (int u = 0; u < U; ++u) acc[i][u] += ws * v[u];
       }
+    };
+    if constexpr (KS > 1 && KS <= B && sizeof(V) >= 32) {
+      if (a.dw == 1) {
+        V row[U + 1];
+#pragma GCC unroll 8
+        for (int u = 0; u <= U; ++u) __builtin_memcpy(&row[u], xr + u * B, sizeof(V));
+        V cols[U][KS];
+#pragma GCC unroll 8
+        for (int u = 0; u < U; ++u)
+          shifted_columns<V, B, KS>(row[u], row[u + 1], cols[u], std::make_index_sequence<KS>{});
+#pragma GCC unroll 8
+        for (int s = 0; s < KS; ++s) {
+          V v[U];
+#pragma GCC unroll 8
+          for (int u = 0; u < U; ++u) v[u] = cols[u][s];
+          accumulate(s, v);
+        }
+        continue;
+      }
+    }
+#pragma GCC unroll 8
+    for (int64_t s = 0; s < S; ++s) {
+      V v[U];
+#pragma GCC unroll 8
+      for (int u = 0; u < U; ++u) __builtin_memcpy(&v[u], xr + s * a.dw + u * B, sizeof(V));
+      accumulate(s, v);
     }
   }
 #pragma GCC unroll 8
