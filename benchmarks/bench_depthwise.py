@@ -3,6 +3,10 @@ and torch, and the channels-per-group crossover behind kDepthwiseMaxChannelsPerG
 (csrc/algos/depthwise_conv.h). Contenders alternate within one process; the allocator setting
 of ../shared/bench/README.md is applied by re-executing unless --default-allocator.
 
+Depthwise rows (groups == C) also get the memory view: "GB/s" is input read + output written
+over the best algorithm's time, "% copy" that against a numpy copy of the same working set
+(np.copy of the input: a fresh array, as each convolution allocates its output).
+
 Usage: PYTHONPATH=. python benchmarks/bench_depthwise.py [--threads 1] [--repeat 5]
 """
 import argparse
@@ -78,10 +82,17 @@ def main():
             row["torch GF/s"] = flops / t / 1e9
             ours = min(v for key, v in row.items() if key.endswith(" ms") and key != "torch ms")
             row["best speedup"] = t * 1e3 / ours
+        if g == c:
+            ours = min(v for key, v in row.items() if key.endswith(" ms") and key != "torch ms")
+            moved = x.nbytes + y.nbytes
+            t_copy = median_time(lambda: np.copy(x), a.repeat)
+            row["GB/s"] = moved / (ours * 1e-3) / 1e9
+            row["% copy"] = 100 * row["GB/s"] / (2 * x.nbytes / t_copy / 1e9)
         rows.append(row)
     cols = ["layer", "N"] + [f"{al} {u}" for al in algos for u in ("ms", "GF/s")]
     if torch is not None:
         cols += ["torch ms", "torch GF/s", "best speedup"]
+    cols += ["GB/s", "% copy"]
     print(f"threads={a.threads} isa={fc.info()['isa_active']}")
     print(format_table(rows, cols))
 
