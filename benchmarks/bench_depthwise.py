@@ -5,7 +5,8 @@ of ../shared/bench/README.md is applied by re-executing unless --default-allocat
 
 Depthwise rows (groups == C) also get the memory view: "GB/s" is input read + output written
 over the best algorithm's time, "% copy" that against a numpy copy of the same working set
-(np.copy of the input: a fresh array, as each convolution allocates its output).
+(np.copy of the input: a fresh array, as each convolution allocates its output; numpy copies
+on one thread, so with --threads 2 the share can pass 100%).
 
 Usage: PYTHONPATH=. python benchmarks/bench_depthwise.py [--threads 1] [--repeat 5]
 """
