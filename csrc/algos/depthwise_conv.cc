@@ -63,7 +63,8 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
   // The flat run rounded up to whole vectors (16 elements: a multiple of every ISA's lanes):
   // its last outputs are junk columns or past the plane, read from zeroed slack after the
   // padded planes, and never copied out; a partial last vector would be computed as blocks of
-  // 8, 4, 2 and 1, each a latency-bound chain (15% of dw_512@14's time).
+  // 8, 4, 2 and 1, each a latency-bound chain (15% of dw_512@14's time). The plane kernel's
+  // loads also reach into that slack (up to a vector past a row's end, DwConvPlaneArgs).
   constexpr int64_t kRunMultiple = 16;
   const int64_t flat_run = (flat_n + kRunMultiple - 1) / kRunMultiple * kRunMultiple;
   const int64_t xp_elems = Cg * padded + kRunMultiple;
@@ -96,15 +97,12 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
     const T** wrow = rows + taps;
     for (int64_t ng = pairs * chunk / chunks; ng < pairs * (chunk + 1) / chunks; ++ng) {
       const int64_t n = ng / p.groups, g = ng % p.groups;
-      if (plane_kernel && Kg == 1 && !flat) {
-        // One input plane, one output plane: the plane is copied a block of rows ahead of the
-        // rows that use it, so its reads from memory overlap the arithmetic on the block before
-        // (copying whole planes first left the copy waiting on memory, a quarter of dw_32@112's
-        // time at N=8).
+      if (plane_kernel && !flat) {
+        // One input plane: it is copied a row block ahead of the rows that use it, so its reads
+        // from memory overlap the arithmetic on the block before (copying whole planes first
+        // left the copy waiting on memory, a quarter of dw_32@112's time at N=8), and each
+        // block serves the group's Kg output channels.
         const T* src = x + (n * p.C + g) * plane;
-        T* yk = y + (n * p.K + g) * out_plane;
-        const T b = bias ? bias[g] : T(0);
-        const int64_t wk_off = g * p.R * p.S;
         int64_t copied = 0;  // input rows [0, copied) are in the padded plane
         auto copy_input_to = [&](int64_t padded_row_end) {
           const int64_t end = std::min(p.H, padded_row_end - p.pt);
@@ -117,8 +115,9 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
         for (int64_t oh = 0; oh < p.Ho; oh += kPlaneRowBlock) {
           const int64_t rows = std::min(kPlaneRowBlock, p.Ho - oh);
           copy_input_to(oh + 2 * kPlaneRowBlock + p.R - 1);
-          uk.plane({xp + oh * Wp, Wp, w + wk_off, p.R, p.S, p.dw, b, yk + oh * p.Wo, p.Wo, rows,
-                    p.Wo});
+          for (int64_t k = g * Kg; k < (g + 1) * Kg; ++k)
+            uk.plane({xp + oh * Wp, Wp, w + k * p.R * p.S, p.R, p.S, p.dw, bias ? bias[k] : T(0),
+                      y + (n * p.K + k) * out_plane + oh * p.Wo, p.Wo, rows, p.Wo});
         }
         continue;
       }
@@ -138,10 +137,6 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
             for (int64_t r = 0; r < p.R; ++r) rows[c * p.R + r] = xp + c * padded + r * p.dh * Wp;
           uk.row({rows, wrow, taps, 0, flat_run, 1, p.dw, p.S, b, flat});
           uk.copy_rows(yk, p.Wo, flat, Wp, p.Ho, p.Wo);
-          continue;
-        }
-        if (plane_kernel) {
-          uk.plane({xp, Wp, wk, p.R, p.S, p.dw, b, yk, p.Wo, p.Ho, p.Wo});
           continue;
         }
         for (int64_t oh = 0; oh < p.Ho; ++oh) {

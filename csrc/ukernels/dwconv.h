@@ -26,6 +26,8 @@ struct DwConvRowArgs {
 //   y[i * y_pitch + j] = bias + sum_{r < R, s < S} w[r * S + s] * x[(i + r) * x_pitch + j + s * dw]
 // for i < rows, j < n (x: the zero-padded plane, at the first output's window). Several output
 // rows at once, so each loaded input vector serves every output row whose window covers it.
+// Reads up to 16 elements past the end of an input row's window (n + (S - 1) * dw elements):
+// the next row, or for the last row slack the caller provides; those lanes are never used.
 template <class T>
 struct DwConvPlaneArgs {
   const T* x;

@@ -142,7 +142,8 @@ inline void dwconv_plane_block(const DwConvPlaneArgs<T>& a, int64_t i0, int64_t 
 }
 
 // The columns of RB rows: blocks of UMAX vectors, the whole vectors left as one block, then
-// the remainder in blocks of B/2, ..., 1 (no read or write past the row).
+// the remainder in blocks of B/2, ..., 1 (no write past the row; the shifted loads read up to
+// B elements past it, see DwConvPlaneArgs).
 template <class T, int B, int RB, int UMAX, int KR, int KS>
 void dwconv_plane_cols(const DwConvPlaneArgs<T>& a, int64_t i0, int64_t j = 0) {
   for (; j + UMAX * B <= a.n; j += UMAX * B)
