@@ -371,6 +371,37 @@ def test_im2col_forward_weights_in_place_or_packed(threads, dtype, n, hw, groups
                  "im2col conv2d, weights packed")
 
 
+# (N, C, H, W, K, R, S, stride, padding, dilation, groups): maps of 512+ outputs, whose col
+# panels are packed straight from the image in runs along output rows (the smaller maps of
+# CONV_CASES go through a padded copy instead).
+IM2COL_PANEL_CASES = [
+    (2, 5, 47, 61, 6, 3, 3, 2, 1, 1, 1),            # stride 2: runs of 31 in 48-wide panels
+    (1, 3, 50, 70, 4, 3, 3, (2, 3), (1, 2), (1, 2), 1),
+    (2, 4, 300, 9, 4, 3, 3, 2, (2, 0), 1, 2),       # narrow rows, grouped
+    (1, 2, 700, 3, 3, 3, 3, 1, 1, 1, 1),            # 3 columns: many runs in a panel
+    (1, 2, 600, 1, 2, 3, 1, 1, (1, 0), 1, 1),       # one column: a run per panel column
+    (3, 2, 60, 50, 5, 5, 3, 2, (2, 1), (1, 2), 1),  # dilated, ragged last panel
+]
+
+
+@pytest.mark.backends("cpp")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", IM2COL_PANEL_CASES, ids=_ids(IM2COL_PANEL_CASES))
+def test_im2col_forward_panels(impl, threads, case, dtype):
+    """im2col's forward panels on maps large enough to be packed from the image, at every ISA
+    level (the GEMM's panel width sets where the runs fall) and thread count."""
+    n, c, h, w, k, r, s, stride, padding, dilation, groups = case
+    x, wt = random((n, c, h, w), dtype, 70), random((k, c // groups, r, s), dtype, 71)
+    b = random((k,), dtype, 72)
+    args = (stride, padding, dilation, groups)
+    y = fc.conv2d(x, wt, b, *args, algorithm="im2col", backend=impl)
+    assert y.shape[2] * y.shape[3] >= 512
+    f64 = lambda a: a.astype(np.float64)
+    ref = fc.conv2d(f64(x), f64(wt), f64(b), *args, backend="reference")
+    mag = _magnitude_conv(x, wt, b, *args)
+    assert_close(y, ref, mag, dtype, what="im2col conv2d from image panels")
+
+
 @pytest.mark.skipif(_dispatch._core is None, reason="fastconv._core is not built")
 def test_im2col_input_grad_stride2_narrow_rows():
     """Stride-2 col2im adds taps s and s+1 as one interleaved run over their common columns and
