@@ -109,16 +109,13 @@ def conv_rows(layer_names, n, threads_list, reps):
     for layer in layers:
         x, w = layer.arrays(n)
         tx, tw = torch.from_numpy(x), torch.from_numpy(w)
-        if layer.transpose:
-            tfn = lambda: F.conv_transpose2d(tx, tw, None, layer.stride, layer.pad, 0, layer.groups,
-                                             layer.dilation)
-        else:
-            tfn = lambda: F.conv2d(tx, tw, None, layer.stride, layer.pad, layer.dilation,
-                                   layer.groups)
+        op = F.conv_transpose2d if layer.transpose else F.conv2d
+        tfn = lambda op=op, tx=tx, tw=tw, layer=layer: op(tx, tw, None, **layer.torch_args())
         for threads in threads_list:
             fc.set_num_threads(threads)
             torch.set_num_threads(threads)
-            fns = [lambda a=a: layer.run(fc, x, w, backend="cpp", algorithm=a)
+            fns = [lambda a=a, x=x, w=w, layer=layer: layer.run(fc, x, w, backend="cpp",
+                                                                algorithm=a)
                    for a in ("im2col", "direct")]
             with torch.no_grad():
                 t_im2col, t_direct, t_torch = _medians(fns + [tfn], reps)

@@ -1,6 +1,8 @@
 """Shape strings, contenders and a tiny `fastconv bench` run (table and JSON). Speed is never
 asserted here: these check that the benchmark machinery works, quickly."""
+import importlib.util
 import json
+from pathlib import Path
 
 import pytest
 
@@ -137,3 +139,22 @@ def test_bench_rejects_bad_numbers(args):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["bench", *args])
     assert exit_info.value.code == 2
+
+
+def test_bench_gemm_conv_rows_time_each_contender():
+    """benchmarks/bench_gemm.py --conv (im2col, direct and PyTorch per suite layer) runs: one
+    repetition of two tiny layers, a transposed one among them."""
+    torch = pytest.importorskip("torch")
+    import fastconv as fc
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_gemm.py"
+    spec = importlib.util.spec_from_file_location("bench_gemm", path)
+    bench_gemm = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench_gemm)
+    before = fc.get_num_threads(), torch.get_num_threads()
+    try:
+        rows = bench_gemm.conv_rows(["dcgan_g5_64-3@32", "odd_7-5_3x3s2@13x17"], 1, [1], 1)
+    finally:
+        fc.set_num_threads(before[0])
+        torch.set_num_threads(before[1])
+    assert sorted(r[0] for r in rows) == ["dcgan_g5_64-3@32", "odd_7-5_3x3s2@13x17"]
+    assert all(value > 0 for r in rows for value in r[3:])
