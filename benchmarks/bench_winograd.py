@@ -43,7 +43,7 @@ def sample(fn, min_time):
             return elapsed / calls
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--batch", type=int, nargs="+", default=[1, 8])
@@ -55,7 +55,7 @@ def main():
                     help="per-contender statistic over the repetitions; min (best of) shows the "
                          "undisturbed time when the host deschedules threads (2 threads here)")
     ap.add_argument("--default-allocator", action="store_true")
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     if not a.default_allocator:
         bench.reexec_with_allocator_setting()
     suite = {layer.name: layer for layer in load_suite()}
@@ -78,8 +78,7 @@ def main():
 
                     def run_torch():
                         with torch.no_grad():
-                            F.conv2d(tx, tw, None, layer.stride, layer.pad, layer.dilation,
-                                     layer.groups)
+                            F.conv2d(tx, tw, None, **layer.torch_args())
                     contenders["torch"] = run_torch
                 for fn in contenders.values():
                     fn()  # warm-up: first-touch allocation, packing buffers

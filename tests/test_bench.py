@@ -158,3 +158,24 @@ def test_bench_gemm_conv_rows_time_each_contender():
         torch.set_num_threads(before[1])
     assert sorted(r[0] for r in rows) == ["dcgan_g5_64-3@32", "odd_7-5_3x3s2@13x17"]
     assert all(value > 0 for r in rows for value in r[3:])
+
+
+def test_bench_winograd_runs(capsys):
+    """benchmarks/bench_winograd.py prints its table (smoke test: one small layer, one
+    repetition, the default allocator so the script does not re-execute itself)."""
+    import fastconv as fc
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_winograd.py"
+    spec = importlib.util.spec_from_file_location("bench_winograd", path)
+    bench_winograd = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench_winograd)
+    torch = bench_winograd.torch  # None when not installed: the table has no torch column
+    before = fc.get_num_threads(), torch.get_num_threads() if torch is not None else None
+    try:
+        bench_winograd.main(["--layers", "cifar_3-16_3x3@32", "--batch", "1", "--threads", "1",
+                             "--repeat", "1", "--min-time", "0.001", "--default-allocator"])
+    finally:
+        fc.set_num_threads(before[0])
+        if torch is not None:
+            torch.set_num_threads(before[1])
+    printed = capsys.readouterr().out
+    assert "cifar_3-16_3x3@32" in printed and "winograd" in printed
