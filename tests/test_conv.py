@@ -337,15 +337,21 @@ def test_im2col_batches_small_maps(threads, dtype):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n, hw, groups, padding", [
     (1, 1, 1, (1, 0)), (3, 1, 2, (1, 0)), (2, 2, 1, (1, 0)), (1, 3, 3, (1, 0)),
-    (5, 1, 1, 0), (3, 1, 2, 0)])  # padding 0 from 1x1: dcol^T rows are the output images
+    (5, 1, 1, 0), (3, 1, 2, 0),  # padding 0 from 1x1: dcol^T rows are the output images
+    (1, 8, 1, 1), (3, 4, 2, (1, 0)), (1, 5, 3, 0)])  # a call's only tile, 17 to 64 columns
 def test_im2col_input_grad_few_columns(threads, dtype, n, hw, groups, padding):
-    """Input-gradient tiles of at most IM2COL_INPUT_FEW_COLUMNS columns (transposed convs from
-    tiny maps) multiply grad_output^T by W instead of W^T by grad_output."""
-    assert n * hw * hw <= _dispatch._core.IM2COL_INPUT_FEW_COLUMNS
+    """Input-gradient tiles of at most IM2COL_INPUT_FEW_COLUMNS columns, or a call's only tile
+    of at most IM2COL_INPUT_ONE_TILE_FEW_COLUMNS (transposed convs from small maps), multiply
+    grad_output^T by W instead of W^T by grad_output."""
+    core = _dispatch._core
+    assert n * hw * hw <= max(core.IM2COL_INPUT_FEW_COLUMNS, core.IM2COL_INPUT_ONE_TILE_FEW_COLUMNS)
     x, wt = random((n, 6, hw, hw), dtype, 40), random((6, 10 // groups * 2, 4, 3), dtype, 41)
     f64 = lambda a: a.astype(np.float64)
     args = (None, 2, padding, 0, groups)
     y = fc.conv_transpose2d(x, wt, *args, algorithm="im2col", backend="cpp")
+    if hw > 3:  # the product ran as grad_output^T * W: its dcol^T tile doubles the workspace
+        crs = wt.shape[1] * wt.shape[2] * wt.shape[3]
+        assert core.im2col_last_tile_bytes() == 2 * n * hw * hw * crs * x.itemsize
     ref = fc.conv_transpose2d(f64(x), f64(wt), *args, backend="reference")
     mag = fc.conv_transpose2d(np.abs(f64(x)), np.abs(f64(wt)), *args, backend="reference")
     assert_close(y, ref, mag, dtype, what="few-column im2col conv_transpose2d")

@@ -629,10 +629,13 @@ void im2col_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) 
   const int64_t jobs = batches * sh.G;
   const int64_t tile_cols = batch * s.rows * p.Wo;
   const int64_t tile_elems = tile_cols * sh.CRS;
-  // Few columns (a transposed conv from 1x1 or 2x2 maps at small batch): packing W^T would cost
-  // more than the product, so dcol^T = grad_output^T * W runs instead, with W packed as the B
-  // operand in its own row order, and dcol^T is transposed back (small: few columns).
-  const bool few_columns = tile_cols <= kIm2colInputFewColumns;
+  // Few columns (a transposed conv from 1x1 or 2x2 maps at small batch, or from a small map in
+  // a call of one tile): packing W^T would cost more than the product, so dcol^T =
+  // grad_output^T * W runs instead, with W packed as the B operand in its own row order, and
+  // dcol^T is transposed back (small: few columns).
+  const bool few_columns =
+      tile_cols <= kIm2colInputFewColumns ||
+      (batches == 1 && s.tiles == 1 && tile_cols <= kIm2colInputOneTileFewColumns);
   // One output position whose kernel covers exactly the unpadded input (a DCGAN generator's
   // first layer, 1x1 -> RxS): col row (c, r, s) of image n is dx[n][c][r][s], so the rows of
   // dcol^T are dx's images and the GEMM writes them in place: no transpose, no col2im (which
