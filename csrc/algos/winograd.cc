@@ -472,6 +472,14 @@ void WinogradWeights<T>::pack(const Conv2dParams& p, const T* w, int m) {
     pack(winograd_phase_params(p), space_to_depth_weights(p, w), m);
     return;
   }
+  const int64_t taps = p.R * p.S, Cg = p.C / p.groups, Kg = p.K / p.groups;
+  WinogradFilters<T> f{w, Kg * Cg * taps, Cg * taps, taps, {}};
+  for (int64_t q = 0; q < taps; ++q) f.taps[q] = static_cast<int32_t>(q);
+  pack(p, f, m);
+}
+
+template <class T>
+void WinogradWeights<T>::pack(const Conv2dParams& p, const WinogradFilters<T>& f, int m) {
   m_ = m;
   r_ = static_cast<int>(p.R);
   G_ = p.groups;
@@ -493,10 +501,14 @@ void WinogradWeights<T>::pack(const Conv2dParams& p, const T* w, int m) {
   // 0 and are zeroed after the transform.
   constexpr int64_t kChunk = 16;
   static_assert(kChunk * 32 <= ukernels::kWinogradMaxFilterLanes, "MR <= 32 for every GEMM kernel");
-  if (mr * (Cg_ + kChunk) * taps > INT32_MAX) throw std::length_error("winograd: filters too large");
+  int32_t max_tap = 0;
+  for (int64_t q = 0; q < taps; ++q) max_tap = f.taps[q] > max_tap ? f.taps[q] : max_tap;
+  if ((mr - 1) * f.k_stride + (kChunk - 1) * f.c_stride + max_tap > INT32_MAX)
+    throw std::length_error("winograd: filters too large");
   int32_t offsets[kChunk * 32];
   for (int64_t c = 0; c < kChunk; ++c)
-    for (int64_t r = 0; r < mr; ++r) offsets[c * mr + r] = static_cast<int32_t>((r * Cg_ + c) * taps);
+    for (int64_t r = 0; r < mr; ++r)
+      offsets[c * mr + r] = static_cast<int32_t>(r * f.k_stride + c * f.c_stride);
   auto job = [&](int64_t jb) {
     const int64_t g = jb / kpanels_, kp = jb % kpanels_;
     const int64_t rows = min64(mr, Kg_ - kp * mr);
@@ -509,7 +521,8 @@ void WinogradWeights<T>::pack(const Conv2dParams& p, const T* w, int m) {
     for (int64_t c0 = 0; c0 < Cg_; c0 += kChunk) {
       const int64_t cn = min64(kChunk, Cg_ - c0);
       T* u = data_ + g * X * u_xi_ + kp * Cg_ * mr + c0 * mr;
-      tr.filter(w + ((g * Kg_ + kp * mr) * Cg_ + c0) * taps, offs, cn * mr, u, u_xi_);
+      tr.filter(f.base + g * f.g_stride + kp * mr * f.k_stride + c0 * f.c_stride, offs, f.taps,
+                cn * mr, u, u_xi_);
       if (rows < mr)
         for (int64_t xi = 0; xi < X; ++xi)
           for (int64_t c = 0; c < cn; ++c)
@@ -649,42 +662,35 @@ bool input_phases_fit(const Conv2dParams& p) {
 
 template <class T>
 void space_to_depth_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) {
-  const int64_t Kg = p.K / p.groups, Cg = p.C / p.groups, filters = p.C * Kg * 4;
+  const int64_t Kg = p.K / p.groups, Cg = p.C / p.groups;
   Conv2dParams q[4];
-  int64_t tap[4][4];  // tap[phase][t * 2 + v]: where in a 4x4 filter that 2x2 tap lies
+  // Each phase's 2x2 filters are read straight out of the 4x4 ones: the phase conv's filter
+  // from input (grad_output) channel k to output (dx) channel c of group g is w's filter
+  // (g*Kg + k, c) at taps tap[t * 2 + v] (rearranging them into a copy first, channel by
+  // channel, cost 15% of dcgan_g4 at N=1).
+  WinogradFilters<T> f[4];
   for (int64_t phase = 0; phase < 4; ++phase) {
     const int64_t a = phase / 2, b = phase % 2;
     q[phase] = input_phase_params(p, a, b);
     ops::finish_params(q[phase]);
+    f[phase] = {w, Kg * Cg * 16, 16, Cg * 16, {}};
     for (int64_t t = 0; t < 2; ++t)
       for (int64_t v = 0; v < 2; ++v)
-        tap[phase][t * 2 + v] =
-            (a + p.pt - 2 * (t - q[phase].pt)) * 4 + b + p.pl - 2 * (v - q[phase].pl);
+        f[phase].taps[t * 2 + v] = static_cast<int32_t>(
+            (a + p.pt - 2 * (t - q[phase].pt)) * 4 + b + p.pl - 2 * (v - q[phase].pl));
   }
-  // The four phases' filters, w2[phase][g * Cg + c][k][t][v], written in order; each 4x4
-  // filter read is one 64-byte line.
-  thread_local std::vector<T> w2_buffer;  // the caller's; workers write through w2
-  w2_buffer.resize(static_cast<size_t>(4 * filters));
-  T* w2 = w2_buffer.data();
-  parallel_for_cost(p.C, stream_ns(2.0 * p.K * Cg * 16 * sizeof(T)), [&](int64_t gc) {
-    const int64_t g = gc / Cg, c = gc % Cg;
-    for (int64_t k = 0; k < Kg; ++k) {
-      const T* taps = w + ((g * Kg + k) * Cg + c) * 16;
-      for (int64_t phase = 0; phase < 4; ++phase) {
-        T* dst = w2 + phase * filters + (gc * Kg + k) * 4;
-        for (int64_t tv = 0; tv < 4; ++tv) dst[tv] = taps[tap[phase][tv]];
-      }
-    }
-  });
   // Each phase's conv into its own part of one buffer, then dx row by row: row 2i + a
   // interleaves row i of phases (a, 0) and (a, 1).
   int64_t offset[5] = {0};
   for (int64_t phase = 0; phase < 4; ++phase)
     offset[phase + 1] = offset[phase] + q[phase].N * q[phase].K * q[phase].Ho * q[phase].Wo;
   T* zq = thread_scratch(ScratchSlot::winograd_phases_out).get<T>(offset[4]);
-  for (int64_t phase = 0; phase < 4; ++phase)
-    winograd_conv2d_forward(q[phase], gy, w2 + phase * filters, static_cast<const T*>(nullptr),
-                            zq + offset[phase], 0);
+  thread_local WinogradWeights<T> packed;
+  for (int64_t phase = 0; phase < 4; ++phase) {
+    packed.pack(q[phase], f[phase], winograd_default_tile(q[phase], false));
+    winograd_conv2d_forward(q[phase], gy, packed, static_cast<const T*>(nullptr),
+                            zq + offset[phase]);
+  }
   parallel_for_cost(p.N * p.C, stream_ns(2.0 * p.N * p.C * p.H * p.W * sizeof(T)),
                     [&](int64_t nc) {
     T* plane = dx + nc * p.H * p.W;

@@ -83,6 +83,17 @@ int winograd_default_tile(const ops::Conv2dParams& p, bool weights_cached);
 // The tile a registered algorithm name runs with, or 0 when it is not a Winograd variant.
 int winograd_named_tile(const char* name, const ops::Conv2dParams& p);
 
+// Where a conv's R x R filters lie: tap q of the filter from input channel c to output channel
+// k of group g is base[g * g_stride + k * k_stride + c * c_stride + taps[q]]. So filters are read
+// where they lie, whatever their order (the input gradient of a 4x4 stride-2 conv reads each
+// phase's 2x2 filters straight out of the 4x4 ones).
+template <class T>
+struct WinogradFilters {
+  const T* base;
+  int64_t g_stride, k_stride, c_stride;
+  int32_t taps[16];
+};
+
 // Transformed filters laid out as GEMM A panels; pack once, run many times (plans keep one).
 // The layout belongs to the ISA active when pack() ran; runs use that ISA's kernels.
 template <class T>
@@ -91,6 +102,8 @@ class WinogradWeights {
   // m: output tile size, 2, 4 or 6 (2 or 4 for 2x2 kernels). w: (K, C / groups, R, R),
   // C-contiguous, R = 3 or 2, or 4 for a 4x4 stride-2 p (packed for its phases).
   void pack(const ops::Conv2dParams& p, const T* w, int m);
+  // The same for a stride-1 3x3 or 2x2 p whose filters lie as f says.
+  void pack(const ops::Conv2dParams& p, const WinogradFilters<T>& f, int m);
   int tile() const { return m_; }
   int kernel() const { return r_; }  // R = S: 3, or 2 for F(2x2, 2x2)
   int64_t groups() const { return G_; }

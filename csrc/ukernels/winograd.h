@@ -8,8 +8,9 @@
 //           -> v[xi * v_stride + l] = (B^T d B)[xi] for xi = i * a + j
 //   output: mm[xi * m_stride + l]      (the a x a GEMM result of tile l)
 //           -> y[(i * m + j) * lanes + l] = (A^T mm A)[i][j] + bias
-//   filter: g[offsets[l] + r * R + s] (R x R filter l, its taps contiguous wherever it lies;
-//           lanes is any count up to kWinogradMaxFilterLanes)
+//   filter: g[offsets[l] + taps[r * R + s]] (tap (r, s) of R x R filter l wherever it lies,
+//           e.g. taps[q] = q for contiguous R x R filters; lanes is any count up to
+//           kWinogradMaxFilterLanes)
 //           -> u[xi * u_stride + l] = (G g G^T)[xi]
 // The matrices are those of Lavin & Gray's construction with interpolation points
 // 0, +-1 (and infinity) for m = 2, 0, +-1, +-2 for m = 4, and 0, +-1, +-2, +-1/2 for m = 6;
@@ -26,7 +27,8 @@ template <class T>
 struct WinogradTransforms {
   void (*input)(const T* d, int64_t lanes, T* v, int64_t v_stride);
   void (*output)(const T* mm, int64_t m_stride, int64_t lanes, T bias, T* y);
-  void (*filter)(const T* g, const int32_t* offsets, int64_t lanes, T* u, int64_t u_stride);
+  void (*filter)(const T* g, const int32_t* offsets, const int32_t* taps, int64_t lanes, T* u,
+                 int64_t u_stride);
   // input, reading each tile's patch where it lies (see winograd_input_gathered); null at
   // ISA levels without vector gathers.
   void (*input_gathered)(const T* x, const int32_t* offsets, const uint32_t* row_valid,

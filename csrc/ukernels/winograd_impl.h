@@ -299,20 +299,22 @@ void winograd_filter_planes(const T* g, int64_t lanes, T* u, int64_t u_stride) {
   }
 }
 
-// Gathers filter taps into planes, taps[q * lanes + l] = g[offsets[l] + q], one element at a
-// time. The AVX2 and AVX-512 files pass GatherVia<their traits> instead (element by element
-// the gather cost as much as the transform after it: 2 ms of 512x512 filters on one core).
+// Gathers filter taps into planes, taps[q * lanes + l] = g[offsets[l] + tap_off[q]], one
+// element at a time. The AVX2 and AVX-512 files pass GatherVia<their traits> instead (element
+// by element the gather cost as much as the transform after it: 2 ms of 512x512 filters on
+// one core).
 struct GatherTapsByElement {
   // Lanes [0, lanes) of planes taps_stride apart (the tail of a wider gather).
   template <int Taps, class T>
-  static void run(const T* g, const int32_t* offsets, int64_t lanes, T* taps,
-                  int64_t taps_stride) {
+  static void run(const T* g, const int32_t* offsets, const int32_t* tap_off, int64_t lanes,
+                  T* taps, int64_t taps_stride) {
     for (int64_t l = 0; l < lanes; ++l)
-      for (int q = 0; q < Taps; ++q) taps[q * taps_stride + l] = g[offsets[l] + q];
+      for (int q = 0; q < Taps; ++q) taps[q * taps_stride + l] = g[offsets[l] + tap_off[q]];
   }
   template <int Taps, class T>
-  static void run(const T* g, const int32_t* offsets, int64_t lanes, T* taps) {
-    run<Taps>(g, offsets, lanes, taps, lanes);
+  static void run(const T* g, const int32_t* offsets, const int32_t* tap_off, int64_t lanes,
+                  T* taps) {
+    run<Taps>(g, offsets, tap_off, lanes, taps, lanes);
   }
 };
 
@@ -321,13 +323,15 @@ struct GatherTapsByElement {
 template <class Tr>
 struct GatherVia {
   template <int Taps, class T>
-  static void run(const T* g, const int32_t* offsets, int64_t lanes, T* taps) {
+  static void run(const T* g, const int32_t* offsets, const int32_t* tap_off, int64_t lanes,
+                  T* taps) {
     constexpr int L = Tr::L;
     constexpr unsigned all = (1u << L) - 1u;
     int64_t l = 0;
     for (; l + L <= lanes; l += L)
-      for (int q = 0; q < Taps; ++q) Tr::store(taps + q * lanes + l, Tr::gather(g + q, offsets + l, all));
-    GatherTapsByElement::run<Taps>(g, offsets + l, lanes - l, taps + l, lanes);
+      for (int q = 0; q < Taps; ++q)
+        Tr::store(taps + q * lanes + l, Tr::gather(g + tap_off[q], offsets + l, all));
+    GatherTapsByElement::run<Taps>(g, offsets + l, tap_off, lanes - l, taps + l, lanes);
   }
   // One vector of B lanes: base[offsets[l]] where bit l of valid is set, else 0.
   template <class V, class T, int B>
@@ -339,9 +343,10 @@ struct GatherVia {
 
 // Filters where they lie: their taps are gathered into planes first.
 template <class T, int B, class Tile, class Gather>
-void winograd_filter(const T* g, const int32_t* offsets, int64_t lanes, T* u, int64_t u_stride) {
+void winograd_filter(const T* g, const int32_t* offsets, const int32_t* tap_off, int64_t lanes,
+                     T* u, int64_t u_stride) {
   T taps[Tile::r * Tile::r * kWinogradMaxFilterLanes];
-  Gather::template run<Tile::r * Tile::r>(g, offsets, lanes, taps);
+  Gather::template run<Tile::r * Tile::r>(g, offsets, tap_off, lanes, taps);
   winograd_filter_planes<T, B, Tile>(taps, lanes, u, u_stride);
 }
 
