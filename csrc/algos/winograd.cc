@@ -416,24 +416,6 @@ namespace {
 // Phase channels are ordered (group, phase, channel); phase images are Ho + 1 by Wo + 1 (rows
 // past the padded input are zeros), so the 2x2 conv needs no padding and writes y directly.
 template <class T>
-const T* space_to_depth_weights(const Conv2dParams& p, const T* w) {
-  const int64_t Cg = p.C / p.groups;
-  thread_local std::vector<T> w2_buffer;  // the caller's; workers write through w2
-  w2_buffer.resize(static_cast<size_t>(p.K * 4 * Cg * 4));
-  T* w2 = w2_buffer.data();
-  parallel_for_cost(p.K, stream_ns(2.0 * p.K * Cg * 16 * sizeof(T)), [&](int64_t k) {
-    for (int64_t c = 0; c < Cg; ++c)
-      for (int64_t r = 0; r < 4; ++r)
-        for (int64_t t = 0; t < 4; ++t) {
-          const int64_t phase = (r % 2) * 2 + t % 2;
-          w2[((k * 4 + phase) * Cg + c) * 4 + (r / 2) * 2 + t / 2] =
-              w[((k * Cg + c) * 4 + r) * 4 + t];
-        }
-  });
-  return w2;
-}
-
-template <class T>
 const T* space_to_depth_input(const Conv2dParams& p, const Conv2dParams& q, const T* x) {
   T* xq = thread_scratch(ScratchSlot::winograd_phases_in).get<T>(q.N * q.C * q.H * q.W);
   const int64_t Cg = p.C / p.groups, plane = q.H * q.W;
@@ -468,12 +450,21 @@ const T* space_to_depth_input(const Conv2dParams& p, const Conv2dParams& q, cons
 
 template <class T>
 void WinogradWeights<T>::pack(const Conv2dParams& p, const T* w, int m) {
-  if (winograd_on_space_to_depth(p)) {
-    pack(winograd_phase_params(p), space_to_depth_weights(p, w), m);
-    return;
-  }
   const int64_t taps = p.R * p.S, Cg = p.C / p.groups, Kg = p.K / p.groups;
   WinogradFilters<T> f{w, Kg * Cg * taps, Cg * taps, taps, {}};
+  if (winograd_on_space_to_depth(p)) {
+    // The phase conv's input channel phase * Cg + c is filter c's 2x2 subgrid from tap
+    // (phase / 2, phase % 2), taps 2 apart: read in place, as space-to-depth has them.
+    std::vector<int64_t> phase_channels(static_cast<size_t>(4 * Cg));
+    for (int64_t phase = 0; phase < 4; ++phase)
+      for (int64_t c = 0; c < Cg; ++c)
+        phase_channels[phase * Cg + c] = c * 16 + (phase / 2) * 4 + phase % 2;
+    f.c_offsets = phase_channels.data();
+    const int32_t subgrid[4] = {0, 2, 8, 10};
+    std::copy(subgrid, subgrid + 4, f.taps);
+    pack(winograd_phase_params(p), f, m);
+    return;
+  }
   for (int64_t q = 0; q < taps; ++q) f.taps[q] = static_cast<int32_t>(q);
   pack(p, f, m);
 }
@@ -501,27 +492,31 @@ void WinogradWeights<T>::pack(const Conv2dParams& p, const WinogradFilters<T>& f
   // 0 and are zeroed after the transform.
   constexpr int64_t kChunk = 16;
   static_assert(kChunk * 32 <= ukernels::kWinogradMaxFilterLanes, "MR <= 32 for every GEMM kernel");
+  // Input channel c's offset from its group's base, and the largest offset within one call
+  // from the call's first channel (the gathers take 32-bit offsets).
+  auto c_off = [&](int64_t c) { return f.c_offsets ? f.c_offsets[c] : c * f.c_stride; };
+  int64_t span = 0;
+  for (int64_t c0 = 0; c0 < Cg_; c0 += kChunk)
+    for (int64_t c = c0; c < min64(Cg_, c0 + kChunk); ++c) {
+      const int64_t d = c_off(c) - c_off(c0);
+      span = max64(span, d < 0 ? -d : d);
+    }
   int32_t max_tap = 0;
   for (int64_t q = 0; q < taps; ++q) max_tap = f.taps[q] > max_tap ? f.taps[q] : max_tap;
-  if ((mr - 1) * f.k_stride + (kChunk - 1) * f.c_stride + max_tap > INT32_MAX)
+  if ((mr - 1) * f.k_stride + span + max_tap > INT32_MAX)
     throw std::length_error("winograd: filters too large");
-  int32_t offsets[kChunk * 32];
-  for (int64_t c = 0; c < kChunk; ++c)
-    for (int64_t r = 0; r < mr; ++r)
-      offsets[c * mr + r] = static_cast<int32_t>(r * f.k_stride + c * f.c_stride);
   auto job = [&](int64_t jb) {
     const int64_t g = jb / kpanels_, kp = jb % kpanels_;
     const int64_t rows = min64(mr, Kg_ - kp * mr);
-    int32_t partial[kChunk * 32];
-    const int32_t* offs = offsets;
-    if (rows < mr) {
-      for (int64_t l = 0; l < kChunk * mr; ++l) partial[l] = l % mr < rows ? offsets[l] : 0;
-      offs = partial;
-    }
+    int32_t offsets[kChunk * 32];
     for (int64_t c0 = 0; c0 < Cg_; c0 += kChunk) {
       const int64_t cn = min64(kChunk, Cg_ - c0);
+      for (int64_t c = 0; c < cn; ++c)
+        for (int64_t r = 0; r < mr; ++r)
+          offsets[c * mr + r] =
+              static_cast<int32_t>((r < rows ? r : 0) * f.k_stride + c_off(c0 + c) - c_off(c0));
       T* u = data_ + g * X * u_xi_ + kp * Cg_ * mr + c0 * mr;
-      tr.filter(f.base + g * f.g_stride + kp * mr * f.k_stride + c0 * f.c_stride, offs, f.taps,
+      tr.filter(f.base + g * f.g_stride + kp * mr * f.k_stride + c_off(c0), offsets, f.taps,
                 cn * mr, u, u_xi_);
       if (rows < mr)
         for (int64_t xi = 0; xi < X; ++xi)

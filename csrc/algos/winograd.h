@@ -92,6 +92,10 @@ struct WinogradFilters {
   const T* base;
   int64_t g_stride, k_stride, c_stride;
   int32_t taps[16];
+  // When set, input channel c of a group lies c_offsets[c] from the group's base rather than
+  // c * c_stride (the phase channels of a 4x4 stride-2 conv: phase p of channel c starts at
+  // tap (p / 2, p % 2) of filter c).
+  const int64_t* c_offsets = nullptr;
 };
 
 // Transformed filters laid out as GEMM A panels; pack once, run many times (plans keep one).
