@@ -742,17 +742,14 @@ void winograd_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx
   }
   const Conv2dParams q = winograd_input_params(p);
   const int64_t G = p.groups, Kg = p.K / G, Cg = p.C / G;
-  // w'[g*Cg + c][k][t] = w[g*Kg + k][c][8 - t]; per-thread, kept between calls.
-  thread_local std::vector<T> flipped;
-  flipped.resize(static_cast<size_t>(p.C * Kg * 9));
-  for (int64_t g = 0; g < G; ++g)
-    for (int64_t c = 0; c < Cg; ++c)
-      for (int64_t k = 0; k < Kg; ++k) {
-        const T* src = w + ((g * Kg + k) * Cg + c) * 9;
-        T* dst = flipped.data() + ((g * Cg + c) * Kg + k) * 9;
-        for (int t = 0; t < 9; ++t) dst[t] = src[8 - t];
-      }
-  winograd_conv2d_forward(q, gy, flipped.data(), static_cast<const T*>(nullptr), dx, 0);
+  // Its filter from grad_output channel k to dx channel c of group g is w's filter
+  // (g*Kg + k, c) flipped, tap t at 8 - t: read in place (a flipped copy took a serial pass,
+  // a cache miss per filter).
+  WinogradFilters<T> f{w, Kg * Cg * 9, 9, Cg * 9, {}};
+  for (int t = 0; t < 9; ++t) f.taps[t] = 8 - t;
+  thread_local WinogradWeights<T> packed;
+  packed.pack(q, f, winograd_default_tile(q, false));
+  winograd_conv2d_forward(q, gy, packed, static_cast<const T*>(nullptr), dx);
 }
 
 template class WinogradWeights<float>;
