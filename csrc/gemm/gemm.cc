@@ -395,14 +395,47 @@ void PackedA<T>::set_shape(int64_t M, int64_t K, Operand<T> a, int64_t n_hint) {
   src_ = a;
 }
 
+// Panels per item when packing an A stored by columns.
+constexpr int64_t kTransposeSpan = 32;
+
 template <class T>
-void PackedA<T>::pack(int64_t M, int64_t K, Operand<T> a, int64_t n_hint) {
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) void PackedA<T>::pack(
+    int64_t M, int64_t K, Operand<T> a, int64_t n_hint) {
   set_shape(M, K, a, n_hint);
   data_ = buf_.get<T>(max64(1, m_padded_ * K));
   // Per call for plan-less convolutions, so threaded: the weights of a large layer are
   // megabytes, whose packing a lone thread would leave the others waiting for.
   const int mr = uk_->mr;
   const int64_t panels = ceil_div(M, mr), blocks = ceil_div(K, blk_.kc);
+  if (a.rs == 1 && a.cs != 1 && panels >= kTransposeSpan) {
+    // A stored by columns (a transposed weight matrix): panel by panel, each k jumped a whole
+    // source row for MR elements, so nearly every read was a cache miss. Here a span of
+    // panels is packed kRows source rows at a time: the rows are read as runs across the span
+    // and each panel gets kRows * MR consecutive elements.
+    constexpr int64_t kRows = 16;
+    // Spans of up to kTransposeSpan panels, as many as make an even share for each thread.
+    const int64_t threads = max_threads();
+    const int64_t spans = threads * ceil_div(panels, threads * kTransposeSpan);
+    const int64_t span = ceil_div(panels, spans);
+    parallel_for_cost(spans * blocks, stream_ns(2.0 * M * K * sizeof(T)), [&](int64_t item) {
+      const int64_t pc = item / spans * blk_.kc, kc = min64(blk_.kc, K - pc);
+      const int64_t p0 = item % spans * span, p1 = min64(panels, p0 + span);
+      T* block = data_ + pc * m_padded_;
+      for (int64_t k0 = 0; k0 < kc; k0 += kRows) {
+        const int64_t k1 = min64(kc, k0 + kRows);
+        for (int64_t pn = p0; pn < p1; ++pn) {
+          const int64_t ir = pn * mr, valid = min64(mr, M - ir);
+          for (int64_t k = k0; k < k1; ++k) {
+            const T* src = a.p + ir + (pc + k) * a.cs;
+            T* d = block + ir * kc + k * mr;
+            for (int64_t i = 0; i < valid; ++i) d[i] = src[i];
+            for (int64_t i = valid; i < mr; ++i) d[i] = T(0);
+          }
+        }
+      }
+    });
+    return;
+  }
   parallel_for_cost(panels * blocks, stream_ns(2.0 * M * K * sizeof(T)), [&](int64_t item) {
     const int64_t pc = item / panels * blk_.kc, ir = item % panels * mr;
     const int64_t kc = min64(blk_.kc, K - pc);
