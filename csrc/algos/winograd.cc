@@ -448,6 +448,18 @@ const T* space_to_depth_input(const Conv2dParams& p, const Conv2dParams& q, cons
 
 }  // namespace
 
+namespace {
+
+// The transformed filters of the calling thread's last plan-less call, forward or input
+// gradient: one buffer per thread, kept for the next call (a plan keeps its own).
+template <class T>
+WinogradWeights<T>& call_weights() {
+  thread_local WinogradWeights<T> w;
+  return w;
+}
+
+}  // namespace
+
 template <class T>
 void WinogradWeights<T>::pack(const Conv2dParams& p, const T* w, int m) {
   const int64_t taps = p.R * p.S, Cg = p.C / p.groups, Kg = p.K / p.groups;
@@ -455,7 +467,8 @@ void WinogradWeights<T>::pack(const Conv2dParams& p, const T* w, int m) {
   if (winograd_on_space_to_depth(p)) {
     // The phase conv's input channel phase * Cg + c is filter c's 2x2 subgrid from tap
     // (phase / 2, phase % 2), taps 2 apart: read in place, as space-to-depth has them.
-    std::vector<int64_t> phase_channels(static_cast<size_t>(4 * Cg));
+    thread_local std::vector<int64_t> phase_channels;  // the caller's; read during pack only
+    phase_channels.resize(static_cast<size_t>(4 * Cg));
     for (int64_t phase = 0; phase < 4; ++phase)
       for (int64_t c = 0; c < Cg; ++c)
         phase_channels[phase * Cg + c] = c * 16 + (phase / 2) * 4 + phase % 2;
@@ -480,9 +493,9 @@ void WinogradWeights<T>::pack(const Conv2dParams& p, const WinogradFilters<T>& f
   transforms_ = &active_transforms<T>();
   const int64_t mr = gemm_->mr, X = (m + r_ - 1) * (m + r_ - 1), taps = p.R * p.S;
   kpanels_ = ceil_div(Kg_, mr);
-  data_ = buf_.get<T>(max64(1, G_ * X * skewed(kpanels_ * Cg_ * mr, sizeof(T))));
-  const WinogradTransforms<T>& tr = transforms_for(*transforms_, m, r_);
   u_xi_ = skewed(kpanels_ * Cg_ * mr, sizeof(T));
+  data_ = buf_.get<T>(max64(1, G_ * X * u_xi_));
+  const WinogradTransforms<T>& tr = transforms_for(*transforms_, m, r_);
   const int64_t jobs = G_ * kpanels_;
   // A job transforms the filters of one MR-row panel, kChunk input channels per transform
   // call: the call's lanes are (channel, row) pairs in the packed order, so each of the X
@@ -616,7 +629,7 @@ void winograd_conv2d_forward(const Conv2dParams& p, const T* x, const WinogradWe
 template <class T>
 void winograd_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, const T* bias, T* y,
                              int m) {
-  thread_local WinogradWeights<T> packed;
+  WinogradWeights<T>& packed = call_weights<T>();
   packed.pack(p, w, m ? m : winograd_default_tile(p, false));
   winograd_conv2d_forward(p, x, packed, bias, y);
 }
@@ -680,7 +693,7 @@ void space_to_depth_conv2d_input(const Conv2dParams& p, const T* gy, const T* w,
   for (int64_t phase = 0; phase < 4; ++phase)
     offset[phase + 1] = offset[phase] + q[phase].N * q[phase].K * q[phase].Ho * q[phase].Wo;
   T* zq = thread_scratch(ScratchSlot::winograd_phases_out).get<T>(offset[4]);
-  thread_local WinogradWeights<T> packed;
+  WinogradWeights<T>& packed = call_weights<T>();
   for (int64_t phase = 0; phase < 4; ++phase) {
     packed.pack(q[phase], f[phase], winograd_default_tile(q[phase], false));
     winograd_conv2d_forward(q[phase], gy, packed, static_cast<const T*>(nullptr),
@@ -747,7 +760,7 @@ void winograd_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx
   // a cache miss per filter).
   WinogradFilters<T> f{w, Kg * Cg * 9, 9, Cg * 9, {}};
   for (int t = 0; t < 9; ++t) f.taps[t] = 8 - t;
-  thread_local WinogradWeights<T> packed;
+  WinogradWeights<T>& packed = call_weights<T>();
   packed.pack(q, f, winograd_default_tile(q, false));
   winograd_conv2d_forward(q, gy, packed, static_cast<const T*>(nullptr), dx);
 }

@@ -58,8 +58,8 @@ inline constexpr int64_t kWinogradFilterTransformColumns = 32;
 
 // Why Winograd cannot run this shape (nullptr: it can): 3x3, stride 1; a dilation d > 1 when
 // the image size and padding are multiples of d (the conv then runs on the d*d phase images);
-// 2x2 (F(2x2, 2x2) or F(4x4, 2x2)) under the same rules; or 4x4, stride 2, undilated (run as a 2x2 conv on
-// the 2x2 space-to-depth phases).
+// 2x2 (F(2x2, 2x2) or F(4x4, 2x2)) under the same rules; or 4x4, stride 2, undilated (run as
+// a 2x2 conv on the 2x2 space-to-depth phases).
 const char* winograd_declines(const ops::Conv2dParams& p);
 // Whether p is a 4x4 stride-2 conv, which Winograd runs on space-to-depth phases.
 bool winograd_on_space_to_depth(const ops::Conv2dParams& p);

@@ -399,8 +399,7 @@ void PackedA<T>::set_shape(int64_t M, int64_t K, Operand<T> a, int64_t n_hint) {
 constexpr int64_t kTransposeSpan = 32;
 
 template <class T>
-__attribute__((optimize("no-tree-loop-distribute-patterns"))) void PackedA<T>::pack(
-    int64_t M, int64_t K, Operand<T> a, int64_t n_hint) {
+void PackedA<T>::pack(int64_t M, int64_t K, Operand<T> a, int64_t n_hint) {
   set_shape(M, K, a, n_hint);
   data_ = buf_.get<T>(max64(1, m_padded_ * K));
   // Per call for plan-less convolutions, so threaded: the weights of a large layer are
@@ -421,18 +420,12 @@ __attribute__((optimize("no-tree-loop-distribute-patterns"))) void PackedA<T>::p
       const int64_t pc = item / spans * blk_.kc, kc = min64(blk_.kc, K - pc);
       const int64_t p0 = item % spans * span, p1 = min64(panels, p0 + span);
       T* block = data_ + pc * m_padded_;
-      for (int64_t k0 = 0; k0 < kc; k0 += kRows) {
-        const int64_t k1 = min64(kc, k0 + kRows);
+      for (int64_t k0 = 0; k0 < kc; k0 += kRows)
         for (int64_t pn = p0; pn < p1; ++pn) {
-          const int64_t ir = pn * mr, valid = min64(mr, M - ir);
-          for (int64_t k = k0; k < k1; ++k) {
-            const T* src = a.p + ir + (pc + k) * a.cs;
-            T* d = block + ir * kc + k * mr;
-            for (int64_t i = 0; i < valid; ++i) d[i] = src[i];
-            for (int64_t i = valid; i < mr; ++i) d[i] = T(0);
-          }
+          const int64_t ir = pn * mr;
+          pack_panel(block + ir * kc + k0 * mr, a.p + ir + (pc + k0) * a.cs, mr,
+                     min64(mr, M - ir), 1, min64(kRows, kc - k0), a.cs);
         }
-      }
     });
     return;
   }

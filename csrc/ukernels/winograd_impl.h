@@ -260,7 +260,7 @@ void winograd_output(const T* mm, int64_t m_stride, int64_t lanes, T bias, T* y)
   }
 }
 
-// Filters with their taps in planes, g[(r * 3 + s) * lanes + l]; any lane count: whole vectors,
+// Filters with their taps in planes, g[(r * R + s) * lanes + l]; any lane count: whole vectors,
 // then a scalar tail.
 template <class T, int B, class Tile>
 void winograd_filter_planes(const T* g, int64_t lanes, T* u, int64_t u_stride) {
