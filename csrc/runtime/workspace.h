@@ -6,6 +6,10 @@
 #include <cstdlib>
 #include <new>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 namespace fastconv {
 
 // A growable buffer; growing discards the contents (callers overwrite before reading).
@@ -32,8 +36,7 @@ class AlignedBuffer {
       std::free(p_);
       p_ = nullptr;
       bytes_ = 0;
-      p_ = std::aligned_alloc(64, need);
-      if (!p_) throw std::bad_alloc();
+      p_ = allocate(need);
       bytes_ = need;
     }
     return static_cast<T*>(p_);
@@ -41,6 +44,21 @@ class AlignedBuffer {
   size_t bytes() const { return bytes_; }
 
  private:
+  static constexpr size_t kHugePage = size_t(2) << 20;
+  static void* allocate(size_t bytes) {
+    if (bytes < 2 * kHugePage) {
+      void* p = std::aligned_alloc(64, bytes);
+      if (!p) throw std::bad_alloc();
+      return p;
+    }
+    const size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+    void* p = std::aligned_alloc(kHugePage, rounded);
+    if (!p) throw std::bad_alloc();
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    madvise(p, rounded, MADV_HUGEPAGE);
+#endif
+    return p;
+  }
   void* p_ = nullptr;
   size_t bytes_ = 0;
 };
