@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import itertools
+import os
 
 import numpy as np
 import pytest
 
 import fastconv as fc
 from fastconv import _dispatch
-from conftest import assert_close, has_gradients, random, rtol_for
+from conftest import ISA_LEVELS, assert_close, has_gradients, random, rtol_for
 
 # Forward-only algorithms for 3x3, stride-1, dilation-1 kernels (any padding and groups).
 WINOGRAD = ("winograd", "winograd_f2", "winograd_f4", "winograd_f6")
@@ -297,6 +298,46 @@ def test_alternating_geometries_reuse_buffers_correctly(algorithm):
             y = fc.conv2d(x, w, None, 1, padding, 1, 2, algorithm=algorithm, backend="cpp")
             ref = fc.conv2d(x, w, None, 1, padding, 1, 2, backend="reference")
             np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
+
+
+# (N, C, H, W, multiplier, R, S, padding (t, b, l, r)) for depthwise convs whose output rows fit
+# one vector: on AVX-512 the planes are read in place with masked loads and written with masked
+# stores (16 float / 8 double lanes), several channels of an image per call.
+SMALL_PLANE_CASES = [
+    (3, 8, 14, 14, 1, 3, 3, (1, 1, 1, 1)),    # dw_512@14's shape; runs span images
+    (2, 5, 16, 16, 1, 3, 3, (0, 0, 0, 0)),    # 14 wide, unpadded
+    (1, 4, 14, 16, 1, 3, 3, (1, 1, 1, 1)),    # exactly 16 wide
+    (1, 3, 9, 17, 1, 3, 3, (1, 1, 1, 1)),     # 17 wide: the padded-plane path
+    (2, 3, 9, 6, 2, 3, 3, (4, 5, 0, 4)),      # padding beyond the kernel, multiplier 2
+    (1, 6, 7, 2, 4, 3, 3, (2, 1, 3, 2)),      # rows narrower than the kernel, multiplier 4
+    (2, 4, 11, 9, 1, 5, 5, (2, 2, 2, 2)),     # 5x5: kernel size read at run time
+    (1, 2, 9, 12, 1, 7, 3, (3, 3, 1, 1)),     # 7x3
+    (1, 2, 5, 5, 1, 1, 9, (0, 0, 4, 4)),      # 9 kernel columns: beyond the kernel's 8
+]
+
+
+@pytest.mark.skipif(_dispatch._core is None, reason="fastconv._core is not built")
+@pytest.mark.parametrize("isa", ["avx2", "avx512"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", SMALL_PLANE_CASES, ids=_ids(SMALL_PLANE_CASES))
+def test_depthwise_small_planes(threads, isa, dtype, case):
+    core = _dispatch._core
+    if ISA_LEVELS.index(isa) > ISA_LEVELS.index(core.isa_detected()):
+        pytest.skip(f"this CPU does not support {isa}")
+    n, c, h, w, mult, r, s, (pt, pb, pl, pr) = case
+    x = random((n, c, h, w), dtype, 40)
+    wt = random((c * mult, 1, r, s), dtype, 41)
+    b = random((c * mult,), dtype, 42)
+    xp = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)))  # asymmetric padding as a padded input
+    f64 = lambda a: a.astype(np.float64)
+    ref = fc.conv2d(f64(xp), f64(wt), f64(b), groups=c, backend="reference")
+    mag = fc.conv2d(np.abs(f64(xp)), np.abs(f64(wt)), np.abs(f64(b)), groups=c, backend="reference")
+    core.set_isa_cap(isa)
+    try:
+        y = core.conv2d(x, wt, b, 1, 1, pt, pb, pl, pr, 1, 1, c, "depthwise")
+    finally:
+        core.set_isa_cap(os.environ.get("FASTCONV_ISA", "avx512") or "avx512")
+    assert_close(y, ref, mag, dtype, what="depthwise small planes")
 
 
 @pytest.mark.skipif(_dispatch._core is None, reason="fastconv._core is not built")

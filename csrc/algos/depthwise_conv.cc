@@ -58,6 +58,12 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
   // Long rows of one input channel, stride 1, kernel rows not dilated: blocks of output rows at
   // once (the plane kernel), each loaded input vector serving every row whose window covers it.
   const bool plane_kernel = Cg == 1 && p.sh == 1 && p.sw == 1 && p.dh == 1;
+  // Output rows of at most one vector, one input channel, stride 1, undilated: the planes read
+  // where they lie with masked loads, written with masked stores, no padded copy in and no
+  // copy-out (dw_512@14 at N=8: 0.480 -> 0.342 ms on one thread, 0.227 -> 0.170 on two).
+  const bool small_plane = uk.small_plane && Cg == 1 && p.sh == 1 && p.sw == 1 && p.dh == 1 &&
+                           p.dw == 1 && p.Wo <= uk.small_plane_max_width &&
+                           p.S <= ukernels::kDwConvSmallPlaneMaxS;
   constexpr int64_t kPlaneRowBlock = 4;  // output rows per plane-kernel call (its register block)
   const int64_t flat_n = (p.Ho - 1) * Wp + p.Wo;
   // The flat run rounded up to whole vectors (16 elements: a multiple of every ISA's lanes):
@@ -79,6 +85,19 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
   const int64_t chunks =
       std::min<int64_t>(pairs, threads_for(std::max(flops_ns(flops), stream_ns(bytes))));
   parallel_for(chunks, [&](int64_t chunk) {
+    const int64_t ng0 = pairs * chunk / chunks, ng1 = pairs * (chunk + 1) / chunks;
+    if (small_plane) {
+      // One call per image's run of groups: their planes are consecutive in x, y and w.
+      for (int64_t ng = ng0; ng < ng1;) {
+        const int64_t n = ng / p.groups, g0 = ng % p.groups;
+        const int64_t g1 = std::min(p.groups, g0 + ng1 - ng);
+        uk.small_plane({x + (n * p.C + g0) * plane, p.H, p.W, w + g0 * Kg * p.R * p.S, p.R, p.S,
+                        p.pt, p.pl, bias ? bias + g0 * Kg : nullptr,
+                        y + (n * p.K + g0 * Kg) * out_plane, p.Ho, p.Wo, (g1 - g0) * Kg, Kg});
+        ng += g1 - g0;
+      }
+      return;
+    }
     // The group's input planes, zero-padded, shared by its Kg output channels. Only the
     // interior is written per plane: the borders stay zero from the buffer's first use with
     // this geometry (a thread's buffer is reused across calls). The key is everything that
@@ -95,7 +114,7 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
                   : nullptr;
     const T** rows = thread_buffer<const T*>(0, static_cast<size_t>(2 * taps));
     const T** wrow = rows + taps;
-    for (int64_t ng = pairs * chunk / chunks; ng < pairs * (chunk + 1) / chunks; ++ng) {
+    for (int64_t ng = ng0; ng < ng1; ++ng) {
       const int64_t n = ng / p.groups, g = ng % p.groups;
       if (plane_kernel && !flat) {
         // One input plane: it is copied a row block ahead of the rows that use it, so its reads

@@ -6,10 +6,14 @@
 #include "ukernels/dwconv.h"
 #include "ukernels/vecext.h"
 
+#include <cstdint>
 #include <utility>
 
 namespace fastconv::ukernels {
 namespace {
+
+template <class T>
+constexpr T kZero = T(0);
 
 // U blocks of B outputs at once: U independent accumulator chains hide the FMA latency (one
 // chain of R*S dependent FMAs per block would leave the pipes idle).
@@ -213,16 +217,95 @@ void copy_rows_masked(typename Tr::T* dst, int64_t dst_pitch, const typename Tr:
   }
 }
 
+// The small-plane kernel of ukernels/dwconv.h for ISA traits Tr with masked moves; kR, kS: the
+// kernel size known at compile time (3x3: unrolled, weights held in registers), or 0 to read it
+// from the arguments. Four output rows at a time (four independent FMA chains); row blocks
+// whose taps all lie inside the plane skip the row checks.
+template <class Tr, int kR, int kS>
+void dwconv_small_plane_rows(const DwConvSmallPlaneArgs<typename Tr::T>& args) {
+  using T = typename Tr::T;
+  using V = typename Tr::V;
+  constexpr int kRows = 4;
+  const DwConvSmallPlaneArgs<T> a = args;  // a copy: stores to y cannot alias it
+  const int64_t R = kR ? kR : a.R, S = kS ? kS : a.S;
+  // Lanes j of tap column s that read inside the row: pl - s <= j < W + pl - s, and j < Wo.
+  auto lanes_below = [](int64_t n) { return n <= 0 ? 0u : n >= 32 ? ~0u : (1u << n) - 1u; };
+  const unsigned out_mask = lanes_below(a.Wo);
+  unsigned mask[kDwConvSmallPlaneMaxS];
+  for (int64_t s = 0; s < S; ++s)
+    mask[s] = out_mask & lanes_below(a.W + a.pl - s) & ~lanes_below(a.pl - s);
+  // Output rows [in0, in1) read only rows inside the plane.
+  const int64_t in0 = a.pt < a.Ho ? a.pt : a.Ho;
+  const int64_t in1_raw = a.H - R + 1 + a.pt < a.Ho ? a.H - R + 1 + a.pt : a.Ho;
+  const int64_t in1 = in1_raw > in0 ? in1_raw : in0;
+  const int64_t in_plane = a.H * a.W, out_plane = a.Ho * a.Wo;
+  for (int64_t q = 0; q < a.planes; ++q) {
+    // Tap (r, s) of output row i reads row i + r - pt from column s - pl, which for s < pl lies
+    // before the row: its address is formed as an integer (lanes there are masked off, unread).
+    const uintptr_t x0 = reinterpret_cast<uintptr_t>(a.x + (q / a.kg) * in_plane);
+    auto tap = [&](int64_t ih, int64_t s) {
+      return reinterpret_cast<const T*>(
+          x0 + static_cast<uintptr_t>((ih * a.W + s - a.pl) * static_cast<int64_t>(sizeof(T))));
+    };
+    const T* w = a.w + q * R * S;
+    const V bias = Tr::bcast(a.bias ? a.bias + q : &kZero<T>);
+    T* y = a.y + q * out_plane;
+    V wv[kR * kS > 0 ? kR * kS : 1];
+    if constexpr (kR * kS > 0) {
+#pragma GCC unroll 16
+      for (int t = 0; t < kR * kS; ++t) wv[t] = Tr::bcast(w + t);
+    }
+    auto weight = [&](int64_t r, int64_t s) {
+      if constexpr (kR * kS > 0) return wv[r * kS + s];
+      else return Tr::bcast(w + r * S + s);
+    };
+    for (int64_t i0 = 0; i0 < a.Ho; i0 += kRows) {
+      V acc[kRows];
+#pragma GCC unroll 4
+      for (int u = 0; u < kRows; ++u) acc[u] = bias;
+      if (i0 >= in0 && i0 + kRows <= in1) {
+#pragma GCC unroll 8
+        for (int64_t r = 0; r < R; ++r)
+#pragma GCC unroll 8
+          for (int64_t s = 0; s < S; ++s)
+#pragma GCC unroll 4
+            for (int u = 0; u < kRows; ++u)
+              acc[u] = Tr::fma(weight(r, s),
+                               Tr::load_masked(tap(i0 + u + r - a.pt, s), mask[s]), acc[u]);
+#pragma GCC unroll 4
+        for (int u = 0; u < kRows; ++u) Tr::store_masked(y + (i0 + u) * a.Wo, out_mask, acc[u]);
+        continue;
+      }
+      for (int u = 0; u < kRows && i0 + u < a.Ho; ++u) {
+        for (int64_t r = 0; r < R; ++r) {
+          const int64_t ih = i0 + u + r - a.pt;
+          if (ih < 0 || ih >= a.H) continue;
+          for (int64_t s = 0; s < S; ++s)
+            acc[u] = Tr::fma(weight(r, s), Tr::load_masked(tap(ih, s), mask[s]), acc[u]);
+        }
+        Tr::store_masked(y + (i0 + u) * a.Wo, out_mask, acc[u]);
+      }
+    }
+  }
+}
+
+template <class Tr>
+void dwconv_small_plane(const DwConvSmallPlaneArgs<typename Tr::T>& a) {
+  if (a.R == 3 && a.S == 3) dwconv_small_plane_rows<Tr, 3, 3>(a);
+  else dwconv_small_plane_rows<Tr, 0, 0>(a);
+}
+
 // B: outputs per register block, the ISA's lanes for T (a block of two vectors measured
 // slower: GCC keeps vector-extension types wider than a register on the stack). The plane
 // kernel keeps 4 rows x UMAX vectors of accumulators: 2 with 16 vector registers, 4 with 32.
 template <class T, int B>
 constexpr DwConvUkernel<T> dwconv_ukernel(const char* name) {
-  return {name, dwconv_row<T, B>, dwconv_plane<T, B, 2>, copy_rows_blocks<T, B>};
+  return {name, dwconv_row<T, B>, dwconv_plane<T, B, 2>, copy_rows_blocks<T, B>, nullptr, 0};
 }
 template <class T, int B, class Tr>
 constexpr DwConvUkernel<T> dwconv_ukernel_masked(const char* name) {
-  return {name, dwconv_row<T, B>, dwconv_plane<T, B, 4>, copy_rows_masked<Tr>};
+  return {name, dwconv_row<T, B>, dwconv_plane<T, B, 4>, copy_rows_masked<Tr>,
+          dwconv_small_plane<Tr>, Tr::L};
 }
 
 }  // namespace
