@@ -141,15 +141,21 @@ def test_bench_rejects_bad_numbers(args):
     assert exit_info.value.code == 2
 
 
+def _load_benchmark(name):
+    """benchmarks/<name>.py as a module (the scripts are not a package)."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_bench_gemm_conv_rows_time_each_contender():
     """benchmarks/bench_gemm.py --conv (im2col, direct and PyTorch per suite layer) runs: one
     repetition of two tiny layers, a transposed one among them."""
     torch = pytest.importorskip("torch")
     import fastconv as fc
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_gemm.py"
-    spec = importlib.util.spec_from_file_location("bench_gemm", path)
-    bench_gemm = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench_gemm)
+    bench_gemm = _load_benchmark("bench_gemm")
     before = fc.get_num_threads(), torch.get_num_threads()
     try:
         rows = bench_gemm.conv_rows(["dcgan_g5_64-3@32", "odd_7-5_3x3s2@13x17"], 1, [1], 1)
@@ -164,10 +170,7 @@ def test_bench_winograd_runs(capsys):
     """benchmarks/bench_winograd.py prints its table (smoke test: one small layer, one
     repetition, the default allocator so the script does not re-execute itself)."""
     import fastconv as fc
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_winograd.py"
-    spec = importlib.util.spec_from_file_location("bench_winograd", path)
-    bench_winograd = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench_winograd)
+    bench_winograd = _load_benchmark("bench_winograd")
     torch = bench_winograd.torch  # None when not installed: the table has no torch column
     before = fc.get_num_threads(), torch.get_num_threads() if torch is not None else None
     try:

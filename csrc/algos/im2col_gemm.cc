@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <cstring>
-#include <stdexcept>
 #include <vector>
 
 #include "runtime/cpu.h"
@@ -230,83 +229,84 @@ struct ColPanels {
       int64_t j, len, oh, ow;
       const T* x;  // its image's channel 0 (of the group)
     };
-    constexpr int64_t kMaxRuns = 64;
-    Run runs[kMaxRuns];
-    int64_t nruns = 0;
-    for (int64_t j = 0, pos = cp.p0 + j0; j < valid && nruns < kMaxRuns; ++nruns) {
-      const int64_t q = pos % P, oh = q / p.Wo, ow = q % p.Wo;
-      const int64_t len = min64(valid - j, p.Wo - ow);
-      runs[nruns] = {j, len, oh, ow, cp.xg + pos / P * cp.img_stride};
-      j += len;
-      pos += len;
-    }
-    if (nruns == kMaxRuns && runs[nruns - 1].j + runs[nruns - 1].len < valid)
-      throw std::logic_error("im2col: more column runs in a panel than kMaxRuns");
     // Row k's tap: its offset from a run's first input element, the rows oh it reads inside
     // the input (ih = oh * sh + ih_off in [0, H)) and its column range (ColumnRange).
     struct Tap {
       int64_t off, ih_off, col_lo, col_hi;
     };
-    constexpr int64_t kMaxTaps = 512;
+    constexpr int64_t kMaxRuns = 64, kMaxTaps = 512;
+    Run runs[kMaxRuns];
     Tap taps[kMaxTaps];
     // Each kernel column's range once per panel (it costs divisions).
     constexpr int64_t kMaxCachedS = 16;
     ColumnRange cached[kMaxCachedS];
     for (int64_t s = 0; s < min64(p.S, kMaxCachedS); ++s) cached[s] = ColumnRange(p, s);
-    ColRow t(p, k0);
-    // The input rows the panel reads in one channel: a channel's rows are touched a few
-    // elements at a time, too briefly for the hardware prefetchers, so the rows of the channel
-    // kChannelsAhead on are prefetched, a share of them with each of this channel's R * S rows
-    // of col (r50_3x3s2_128@56 at N=8 spent ~40% of its packing waiting on these loads from
-    // L3; all of a channel's lines at once stalled on the line fill buffers).
-    const Run& first = runs[0];
-    const Run& final = runs[nruns - 1];
-    const int64_t oh_last = final.x == first.x ? final.oh : p.Ho - 1;
-    const int64_t ih_lo = max64(0, first.oh * p.sh - p.pt);
-    const int64_t ih_hi = min64(p.H, oh_last * p.sh + (p.R - 1) * p.dh - p.pt + 1);
     constexpr int64_t kLine = 64 / sizeof(T), kChannelsAhead = 2;
-    const int64_t lines = ceil_div(max64(0, ih_hi - ih_lo) * p.W, kLine);
-    const int64_t lines_per_tap = ceil_div(lines, p.R * p.S);
-    for (int64_t kb = 0; kb < kc; kb += kMaxTaps) {
-      const int64_t kn = min64(kMaxTaps, kc - kb);
-      for (int64_t k = 0; k < kn; ++k, t.next(p)) {
-        const int64_t ih_off = t.r * p.dh - p.pt, iw_off = t.s * p.dw - p.pl;
-        const ColumnRange& cr = t.s < kMaxCachedS ? cached[t.s] : ColumnRange(p, t.s);
-        taps[k] = {t.c * HW + ih_off * p.W + iw_off, ih_off, cr.lo, cr.hi};
-        const int64_t l0 = (t.r * p.S + t.s) * lines_per_tap;
-        const int64_t l1 = min64(lines, l0 + lines_per_tap);
-        if (t.c + kChannelsAhead < p.C / p.groups) {
-          const T* ahead = first.x + (t.c + kChannelsAhead) * HW + ih_lo * p.W;
-          for (int64_t l = l0; l < l1; ++l) __builtin_prefetch(ahead + l * kLine);
-        }
+    // The columns kMaxRuns runs at a time: one pass for any panel of up to 64 columns.
+    for (int64_t jc = 0; jc < valid;) {
+      int64_t nruns = 0;
+      for (int64_t j = jc, pos = cp.p0 + j0 + jc; j < valid && nruns < kMaxRuns; ++nruns) {
+        const int64_t q = pos % P, oh = q / p.Wo, ow = q % p.Wo;
+        const int64_t len = min64(valid - j, p.Wo - ow);
+        runs[nruns] = {j, len, oh, ow, cp.xg + pos / P * cp.img_stride};
+        j += len;
+        pos += len;
       }
-      for (int64_t q = 0; q < nruns; ++q) {
-        const Run& u = runs[q];
-        const T* x = u.x + u.oh * p.sh * p.W + u.ow * p.sw;  // tap offset 0 of run element 0
-        T* d = dst + kb * nr + u.j;
-        for (int64_t k = 0; k < kn; ++k, d += nr) {
-          const Tap& tp = taps[k];
-          const int64_t ih = u.oh * p.sh + tp.ih_off;
-          int64_t lo = u.len, hi = u.len;
-          if (ih >= 0 && ih < p.H) {
-            lo = min64(max64(tp.col_lo - u.ow, 0), u.len);
-            hi = max64(min64(tp.col_hi - u.ow, u.len), lo);
+      const Run& first = runs[0];
+      const Run& final = runs[nruns - 1];
+      jc = final.j + final.len;
+      // The input rows these runs read in one channel: a channel's rows are touched a few
+      // elements at a time, too briefly for the hardware prefetchers, so the rows of the channel
+      // kChannelsAhead on are prefetched, a share of them with each of this channel's R * S
+      // rows of col (r50_3x3s2_128@56 at N=8 spent ~40% of its packing waiting on these loads
+      // from L3; all of a channel's lines at once stalled on the line fill buffers).
+      const int64_t oh_last = final.x == first.x ? final.oh : p.Ho - 1;
+      const int64_t ih_lo = max64(0, first.oh * p.sh - p.pt);
+      const int64_t ih_hi = min64(p.H, oh_last * p.sh + (p.R - 1) * p.dh - p.pt + 1);
+      const int64_t lines = ceil_div(max64(0, ih_hi - ih_lo) * p.W, kLine);
+      const int64_t lines_per_tap = ceil_div(lines, p.R * p.S);
+      ColRow t(p, k0);
+      for (int64_t kb = 0; kb < kc; kb += kMaxTaps) {
+        const int64_t kn = min64(kMaxTaps, kc - kb);
+        for (int64_t k = 0; k < kn; ++k, t.next(p)) {
+          const int64_t ih_off = t.r * p.dh - p.pt, iw_off = t.s * p.dw - p.pl;
+          const ColumnRange& cr = t.s < kMaxCachedS ? cached[t.s] : ColumnRange(p, t.s);
+          taps[k] = {t.c * HW + ih_off * p.W + iw_off, ih_off, cr.lo, cr.hi};
+          const int64_t l0 = (t.r * p.S + t.s) * lines_per_tap;
+          const int64_t l1 = min64(lines, l0 + lines_per_tap);
+          if (t.c + kChannelsAhead < p.C / p.groups) {
+            const T* ahead = first.x + (t.c + kChannelsAhead) * HW + ih_lo * p.W;
+            for (int64_t l = l0; l < l1; ++l) __builtin_prefetch(ahead + l * kLine);
           }
-          const T* src = x + tp.off;
-          for (int64_t e = 0; e < lo; ++e) d[e] = T(0);
-          if (p.sw == 1)  // runs are at most one panel wide: an inline loop beats a libc call
-            for (int64_t e = lo; e < hi; ++e) d[e] = src[e];
-          else if (p.sw == 2)  // the common stride as a constant vectorizes (into shuffles)
-            for (int64_t e = lo; e < hi; ++e) d[e] = src[2 * e];
-          else
-            for (int64_t e = lo; e < hi; ++e) d[e] = src[e * p.sw];
-          for (int64_t e = hi; e < u.len; ++e) d[e] = T(0);
+        }
+        for (int64_t q = 0; q < nruns; ++q) {
+          const Run& u = runs[q];
+          const T* x = u.x + u.oh * p.sh * p.W + u.ow * p.sw;  // tap offset 0 of run element 0
+          T* d = dst + kb * nr + u.j;
+          for (int64_t k = 0; k < kn; ++k, d += nr) {
+            const Tap& tp = taps[k];
+            const int64_t ih = u.oh * p.sh + tp.ih_off;
+            int64_t lo = u.len, hi = u.len;
+            if (ih >= 0 && ih < p.H) {
+              lo = min64(max64(tp.col_lo - u.ow, 0), u.len);
+              hi = max64(min64(tp.col_hi - u.ow, u.len), lo);
+            }
+            const T* src = x + tp.off;
+            for (int64_t e = 0; e < lo; ++e) d[e] = T(0);
+            if (p.sw == 1)  // runs are at most one panel wide: an inline loop beats a libc call
+              for (int64_t e = lo; e < hi; ++e) d[e] = src[e];
+            else if (p.sw == 2)  // the common stride as a constant vectorizes (into shuffles)
+              for (int64_t e = lo; e < hi; ++e) d[e] = src[2 * e];
+            else
+              for (int64_t e = lo; e < hi; ++e) d[e] = src[e * p.sw];
+            for (int64_t e = hi; e < u.len; ++e) d[e] = T(0);
+          }
         }
       }
-      if (valid < nr)
-        for (int64_t k = 0; k < kn; ++k)
-          for (int64_t jj = valid; jj < nr; ++jj) dst[(kb + k) * nr + jj] = T(0);
     }
+    if (valid < nr)
+      for (int64_t k = 0; k < kc; ++k)
+        for (int64_t jj = valid; jj < nr; ++jj) dst[k * nr + jj] = T(0);
   }
 };
 

@@ -571,13 +571,21 @@ void WinogradWeights<T>::transform_panels(const WinogradFilters<T>& f, int64_t g
 template <class T>
 void WinogradWeights<T>::pack(const Conv2dParams& p, const WinogradFilters<T>& f, int m) {
   lay_out(p, m);
+  transform_all(f);
+}
+
+template <class T>
+void WinogradWeights<T>::transform_all(const WinogradFilters<T>& f) {
   // A job transforms one MR-row panel. Below a few thousand filters the transform takes
   // microseconds, less than a fork/join.
   const int64_t jobs = G_ * kpanels_;
   const int threads = jobs > 1 && Kg_ * Cg_ * G_ >= 4096 ? max_threads() : 1;
-  auto run = [&](int64_t j0, int64_t j1) {
-    for (int64_t jb = j0; jb < j1; ++jb)
-      transform_panels(f, jb / kpanels_, jb % kpanels_, jb % kpanels_ + 1);
+  auto run = [&](int64_t j0, int64_t j1) {  // jobs [j0, j1), a call per group they cover
+    for (int64_t jb = j0; jb < j1;) {
+      const int64_t g = jb / kpanels_, end = min64(j1, (g + 1) * kpanels_);
+      transform_panels(f, g, jb - g * kpanels_, end - g * kpanels_);
+      jb = end;
+    }
   };
   if (threads > 1) {
     parallel_for(threads, [&](int64_t t) { run(jobs * t / threads, jobs * (t + 1) / threads); });
@@ -667,15 +675,15 @@ template <class T>
 void transform_and_run(const Conv2dParams& q, const T* x, const WinogradFilters<T>& f, int m,
                        const T* bias, T* y) {
   WinogradWeights<T>& w = call_weights<T>();
+  w.lay_out(q, m);
   if (q.dh > 1 || q.dw > 1) {
-    w.pack(q, f, m);
+    w.transform_all(f);
     winograd_conv2d_forward(q, x, w, bias, y);
     return;
   }
-  w.lay_out(q, m);
   const Schedule s = schedule(q, w);
   if (s.blocks > 1) {
-    w.pack(q, f, m);
+    w.transform_all(f);
     run_items(q, x, w, bias, y, s, [](int64_t, int64_t, int64_t) {});
     return;
   }

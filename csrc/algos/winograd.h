@@ -108,11 +108,12 @@ class WinogradWeights {
   void pack(const ops::Conv2dParams& p, const T* w, int m);
   // The same for a stride-1 3x3 or 2x2 p whose filters lie as f says.
   void pack(const ops::Conv2dParams& p, const WinogradFilters<T>& f, int m);
-  // pack() in two steps, for a caller that transforms panels where it uses them: lay_out sizes
-  // the buffer for p in tile m, transform_panels fills panels [kp0, kp1) of group g, on the
-  // calling thread (f must be the filters of that p).
+  // pack() in steps, for a caller that transforms panels where it uses them: lay_out sizes the
+  // buffer for p in tile m; transform_panels fills panels [kp0, kp1) of group g on the calling
+  // thread, transform_all every panel on the pool (f must be the filters of that p).
   void lay_out(const ops::Conv2dParams& p, int m);
   void transform_panels(const WinogradFilters<T>& f, int64_t g, int64_t kp0, int64_t kp1);
+  void transform_all(const WinogradFilters<T>& f);
   int tile() const { return m_; }
   int kernel() const { return r_; }  // R = S: 3, or 2 for F(2x2, 2x2)
   int64_t groups() const { return G_; }

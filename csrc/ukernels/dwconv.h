@@ -41,8 +41,9 @@ struct DwConvPlaneArgs {
 
 // Whole output planes from input planes as they lie (not padded), one input channel per group,
 // stride 1, undilated, output rows of at most one vector: output plane q (q < planes) is
-//   y[q][i * Wo + j] = bias[q] + sum_{r < R, s < S} w[q][r * S + s] * x[q / kg][(i + r - pt) * W + j + s - pl]
-// for i < Ho, j < Wo, with x read as 0 outside its H x W plane; planes are consecutive in x
+//   y[q][i * Wo + j] = bias[q] + sum_{r < R, s < S} w[q][r * S + s] * xq[i + r - pt][j + s - pl]
+// with xq = x[q / kg] (kg output channels per input channel; row pitch W), for i < Ho, j < Wo,
+// xq read as 0 outside its H x W plane; planes are consecutive in x
 // (H * W apart), y (Ho * Wo), w (R * S) and bias (null: 0). Each tap of an output row is one
 // masked load, so the input is not copied into a padded plane and the output needs no copy-out
 // (both copies took 70% of dw_512@14).
