@@ -103,9 +103,14 @@ Schedule schedule(const Conv2dParams& p, const WinogradWeights<T>& w) {
   // (7 blocks on 2 threads: 6 whole and the 7th in halves; r50_3x3_64@56 at N=1).
   s.kparts = 1;
   s.whole = work;
-  if (s.threads > 1 && work % s.threads != 0) {
+  // One round with a partial last block idles too, where the GEMMs outweigh the repeated input
+  // transforms: F(2x2) (r50_3x3_256@14 at N=1, 49 tiles as blocks of 32 and 17 on two threads:
+  // 0.67 -> 0.60 ms); F(4x4)'s input transform costs several times as much per element
+  // (r50_3x3_128@28 at N=1 went 0.47 -> 0.51 ms).
+  const bool one_uneven_round = s.m == 2 && work <= s.threads && s.total % s.block != 0;
+  if (s.threads > 1 && (work % s.threads != 0 || one_uneven_round)) {
     s.kparts = min64(w.k_panels(), s.threads);
-    s.whole = balance(work, s.threads) < 0.85 ? 0 : work - work % s.threads;
+    s.whole = balance(work, s.threads) < 0.85 || one_uneven_round ? 0 : work - work % s.threads;
   }
   s.items = s.whole + (work - s.whole) * s.kparts;
   if (s.items < s.threads) s.threads = static_cast<int>(s.items);
@@ -256,7 +261,8 @@ void run_block(const Conv2dParams& p, const T* x, const WinogradWeights<T>& w, c
         const int64_t rows = min64(mr, Kg - kp * mr);
         T* crow = mx + (kp - kp0) * mr * ld;
         for (int64_t tp = 0; tp < panels; ++tp)
-          uk.fn(kc, ap, vx + (tp * Cg + c0) * nr, crow + tp * nr, ld, rows, nr, c0 > 0);
+          uk.fn(kc, ap, vx + (tp * Cg + c0) * nr, crow + tp * nr, ld, rows,
+                min64(nr, count - tp * nr), c0 > 0);
       }
     }
   }

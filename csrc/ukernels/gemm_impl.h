@@ -4,6 +4,8 @@
 // no inline function compiled with ISA flags can leak into portable code.
 #pragma once
 
+#include <type_traits>
+
 #include "ukernels/gemm.h"
 
 #define FASTCONV_GEMM_UNROLL _Pragma("GCC unroll 32")
@@ -27,28 +29,30 @@ struct RowsInPlace {
   void next() { ++p; }
 };
 
-// MR rows x NV vectors of C live in registers for the whole k loop: per k, NV loads of B and
-// MR broadcasts of A, each broadcast feeding NV FMAs. C is loaded into the accumulators first
-// when accumulating, so the result is stored once and no add pass is needed.
-template <class Tr, int MR, int NV, class AReader>
-inline void gemm_tile(int64_t kc, AReader a, const typename Tr::T* __restrict b,
-                      typename Tr::T* c, int64_t ldc, int64_t m, int64_t n, bool accumulate) {
+// MR rows x NV vectors of C live in registers for the whole k loop: per k, NV loads of B (NR
+// apart from one k to the next, the packed panel's width) and MR broadcasts of A, each
+// broadcast feeding NV FMAs. C is loaded into the accumulators first when accumulating, so the
+// result is stored once and no add pass is needed.
+template <class Tr, int MR, int NV, int NR, class AReader>
+inline void gemm_tile_vectors(int64_t kc, AReader a, const typename Tr::T* __restrict b,
+                              typename Tr::T* c, int64_t ldc, int64_t m, int64_t n,
+                              bool accumulate) {
   using T = typename Tr::T;
   using V = typename Tr::V;
   constexpr int L = Tr::L;
-  constexpr int NR = NV * L;
-  const bool full = m == MR && n == NR;
+  constexpr int TW = NV * L;  // the tile's width
+  const bool full = m == MR && n == TW;
   // Edge tiles go through a small buffer: the register tile is always full-size (the packed
   // panels are zero-padded), only the rows/columns that exist are copied to and from C.
-  alignas(64) T edge[MR * NR];
+  alignas(64) T edge[MR * TW];
   T* ct = c;
   int64_t ct_ld = ldc;
   if (!full) {
     ct = edge;
-    ct_ld = NR;
+    ct_ld = TW;
     for (int i = 0; i < MR; ++i)
-      for (int j = 0; j < NR; ++j)
-        edge[i * NR + j] = (accumulate && i < m && j < n) ? c[i * ldc + j] : T(0);
+      for (int j = 0; j < TW; ++j)
+        edge[i * TW + j] = (accumulate && i < m && j < n) ? c[i * ldc + j] : T(0);
   }
   V acc[MR][NV];
   if (accumulate || !full) {
@@ -60,7 +64,7 @@ inline void gemm_tile(int64_t kc, AReader a, const typename Tr::T* __restrict b,
     FASTCONV_GEMM_UNROLL
     for (int i = 0; i < MR; ++i) {
       __builtin_prefetch(c + i * ldc, 1);
-      __builtin_prefetch(c + i * ldc + NR - 1, 1);
+      __builtin_prefetch(c + i * ldc + TW - 1, 1);
       FASTCONV_GEMM_UNROLL
       for (int v = 0; v < NV; ++v) acc[i][v] = Tr::zero();
     }
@@ -85,7 +89,95 @@ inline void gemm_tile(int64_t kc, AReader a, const typename Tr::T* __restrict b,
     for (int v = 0; v < NV; ++v) Tr::store(ct + i * ct_ld + v * L, acc[i][v]);
   if (!full)
     for (int64_t i = 0; i < m; ++i)
-      for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = edge[i * NR + j];
+      for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = edge[i * TW + j];
+}
+
+// The tile with only as many vectors as its n columns need (at most NV).
+template <class Tr, int MR, int NV, int NR, class AReader>
+inline void gemm_tile_upto(int64_t kc, AReader a, const typename Tr::T* __restrict b,
+                           typename Tr::T* c, int64_t ldc, int64_t m, int64_t n, bool accumulate) {
+  if constexpr (NV > 1) {
+    if (n <= (NV - 1) * Tr::L) {
+      gemm_tile_upto<Tr, MR, NV - 1, NR>(kc, a, b, c, ldc, m, n, accumulate);
+      return;
+    }
+  }
+  gemm_tile_vectors<Tr, MR, NV, NR>(kc, a, b, c, ldc, m, n, accumulate);
+}
+
+// Traits with masked vector loads (Tr::load_masked).
+template <class Tr, class = void>
+struct HasMaskedLoad : std::false_type {};
+template <class Tr>
+struct HasMaskedLoad<Tr, std::void_t<decltype(Tr::load_masked(nullptr, 0u))>> : std::true_type {};
+
+// Most columns handled across the rows, below: one vector of a tile's MR rows per column.
+constexpr int kGemmColumnsAcrossRows = 4;
+
+// C (m x COLS) (+)= A (a packed MR x kc panel) * B (kc x COLS, NR apart from one k to the
+// next), one vector of the MR rows per column: for the few columns past a tile's last whole
+// vector, where a vector of B would do L columns' work for one or two (49 Winograd tiles, a
+// 14x14 image at N=1, ran as 64 columns). Each column sums four accumulators, k by k in turn,
+// so the FMA latency is hidden.
+template <class Tr, int MR, int NR, int COLS>
+inline void gemm_columns(int64_t kc, const typename Tr::T* __restrict a,
+                         const typename Tr::T* __restrict b, typename Tr::T* c, int64_t ldc,
+                         int64_t m, bool accumulate) {
+  using T = typename Tr::T;
+  using V = typename Tr::V;
+  static_assert(MR <= Tr::L, "a tile's rows fit one vector");
+  constexpr unsigned rows = (1u << MR) - 1u;
+  constexpr int U = 4;
+  V acc[COLS][U];
+  FASTCONV_GEMM_UNROLL
+  for (int j = 0; j < COLS; ++j)
+    FASTCONV_GEMM_UNROLL
+    for (int u = 0; u < U; ++u) acc[j][u] = Tr::zero();
+  int64_t k = 0;
+  for (; k + U <= kc; k += U)
+    FASTCONV_GEMM_UNROLL
+    for (int u = 0; u < U; ++u) {
+      const V ak = Tr::load_masked(a + (k + u) * MR, rows);
+      FASTCONV_GEMM_UNROLL
+      for (int j = 0; j < COLS; ++j)
+        acc[j][u] = Tr::fma(ak, Tr::bcast(b + (k + u) * NR + j), acc[j][u]);
+    }
+  for (; k < kc; ++k) {
+    const V ak = Tr::load_masked(a + k * MR, rows);
+    FASTCONV_GEMM_UNROLL
+    for (int j = 0; j < COLS; ++j) acc[j][0] = Tr::fma(ak, Tr::bcast(b + k * NR + j), acc[j][0]);
+  }
+  FASTCONV_GEMM_UNROLL
+  for (int j = 0; j < COLS; ++j) {
+    alignas(64) T sum[Tr::L];
+    Tr::store(sum, (acc[j][0] + acc[j][1]) + (acc[j][2] + acc[j][3]));
+    for (int64_t i = 0; i < m; ++i) c[i * ldc + j] = accumulate ? c[i * ldc + j] + sum[i] : sum[i];
+  }
+}
+
+// An MR x (NV vectors) tile of C (m x n of it exist). Where A is a packed panel and the ISA
+// has masked loads, the few columns past the last whole vector go across the rows.
+template <class Tr, int MR, int NV, class AReader>
+inline void gemm_tile(int64_t kc, AReader a, const typename Tr::T* __restrict b,
+                      typename Tr::T* c, int64_t ldc, int64_t m, int64_t n, bool accumulate) {
+  constexpr int L = Tr::L, NR = NV * L;
+  if constexpr (std::is_same_v<AReader, PackedPanel<Tr, MR>> && HasMaskedLoad<Tr>::value &&
+                MR <= L) {
+    const int64_t whole = n / L * L, rest = n - whole;
+    if (rest > 0 && rest <= kGemmColumnsAcrossRows) {
+      if (whole > 0) gemm_tile_upto<Tr, MR, NV, NR>(kc, a, b, c, ldc, m, whole, accumulate);
+      const typename Tr::T* bc = b + whole;
+      typename Tr::T* cc = c + whole;
+      switch (rest) {
+        case 1: gemm_columns<Tr, MR, NR, 1>(kc, a.p, bc, cc, ldc, m, accumulate); break;
+        case 2: gemm_columns<Tr, MR, NR, 2>(kc, a.p, bc, cc, ldc, m, accumulate); break;
+        case 3: gemm_columns<Tr, MR, NR, 3>(kc, a.p, bc, cc, ldc, m, accumulate); break;
+        default: gemm_columns<Tr, MR, NR, 4>(kc, a.p, bc, cc, ldc, m, accumulate); break;
+      }
+      return;
+    }
+  }
+  gemm_tile_upto<Tr, MR, NV, NR>(kc, a, b, c, ldc, m, n, accumulate);
 }
 
 }  // namespace
