@@ -105,6 +105,23 @@ inline void gemm_tile_upto(int64_t kc, AReader a, const typename Tr::T* __restri
   gemm_tile_vectors<Tr, MR, NV, NR>(kc, a, b, c, ldc, m, n, accumulate);
 }
 
+// A partial panel's m rows as the smallest of 2, 4 and 8 rows that holds them (128 output
+// channels are 9 panels of 14 rows and one of 2, which cost as much as a whole one).
+template <class Tr, int MR, int NV, int NR, class AReader>
+inline void gemm_tile_rows(int64_t kc, AReader a, const typename Tr::T* __restrict b,
+                           typename Tr::T* c, int64_t ldc, int64_t m, int64_t n, bool accumulate) {
+  if constexpr (MR > 2) {
+    if (m <= 2) return gemm_tile_upto<Tr, 2, NV, NR>(kc, a, b, c, ldc, m, n, accumulate);
+  }
+  if constexpr (MR > 4) {
+    if (m <= 4) return gemm_tile_upto<Tr, 4, NV, NR>(kc, a, b, c, ldc, m, n, accumulate);
+  }
+  if constexpr (MR > 8) {
+    if (m <= 8) return gemm_tile_upto<Tr, 8, NV, NR>(kc, a, b, c, ldc, m, n, accumulate);
+  }
+  gemm_tile_upto<Tr, MR, NV, NR>(kc, a, b, c, ldc, m, n, accumulate);
+}
+
 // Traits with masked vector loads (Tr::load_masked).
 template <class Tr, class = void>
 struct HasMaskedLoad : std::false_type {};
@@ -155,8 +172,9 @@ inline void gemm_columns(int64_t kc, const typename Tr::T* __restrict a,
   }
 }
 
-// An MR x (NV vectors) tile of C (m x n of it exist). Where A is a packed panel and the ISA
-// has masked loads, the few columns past the last whole vector go across the rows.
+// An MR x (NV vectors) tile of C (m x n of it exist), computed only as far as its rows and
+// columns need. Where A is a packed panel and the ISA has masked loads, the few columns past
+// the last whole vector go across the rows.
 template <class Tr, int MR, int NV, class AReader>
 inline void gemm_tile(int64_t kc, AReader a, const typename Tr::T* __restrict b,
                       typename Tr::T* c, int64_t ldc, int64_t m, int64_t n, bool accumulate) {
@@ -165,7 +183,7 @@ inline void gemm_tile(int64_t kc, AReader a, const typename Tr::T* __restrict b,
                 MR <= L) {
     const int64_t whole = n / L * L, rest = n - whole;
     if (rest > 0 && rest <= kGemmColumnsAcrossRows) {
-      if (whole > 0) gemm_tile_upto<Tr, MR, NV, NR>(kc, a, b, c, ldc, m, whole, accumulate);
+      if (whole > 0) gemm_tile_rows<Tr, MR, NV, NR>(kc, a, b, c, ldc, m, whole, accumulate);
       const typename Tr::T* bc = b + whole;
       typename Tr::T* cc = c + whole;
       switch (rest) {
@@ -177,7 +195,7 @@ inline void gemm_tile(int64_t kc, AReader a, const typename Tr::T* __restrict b,
       return;
     }
   }
-  gemm_tile_upto<Tr, MR, NV, NR>(kc, a, b, c, ldc, m, n, accumulate);
+  gemm_tile_rows<Tr, MR, NV, NR>(kc, a, b, c, ldc, m, n, accumulate);
 }
 
 }  // namespace
