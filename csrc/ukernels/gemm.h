@@ -21,18 +21,27 @@ template <class T>
 using GemmTileInPlaceFn = void (*)(int64_t kc, const T* a, int64_t lda, const T* b, T* c,
                                    int64_t ldc, int64_t m, int64_t n, bool accumulate);
 
+// The same tile reading B in place: b[k * ldb + j] for j < n, whole vectors of them (the
+// caller passes only full-width tiles, or columns that may be read past n).
+template <class T>
+using GemmTileBInPlaceFn = void (*)(int64_t kc, const T* a, const T* b, int64_t ldb, T* c,
+                                    int64_t ldc, int64_t m, int64_t n, bool accumulate);
+
 template <class T>
 struct GemmUkernel {
   const char* name;
   int mr, nr;
   GemmTileFn<T> fn;
   GemmTileInPlaceFn<T> fn_a_in_place;
+  GemmTileBInPlaceFn<T> fn_b_in_place;
 };
 
 #define FASTCONV_DECL_GEMM(T, name)                                                           \
   void name(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, int64_t m, int64_t n,       \
             bool accumulate);                                                                 \
   void name##_a_in_place(int64_t kc, const T* a, int64_t lda, const T* b, T* c, int64_t ldc, \
+                         int64_t m, int64_t n, bool accumulate);                              \
+  void name##_b_in_place(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, \
                          int64_t m, int64_t n, bool accumulate);
 FASTCONV_DECL_GEMM(float, f32_gemm_4x8_scalar)
 FASTCONV_DECL_GEMM(double, f64_gemm_4x4_scalar)

@@ -29,13 +29,13 @@ struct RowsInPlace {
   void next() { ++p; }
 };
 
-// MR rows x NV vectors of C live in registers for the whole k loop: per k, NV loads of B (NR
-// apart from one k to the next, the packed panel's width) and MR broadcasts of A, each
-// broadcast feeding NV FMAs. C is loaded into the accumulators first when accumulating, so the
+// MR rows x NV vectors of C live in registers for the whole k loop: per k, NV loads of B (ldb
+// apart from one k to the next: a packed panel's width, or B's row stride where B is read in
+// place) and MR broadcasts of A, each broadcast feeding NV FMAs. C is loaded into the accumulators first when accumulating, so the
 // result is stored once and no add pass is needed.
-template <class Tr, int MR, int NV, int NR, class AReader>
+template <class Tr, int MR, int NV, class AReader>
 inline void gemm_tile_vectors(int64_t kc, AReader a, const typename Tr::T* __restrict b,
-                              typename Tr::T* c, int64_t ldc, int64_t m, int64_t n,
+                              int64_t ldb, typename Tr::T* c, int64_t ldc, int64_t m, int64_t n,
                               bool accumulate) {
   using T = typename Tr::T;
   using V = typename Tr::V;
@@ -81,7 +81,7 @@ inline void gemm_tile_vectors(int64_t kc, AReader a, const typename Tr::T* __res
       for (int v = 0; v < NV; ++v) acc[i][v] = Tr::fma(ai, bv[v], acc[i][v]);
     }
     a.next();
-    b += NR;
+    b += ldb;
   }
   FASTCONV_GEMM_UNROLL
   for (int i = 0; i < MR; ++i)
@@ -93,33 +93,33 @@ inline void gemm_tile_vectors(int64_t kc, AReader a, const typename Tr::T* __res
 }
 
 // The tile with only as many vectors as its n columns need (at most NV).
-template <class Tr, int MR, int NV, int NR, class AReader>
-inline void gemm_tile_upto(int64_t kc, AReader a, const typename Tr::T* __restrict b,
+template <class Tr, int MR, int NV, class AReader>
+inline void gemm_tile_upto(int64_t kc, AReader a, const typename Tr::T* __restrict b, int64_t ldb,
                            typename Tr::T* c, int64_t ldc, int64_t m, int64_t n, bool accumulate) {
   if constexpr (NV > 1) {
     if (n <= (NV - 1) * Tr::L) {
-      gemm_tile_upto<Tr, MR, NV - 1, NR>(kc, a, b, c, ldc, m, n, accumulate);
+      gemm_tile_upto<Tr, MR, NV - 1>(kc, a, b, ldb, c, ldc, m, n, accumulate);
       return;
     }
   }
-  gemm_tile_vectors<Tr, MR, NV, NR>(kc, a, b, c, ldc, m, n, accumulate);
+  gemm_tile_vectors<Tr, MR, NV>(kc, a, b, ldb, c, ldc, m, n, accumulate);
 }
 
 // A partial panel's m rows as the smallest of 2, 4 and 8 rows that holds them (128 output
 // channels are 9 panels of 14 rows and one of 2, which cost as much as a whole one).
-template <class Tr, int MR, int NV, int NR, class AReader>
-inline void gemm_tile_rows(int64_t kc, AReader a, const typename Tr::T* __restrict b,
+template <class Tr, int MR, int NV, class AReader>
+inline void gemm_tile_rows(int64_t kc, AReader a, const typename Tr::T* __restrict b, int64_t ldb,
                            typename Tr::T* c, int64_t ldc, int64_t m, int64_t n, bool accumulate) {
   if constexpr (MR > 2) {
-    if (m <= 2) return gemm_tile_upto<Tr, 2, NV, NR>(kc, a, b, c, ldc, m, n, accumulate);
+    if (m <= 2) return gemm_tile_upto<Tr, 2, NV>(kc, a, b, ldb, c, ldc, m, n, accumulate);
   }
   if constexpr (MR > 4) {
-    if (m <= 4) return gemm_tile_upto<Tr, 4, NV, NR>(kc, a, b, c, ldc, m, n, accumulate);
+    if (m <= 4) return gemm_tile_upto<Tr, 4, NV>(kc, a, b, ldb, c, ldc, m, n, accumulate);
   }
   if constexpr (MR > 8) {
-    if (m <= 8) return gemm_tile_upto<Tr, 8, NV, NR>(kc, a, b, c, ldc, m, n, accumulate);
+    if (m <= 8) return gemm_tile_upto<Tr, 8, NV>(kc, a, b, ldb, c, ldc, m, n, accumulate);
   }
-  gemm_tile_upto<Tr, MR, NV, NR>(kc, a, b, c, ldc, m, n, accumulate);
+  gemm_tile_upto<Tr, MR, NV>(kc, a, b, ldb, c, ldc, m, n, accumulate);
 }
 
 // Traits with masked vector loads (Tr::load_masked).
@@ -131,15 +131,15 @@ struct HasMaskedLoad<Tr, std::void_t<decltype(Tr::load_masked(nullptr, 0u))>> : 
 // Most columns handled across the rows, below: one vector of a tile's MR rows per column.
 constexpr int kGemmColumnsAcrossRows = 4;
 
-// C (m x COLS) (+)= A (a packed MR x kc panel) * B (kc x COLS, NR apart from one k to the
+// C (m x COLS) (+)= A (a packed MR x kc panel) * B (kc x COLS, ldb apart from one k to the
 // next), one vector of the MR rows per column: for the few columns past a tile's last whole
 // vector, where a vector of B would do L columns' work for one or two (49 Winograd tiles, a
 // 14x14 image at N=1, ran as 64 columns). Each column sums four accumulators, k by k in turn,
 // so the FMA latency is hidden.
-template <class Tr, int MR, int NR, int COLS>
+template <class Tr, int MR, int COLS>
 inline void gemm_columns(int64_t kc, const typename Tr::T* __restrict a,
-                         const typename Tr::T* __restrict b, typename Tr::T* c, int64_t ldc,
-                         int64_t m, bool accumulate) {
+                         const typename Tr::T* __restrict b, int64_t ldb, typename Tr::T* c,
+                         int64_t ldc, int64_t m, bool accumulate) {
   using T = typename Tr::T;
   using V = typename Tr::V;
   static_assert(MR <= Tr::L, "a tile's rows fit one vector");
@@ -157,12 +157,12 @@ inline void gemm_columns(int64_t kc, const typename Tr::T* __restrict a,
       const V ak = Tr::load_masked(a + (k + u) * MR, rows);
       FASTCONV_GEMM_UNROLL
       for (int j = 0; j < COLS; ++j)
-        acc[j][u] = Tr::fma(ak, Tr::bcast(b + (k + u) * NR + j), acc[j][u]);
+        acc[j][u] = Tr::fma(ak, Tr::bcast(b + (k + u) * ldb + j), acc[j][u]);
     }
   for (; k < kc; ++k) {
     const V ak = Tr::load_masked(a + k * MR, rows);
     FASTCONV_GEMM_UNROLL
-    for (int j = 0; j < COLS; ++j) acc[j][0] = Tr::fma(ak, Tr::bcast(b + k * NR + j), acc[j][0]);
+    for (int j = 0; j < COLS; ++j) acc[j][0] = Tr::fma(ak, Tr::bcast(b + k * ldb + j), acc[j][0]);
   }
   FASTCONV_GEMM_UNROLL
   for (int j = 0; j < COLS; ++j) {
@@ -176,39 +176,48 @@ inline void gemm_columns(int64_t kc, const typename Tr::T* __restrict a,
 // columns need. Where A is a packed panel and the ISA has masked loads, the few columns past
 // the last whole vector go across the rows.
 template <class Tr, int MR, int NV, class AReader>
-inline void gemm_tile(int64_t kc, AReader a, const typename Tr::T* __restrict b,
+inline void gemm_tile(int64_t kc, AReader a, const typename Tr::T* __restrict b, int64_t ldb,
                       typename Tr::T* c, int64_t ldc, int64_t m, int64_t n, bool accumulate) {
-  constexpr int L = Tr::L, NR = NV * L;
+  constexpr int L = Tr::L;
   if constexpr (std::is_same_v<AReader, PackedPanel<Tr, MR>> && HasMaskedLoad<Tr>::value &&
                 MR <= L) {
     const int64_t whole = n / L * L, rest = n - whole;
     if (rest > 0 && rest <= kGemmColumnsAcrossRows) {
-      if (whole > 0) gemm_tile_rows<Tr, MR, NV, NR>(kc, a, b, c, ldc, m, whole, accumulate);
+      if (whole > 0) gemm_tile_rows<Tr, MR, NV>(kc, a, b, ldb, c, ldc, m, whole, accumulate);
       const typename Tr::T* bc = b + whole;
       typename Tr::T* cc = c + whole;
       switch (rest) {
-        case 1: gemm_columns<Tr, MR, NR, 1>(kc, a.p, bc, cc, ldc, m, accumulate); break;
-        case 2: gemm_columns<Tr, MR, NR, 2>(kc, a.p, bc, cc, ldc, m, accumulate); break;
-        case 3: gemm_columns<Tr, MR, NR, 3>(kc, a.p, bc, cc, ldc, m, accumulate); break;
-        default: gemm_columns<Tr, MR, NR, 4>(kc, a.p, bc, cc, ldc, m, accumulate); break;
+        case 1: gemm_columns<Tr, MR, 1>(kc, a.p, bc, ldb, cc, ldc, m, accumulate); break;
+        case 2: gemm_columns<Tr, MR, 2>(kc, a.p, bc, ldb, cc, ldc, m, accumulate); break;
+        case 3: gemm_columns<Tr, MR, 3>(kc, a.p, bc, ldb, cc, ldc, m, accumulate); break;
+        default: gemm_columns<Tr, MR, 4>(kc, a.p, bc, ldb, cc, ldc, m, accumulate); break;
       }
       return;
     }
   }
-  gemm_tile_rows<Tr, MR, NV, NR>(kc, a, b, c, ldc, m, n, accumulate);
+  gemm_tile_rows<Tr, MR, NV>(kc, a, b, ldb, c, ldc, m, n, accumulate);
 }
 
 }  // namespace
 }  // namespace fastconv::ukernels
 
-// Defines an ISA's MR x (NV vectors) tile: `name` on a packed A panel and `name`_a_in_place
-// on MR rows of A read in place (all MR rows must exist; the driver packs partial panels).
+// Defines an ISA's MR x (NV vectors) tile: `name` on a packed A panel and a packed B panel,
+// `name`_a_in_place on MR rows of A read in place (all MR rows must exist; the driver packs
+// partial panels), `name`_b_in_place on a packed A panel and NV vectors of B's rows read in
+// place, ldb apart (all n columns must exist; whole vectors are read).
 #define FASTCONV_DEFINE_GEMM(Traits, MR, NV, name)                                              \
   void name(int64_t kc, const Traits::T* a, const Traits::T* b, Traits::T* c, int64_t ldc,    \
             int64_t m, int64_t n, bool accumulate) {                                         \
-    gemm_tile<Traits, MR, NV>(kc, PackedPanel<Traits, MR>{a}, b, c, ldc, m, n, accumulate);  \
+    gemm_tile<Traits, MR, NV>(kc, PackedPanel<Traits, MR>{a}, b, NV * Traits::L, c, ldc, m, n, \
+                              accumulate);                                                   \
   }                                                                                          \
   void name##_a_in_place(int64_t kc, const Traits::T* a, int64_t lda, const Traits::T* b,    \
                          Traits::T* c, int64_t ldc, int64_t m, int64_t n, bool accumulate) { \
-    gemm_tile<Traits, MR, NV>(kc, RowsInPlace<Traits>{a, lda}, b, c, ldc, m, n, accumulate); \
+    gemm_tile<Traits, MR, NV>(kc, RowsInPlace<Traits>{a, lda}, b, NV * Traits::L, c, ldc, m, \
+                              n, accumulate);                                                \
+  }                                                                                          \
+  void name##_b_in_place(int64_t kc, const Traits::T* a, const Traits::T* b, int64_t ldb,    \
+                         Traits::T* c, int64_t ldc, int64_t m, int64_t n, bool accumulate) { \
+    gemm_tile<Traits, MR, NV>(kc, PackedPanel<Traits, MR>{a}, b, ldb, c, ldc, m, n,          \
+                              accumulate);                                                   \
   }
