@@ -126,7 +126,7 @@ inline void gemm_tile_rows(int64_t kc, AReader a, const typename Tr::T* __restri
 template <class Tr, class = void>
 struct HasMaskedLoad : std::false_type {};
 template <class Tr>
-struct HasMaskedLoad<Tr, std::void_t<decltype(Tr::load_masked(nullptr, 0u))>> : std::true_type {};
+struct HasMaskedLoad<Tr, decltype(void(Tr::load_masked(nullptr, 0u)))> : std::true_type {};
 
 // Most columns handled across the rows, below: one vector of a tile's MR rows per column.
 constexpr int kGemmColumnsAcrossRows = 4;
