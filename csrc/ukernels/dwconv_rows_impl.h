@@ -241,7 +241,8 @@ void dwconv_small_plane_rows(const DwConvSmallPlaneArgs<typename Tr::T>& args) {
   const int64_t in_plane = a.H * a.W, out_plane = a.Ho * a.Wo;
   for (int64_t q = 0; q < a.planes; ++q) {
     // Tap (r, s) of output row i reads row i + r - pt from column s - pl, which for s < pl lies
-    // before the row: its address is formed as an integer (lanes there are masked off, unread).
+    // before the row (and for a row outside the plane, outside it): its address is formed as an
+    // integer (lanes there are masked off, unread).
     const uintptr_t x0 = reinterpret_cast<uintptr_t>(a.x + (q / a.kg) * in_plane);
     auto tap = [&](int64_t ih, int64_t s) {
       return reinterpret_cast<const T*>(
@@ -250,46 +251,40 @@ void dwconv_small_plane_rows(const DwConvSmallPlaneArgs<typename Tr::T>& args) {
     const T* w = a.w + q * R * S;
     const V bias = Tr::bcast(a.bias ? a.bias + q : &kZero<T>);
     T* y = a.y + q * out_plane;
-    V wv[kR * kS > 0 ? kR * kS : 1];
     if constexpr (kR * kS > 0) {
+      V wv[kR * kS];
 #pragma GCC unroll 16
       for (int t = 0; t < kR * kS; ++t) wv[t] = Tr::bcast(w + t);
-    }
-    auto weight = [&](int64_t r, int64_t s) {
-      if constexpr (kR * kS > 0) return wv[r * kS + s];
-      else return Tr::bcast(w + r * S + s);
-    };
-    if constexpr (kR * kS > 0) {
-      // A fixed kernel takes every row through one unrolled path, kFixedRows at a time: rows
+      // A fixed kernel takes every row through one unrolled path, kRows at a time: rows
       // outside the plane load nothing (an all-clear mask reads no memory) and rows past the
       // output are not stored. The edge rows, almost half of a 14x14 plane's, went through the
       // loop below (dw_512@14 at N=8: 0.370 -> 0.322 ms; blocks of 8 rows measured slower).
-      constexpr int kFixedRows = 4;
-      for (int64_t i0 = 0; i0 < a.Ho; i0 += kFixedRows) {
-        unsigned row_in[kFixedRows + kR - 1];
+      for (int64_t i0 = 0; i0 < a.Ho; i0 += kRows) {
+        unsigned row_in[kRows + kR - 1];
 #pragma GCC unroll 16
-        for (int j = 0; j < kFixedRows + kR - 1; ++j) {
+        for (int j = 0; j < kRows + kR - 1; ++j) {
           const int64_t ih = i0 + j - a.pt;
           row_in[j] = ih >= 0 && ih < a.H ? ~0u : 0u;
         }
-        V acc[kFixedRows];
+        V acc[kRows];
 #pragma GCC unroll 8
-        for (int u = 0; u < kFixedRows; ++u) acc[u] = bias;
+        for (int u = 0; u < kRows; ++u) acc[u] = bias;
 #pragma GCC unroll 8
         for (int r = 0; r < kR; ++r)
 #pragma GCC unroll 8
           for (int s = 0; s < kS; ++s)
 #pragma GCC unroll 8
-            for (int u = 0; u < kFixedRows; ++u)
+            for (int u = 0; u < kRows; ++u)
               acc[u] = Tr::fma(wv[r * kS + s],
                                Tr::load_masked(tap(i0 + u + r - a.pt, s), mask[s] & row_in[u + r]),
                                acc[u]);
 #pragma GCC unroll 8
-        for (int u = 0; u < kFixedRows; ++u)
+        for (int u = 0; u < kRows; ++u)
           Tr::store_masked(y + (i0 + u) * a.Wo, i0 + u < a.Ho ? out_mask : 0u, acc[u]);
       }
       continue;
     }
+    auto weight = [&](int64_t r, int64_t s) { return Tr::bcast(w + r * S + s); };
     for (int64_t i0 = 0; i0 < a.Ho; i0 += kRows) {
       V acc[kRows];
 #pragma GCC unroll 4
