@@ -31,8 +31,8 @@ struct RowsInPlace {
 
 // MR rows x NV vectors of C live in registers for the whole k loop: per k, NV loads of B (ldb
 // apart from one k to the next: a packed panel's width, or B's row stride where B is read in
-// place) and MR broadcasts of A, each broadcast feeding NV FMAs. C is loaded into the accumulators first when accumulating, so the
-// result is stored once and no add pass is needed.
+// place) and MR broadcasts of A, each broadcast feeding NV FMAs. C is loaded into the
+// accumulators first when accumulating, so the result is stored once and no add pass is needed.
 template <class Tr, int MR, int NV, class AReader>
 inline void gemm_tile_vectors(int64_t kc, AReader a, const typename Tr::T* __restrict b,
                               int64_t ldb, typename Tr::T* c, int64_t ldc, int64_t m, int64_t n,
