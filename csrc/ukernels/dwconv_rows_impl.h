@@ -219,8 +219,7 @@ void copy_rows_masked(typename Tr::T* dst, int64_t dst_pitch, const typename Tr:
 
 // The small-plane kernel of ukernels/dwconv.h for ISA traits Tr with masked moves; kR, kS: the
 // kernel size known at compile time (3x3: unrolled, weights held in registers), or 0 to read it
-// from the arguments. Four output rows at a time (four independent FMA chains); row blocks
-// whose taps all lie inside the plane skip the row checks.
+// from the arguments. Four output rows at a time (four independent FMA chains).
 template <class Tr, int kR, int kS>
 void dwconv_small_plane_rows(const DwConvSmallPlaneArgs<typename Tr::T>& args) {
   using T = typename Tr::T;
@@ -234,10 +233,6 @@ void dwconv_small_plane_rows(const DwConvSmallPlaneArgs<typename Tr::T>& args) {
   unsigned mask[kDwConvSmallPlaneMaxS];
   for (int64_t s = 0; s < S; ++s)
     mask[s] = out_mask & lanes_below(a.W + a.pl - s) & ~lanes_below(a.pl - s);
-  // Output rows [in0, in1) read only rows inside the plane.
-  const int64_t in0 = a.pt < a.Ho ? a.pt : a.Ho;
-  const int64_t in1_raw = a.H - R + 1 + a.pt < a.Ho ? a.H - R + 1 + a.pt : a.Ho;
-  const int64_t in1 = in1_raw > in0 ? in1_raw : in0;
   const int64_t in_plane = a.H * a.W, out_plane = a.Ho * a.Wo;
   for (int64_t q = 0; q < a.planes; ++q) {
     // Tap (r, s) of output row i reads row i + r - pt from column s - pl, which for s < pl lies
@@ -251,66 +246,36 @@ void dwconv_small_plane_rows(const DwConvSmallPlaneArgs<typename Tr::T>& args) {
     const T* w = a.w + q * R * S;
     const V bias = Tr::bcast(a.bias ? a.bias + q : &kZero<T>);
     T* y = a.y + q * out_plane;
+    V wv[kR * kS > 0 ? kR * kS : 1];
     if constexpr (kR * kS > 0) {
-      V wv[kR * kS];
 #pragma GCC unroll 16
       for (int t = 0; t < kR * kS; ++t) wv[t] = Tr::bcast(w + t);
-      // A fixed kernel takes every row through one unrolled path, kRows at a time: rows
-      // outside the plane load nothing (an all-clear mask reads no memory) and rows past the
-      // output are not stored. The edge rows, almost half of a 14x14 plane's, went through the
-      // loop below (dw_512@14 at N=8: 0.370 -> 0.322 ms; blocks of 8 rows measured slower).
-      for (int64_t i0 = 0; i0 < a.Ho; i0 += kRows) {
-        unsigned row_in[kRows + kR - 1];
-#pragma GCC unroll 16
-        for (int j = 0; j < kRows + kR - 1; ++j) {
-          const int64_t ih = i0 + j - a.pt;
-          row_in[j] = ih >= 0 && ih < a.H ? ~0u : 0u;
-        }
-        V acc[kRows];
-#pragma GCC unroll 8
-        for (int u = 0; u < kRows; ++u) acc[u] = bias;
-#pragma GCC unroll 8
-        for (int r = 0; r < kR; ++r)
-#pragma GCC unroll 8
-          for (int s = 0; s < kS; ++s)
-#pragma GCC unroll 8
-            for (int u = 0; u < kRows; ++u)
-              acc[u] = Tr::fma(wv[r * kS + s],
-                               Tr::load_masked(tap(i0 + u + r - a.pt, s), mask[s] & row_in[u + r]),
-                               acc[u]);
-#pragma GCC unroll 8
-        for (int u = 0; u < kRows; ++u)
-          Tr::store_masked(y + (i0 + u) * a.Wo, i0 + u < a.Ho ? out_mask : 0u, acc[u]);
-      }
-      continue;
     }
-    auto weight = [&](int64_t r, int64_t s) { return Tr::bcast(w + r * S + s); };
+    auto weight = [&](int64_t r, int64_t s) {
+      if constexpr (kR * kS > 0) return wv[r * kS + s];
+      else return Tr::bcast(w + r * S + s);
+    };
+    // Every row block takes one path, unrolled for a fixed kernel: rows outside the plane load
+    // nothing (an all-clear mask reads no memory) and rows past the output are not stored. The
+    // edge rows, almost half of a 14x14 plane's, went through a loop of their own that skipped
+    // the rows outside (dw_512@14 at N=8: 0.370 -> 0.322 ms).
     for (int64_t i0 = 0; i0 < a.Ho; i0 += kRows) {
       V acc[kRows];
 #pragma GCC unroll 4
       for (int u = 0; u < kRows; ++u) acc[u] = bias;
-      if (i0 >= in0 && i0 + kRows <= in1) {
 #pragma GCC unroll 8
-        for (int64_t r = 0; r < R; ++r)
+      for (int64_t r = 0; r < R; ++r)
 #pragma GCC unroll 8
-          for (int64_t s = 0; s < S; ++s)
+        for (int64_t s = 0; s < S; ++s)
 #pragma GCC unroll 4
-            for (int u = 0; u < kRows; ++u)
-              acc[u] = Tr::fma(weight(r, s),
-                               Tr::load_masked(tap(i0 + u + r - a.pt, s), mask[s]), acc[u]);
+          for (int u = 0; u < kRows; ++u) {
+            const int64_t ih = i0 + u + r - a.pt;
+            const unsigned lanes = ih >= 0 && ih < a.H ? mask[s] : 0u;
+            acc[u] = Tr::fma(weight(r, s), Tr::load_masked(tap(ih, s), lanes), acc[u]);
+          }
 #pragma GCC unroll 4
-        for (int u = 0; u < kRows; ++u) Tr::store_masked(y + (i0 + u) * a.Wo, out_mask, acc[u]);
-        continue;
-      }
-      for (int u = 0; u < kRows && i0 + u < a.Ho; ++u) {
-        for (int64_t r = 0; r < R; ++r) {
-          const int64_t ih = i0 + u + r - a.pt;
-          if (ih < 0 || ih >= a.H) continue;
-          for (int64_t s = 0; s < S; ++s)
-            acc[u] = Tr::fma(weight(r, s), Tr::load_masked(tap(ih, s), mask[s]), acc[u]);
-        }
-        Tr::store_masked(y + (i0 + u) * a.Wo, out_mask, acc[u]);
-      }
+      for (int u = 0; u < kRows; ++u)
+        Tr::store_masked(y + (i0 + u) * a.Wo, i0 + u < a.Ho ? out_mask : 0u, acc[u]);
     }
   }
 }
