@@ -213,6 +213,10 @@ def test_losses_match_torch(name, reduction, kind):
                                        ("Linear", (64, 10))])
 def test_default_init_has_torch_bounds(name, args):
     torch = pytest.importorskip("torch")
+    # Both generators seeded: the bound is torch's largest sample, and unseeded, Linear's 640
+    # samples fell below ours by more than the 1% margin in about 1 run in 600.
+    nn.manual_seed(0)
+    torch.manual_seed(0)
     ours = getattr(nn, name)(*args)
     theirs = getattr(torch.nn, name)(*args)
     bound = float(theirs.weight.detach().abs().max())   # ~1/sqrt(fan_in): many samples
