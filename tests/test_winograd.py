@@ -231,10 +231,14 @@ def test_4x4_stride2_auto_rule(cpp):
     assert name != "winograd" and "32 channels" in why
 
 
-def test_4x4_stride2_phases_large_enough_to_thread(cpp, threads):
-    """Shapes whose phase filter shuffle and copies run on the pool: the same answer as the
-    reference at any thread count."""
-    x, wt = random((2, 64, 16, 16), np.float32, 40), random((96, 64, 4, 4), np.float32, 41)
+@pytest.mark.parametrize("x_shape,w_shape", [((2, 64, 16, 16), (96, 64, 4, 4)),
+                                              ((1, 64, 32, 32), (128, 64, 4, 4))],
+                         ids=["copies", "phases_together"])
+def test_4x4_stride2_phases_large_enough_to_thread(cpp, threads, x_shape, w_shape):
+    """Shapes whose phase filter shuffle and copies run on the pool, and (dcgan_g4's input
+    gradient, each phase one block of tiles) whose four phases share one parallel region: the
+    same answer as the reference at any thread count."""
+    x, wt = random(x_shape, np.float32, 40), random(w_shape, np.float32, 41)
     f64 = lambda a: a.astype(np.float64)
     ref = fc.conv2d(f64(x), f64(wt), None, 2, 1, backend="reference")
     mag = fc.conv2d(np.abs(f64(x)), np.abs(f64(wt)), None, 2, 1, backend="reference")

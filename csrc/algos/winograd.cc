@@ -637,41 +637,50 @@ void forward_by_phases(const Conv2dParams& p, const T* x, const WinogradWeights<
   move(yq, y, p.K, p.Ho, p.Wo, false);
 }
 
-// A stride-1, undilated p by the items of s; before_item(g, kp0, kp1) runs first in each item
-// (where the filters are transformed in the call: the panels that item alone uses).
+// Item `it` of s, for a stride-1, undilated p; before_item(g, kp0, kp1) runs first (where the
+// filters are transformed in the call: the panels that item alone uses).
 template <class T, class BeforeItem>
-void run_items(const Conv2dParams& p, const T* x, const WinogradWeights<T>& w, const T* bias,
-               T* y, const Schedule& s, BeforeItem&& before_item) {
-  auto item = [&](int64_t it) {
-    int64_t unit = it, part = 0, parts = 1;
-    if (it >= s.whole) {
-      unit = s.whole + (it - s.whole) / s.kparts;
-      part = (it - s.whole) % s.kparts;
-      parts = s.kparts;
-    }
-    const int64_t g = unit / s.blocks, blk = unit % s.blocks;
-    const int64_t kp0 = w.k_panels() * part / parts, kp1 = w.k_panels() * (part + 1) / parts;
-    if (kp0 >= kp1) return;
-    before_item(g, kp0, kp1);
-    if (w.kernel() == 2 && s.m == 4) run_block<T, 4, 2>(p, x, w, bias, y, s, g, blk, kp0, kp1);
-    else if (w.kernel() == 2) run_block<T, 2, 2>(p, x, w, bias, y, s, g, blk, kp0, kp1);
-    else if (s.m == 4) run_block<T, 4, 3>(p, x, w, bias, y, s, g, blk, kp0, kp1);
-    else if (s.m == 6) run_block<T, 6, 3>(p, x, w, bias, y, s, g, blk, kp0, kp1);
-    else run_block<T, 2, 3>(p, x, w, bias, y, s, g, blk, kp0, kp1);
-  };
-  if (s.threads <= 1) {
-    for (int64_t it = 0; it < s.items; ++it) item(it);
+void run_item(const Conv2dParams& p, const T* x, const WinogradWeights<T>& w, const T* bias,
+              T* y, const Schedule& s, int64_t it, BeforeItem&& before_item) {
+  int64_t unit = it, part = 0, parts = 1;
+  if (it >= s.whole) {
+    unit = s.whole + (it - s.whole) / s.kparts;
+    part = (it - s.whole) % s.kparts;
+    parts = s.kparts;
+  }
+  const int64_t g = unit / s.blocks, blk = unit % s.blocks;
+  const int64_t kp0 = w.k_panels() * part / parts, kp1 = w.k_panels() * (part + 1) / parts;
+  if (kp0 >= kp1) return;
+  before_item(g, kp0, kp1);
+  if (w.kernel() == 2 && s.m == 4) run_block<T, 4, 2>(p, x, w, bias, y, s, g, blk, kp0, kp1);
+  else if (w.kernel() == 2) run_block<T, 2, 2>(p, x, w, bias, y, s, g, blk, kp0, kp1);
+  else if (s.m == 4) run_block<T, 4, 3>(p, x, w, bias, y, s, g, blk, kp0, kp1);
+  else if (s.m == 6) run_block<T, 6, 3>(p, x, w, bias, y, s, g, blk, kp0, kp1);
+  else run_block<T, 2, 3>(p, x, w, bias, y, s, g, blk, kp0, kp1);
+}
+
+// Items [0, items) by `threads` threads. Items are taken first come, first served: each writes
+// its own outputs with no reduction, so results do not depend on which thread runs what, and a
+// thread the host deschedules for a while (a shared machine) holds up only the item it is on.
+template <class F>
+void run_shared(int threads, int64_t items, F&& item) {
+  if (threads <= 1) {
+    for (int64_t it = 0; it < items; ++it) item(it);
     return;
   }
-  // Items are taken first come, first served: each writes its own outputs with no reduction, so
-  // results do not depend on which thread runs what, and a thread the host deschedules for a
-  // while (a shared machine) holds up only the item it is on.
   std::atomic<int64_t> next{0};
-  parallel_for(s.threads, [&](int64_t) {
-    for (int64_t it = next.fetch_add(1); it < s.items; it = next.fetch_add(1)) item(it);
+  parallel_for(threads, [&](int64_t) {
+    for (int64_t it = next.fetch_add(1); it < items; it = next.fetch_add(1)) item(it);
   });
 }
 
+// A stride-1, undilated p by the items of s.
+template <class T, class BeforeItem>
+void run_items(const Conv2dParams& p, const T* x, const WinogradWeights<T>& w, const T* bias,
+               T* y, const Schedule& s, BeforeItem&& before_item) {
+  run_shared(s.threads, s.items,
+             [&](int64_t it) { run_item(p, x, w, bias, y, s, it, before_item); });
+}
 // A plan-less run of the stride-1 conv q with filters f: transformed into the calling thread's
 // buffer first, or, where each (group, output-channel panel) has one item that uses it (one
 // block of tiles, as at N=1), by that item (one fork/join less, and each thread's transformed
@@ -695,6 +704,67 @@ void transform_and_run(const Conv2dParams& q, const T* x, const WinogradFilters<
   }
   run_items(q, x, w, bias, y, s,
             [&](int64_t g, int64_t kp0, int64_t kp1) { w.transform_panels(f, g, kp0, kp1); });
+}
+
+// The four phases of a 4x4 stride-2 input gradient (stride-1 convs q[i] with filters f[i], into
+// y + offset[i]). Where each is one block of tiles, their items run in one parallel region,
+// whole phases where there are enough to go round, each transforming its phase's filters into
+// its thread's buffer: phase by phase, each phase's items split its output channels, repeated
+// its input transform and forked and joined on their own (dcgan_g4 at N=1 on two threads:
+// 0.272 -> 0.216 ms).
+template <class T>
+void transform_and_run_phases(const Conv2dParams* q, const WinogradFilters<T>* f, const T* x,
+                              T* y, const int64_t* offset) {
+  // A buffer per thread, the calling thread's (a lambda running on another thread would name
+  // that thread's own thread_local); one thread reuses one buffer for all four phases.
+  thread_local std::vector<WinogradWeights<T>> weights;
+  Schedule s[4];
+  int m[4];
+  bool together = true;
+  int threads = 1;
+  if (weights.empty()) weights.resize(1);
+  for (int i = 0; i < 4; ++i) {
+    m[i] = winograd_default_tile(q[i], false);
+    weights[0].lay_out(q[i], m[i]);
+    s[i] = schedule(q[i], weights[0]);
+    together = together && s[i].blocks == 1 && q[i].dh == 1 && q[i].dw == 1;
+    threads = s[i].threads > threads ? s[i].threads : threads;
+  }
+  if (!together) {
+    for (int i = 0; i < 4; ++i)
+      transform_and_run(q[i], x, f[i], m[i], static_cast<const T*>(nullptr), y + offset[i]);
+    return;
+  }
+  int64_t first[5] = {0};
+  for (int i = 0; i < 4; ++i) {
+    if (4 * q[i].groups >= threads) {  // whole units: every phase's input transformed once
+      s[i].kparts = 1;
+      s[i].whole = s[i].items = s[i].blocks * q[i].groups;
+    }
+    first[i + 1] = first[i] + s[i].items;
+  }
+  if (static_cast<int>(weights.size()) < threads) weights.resize(threads);
+  WinogradWeights<T>* w = weights.data();
+  auto items_of_thread = [&](int64_t t, std::atomic<int64_t>* next) {
+    for (int64_t k = next ? next->fetch_add(1) : 0; k < first[4];
+         k = next ? next->fetch_add(1) : k + 1) {
+      int i = 0;
+      while (k >= first[i + 1]) ++i;
+      WinogradWeights<T>& wt = w[t];
+      wt.lay_out(q[i], m[i]);
+      run_item(q[i], x, wt, static_cast<const T*>(nullptr), y + offset[i], s[i], k - first[i],
+               [&](int64_t g, int64_t kp0, int64_t kp1) {
+                 wt.transform_panels(f[i], g, kp0, kp1);
+               });
+    }
+  };
+  if (threads <= 1) {
+    items_of_thread(0, nullptr);
+    return;
+  }
+  // Items first come, first served, as in run_shared.
+  std::atomic<int64_t> next{0};
+  parallel_for(threads, [&](int64_t t) { items_of_thread(t, &next); });
 }
 
 }  // namespace
@@ -787,9 +857,7 @@ void space_to_depth_conv2d_input(const Conv2dParams& p, const T* gy, const T* w,
   for (int64_t phase = 0; phase < 4; ++phase)
     offset[phase + 1] = offset[phase] + q[phase].N * q[phase].K * q[phase].Ho * q[phase].Wo;
   T* zq = thread_scratch(ScratchSlot::winograd_phases_out).get<T>(offset[4]);
-  for (int64_t phase = 0; phase < 4; ++phase)
-    transform_and_run(q[phase], gy, f[phase], winograd_default_tile(q[phase], false),
-                      static_cast<const T*>(nullptr), zq + offset[phase]);
+  transform_and_run_phases(q, f, gy, zq, offset);
   parallel_for_cost(p.N * p.C, stream_ns(2.0 * p.N * p.C * p.H * p.W * sizeof(T)),
                     [&](int64_t nc) {
     T* plane = dx + nc * p.H * p.W;
