@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import itertools
-import os
 
 import numpy as np
 import pytest
 
 import fastconv as fc
 from fastconv import _dispatch
-from conftest import ISA_LEVELS, assert_close, has_gradients, random, rtol_for
+from conftest import assert_close, has_gradients, random, rtol_for
 
 # Forward-only algorithms for 3x3, stride-1, dilation-1 kernels (any padding and groups).
 WINOGRAD = ("winograd", "winograd_f2", "winograd_f4", "winograd_f6")
@@ -316,14 +315,10 @@ SMALL_PLANE_CASES = [
 ]
 
 
-@pytest.mark.skipif(_dispatch._core is None, reason="fastconv._core is not built")
-@pytest.mark.parametrize("isa", ["avx2", "avx512"])
+@pytest.mark.backends("cpp")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", SMALL_PLANE_CASES, ids=_ids(SMALL_PLANE_CASES))
-def test_depthwise_small_planes(threads, isa, dtype, case):
-    core = _dispatch._core
-    if ISA_LEVELS.index(isa) > ISA_LEVELS.index(core.isa_detected()):
-        pytest.skip(f"this CPU does not support {isa}")
+def test_depthwise_small_planes(impl, threads, dtype, case):
     n, c, h, w, mult, r, s, (pt, pb, pl, pr) = case
     x = random((n, c, h, w), dtype, 40)
     wt = random((c * mult, 1, r, s), dtype, 41)
@@ -332,11 +327,7 @@ def test_depthwise_small_planes(threads, isa, dtype, case):
     f64 = lambda a: a.astype(np.float64)
     ref = fc.conv2d(f64(xp), f64(wt), f64(b), groups=c, backend="reference")
     mag = fc.conv2d(np.abs(f64(xp)), np.abs(f64(wt)), np.abs(f64(b)), groups=c, backend="reference")
-    core.set_isa_cap(isa)
-    try:
-        y = core.conv2d(x, wt, b, 1, 1, pt, pb, pl, pr, 1, 1, c, "depthwise")
-    finally:
-        core.set_isa_cap(os.environ.get("FASTCONV_ISA", "avx512") or "avx512")
+    y = _dispatch._core.conv2d(x, wt, b, 1, 1, pt, pb, pl, pr, 1, 1, c, "depthwise")
     assert_close(y, ref, mag, dtype, what="depthwise small planes")
 
 

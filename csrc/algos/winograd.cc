@@ -456,12 +456,16 @@ const T* space_to_depth_input(const Conv2dParams& p, const Conv2dParams& q, cons
 
 namespace {
 
-// The transformed filters of the calling thread's last plan-less call, forward or input
-// gradient: one buffer per thread, kept for the next call (a plan keeps its own).
+// The transformed filters of the calling thread's plan-less calls, forward or input gradient,
+// kept for the next call (a plan keeps its own): buffer 0 for the call's own transforms, and
+// `count` in all where each of the call's pool threads transforms filters into its own (the
+// phases of a 4x4 stride-2 input gradient). Pass the pointer to workers: a lambda running on
+// another thread would name that thread's own thread_local.
 template <class T>
-WinogradWeights<T>& call_weights() {
-  thread_local WinogradWeights<T> w;
-  return w;
+WinogradWeights<T>* call_weights(int count = 1) {
+  thread_local std::vector<WinogradWeights<T>> w;
+  if (static_cast<int>(w.size()) < count) w.resize(count);
+  return w.data();
 }
 
 // w (K, C / groups, R, S) as it lies.
@@ -659,18 +663,19 @@ void run_item(const Conv2dParams& p, const T* x, const WinogradWeights<T>& w, co
   else run_block<T, 2, 3>(p, x, w, bias, y, s, g, blk, kp0, kp1);
 }
 
-// Items [0, items) by `threads` threads. Items are taken first come, first served: each writes
-// its own outputs with no reduction, so results do not depend on which thread runs what, and a
-// thread the host deschedules for a while (a shared machine) holds up only the item it is on.
+// Items [0, items) by `threads` threads, item(it, thread). Items are taken first come, first
+// served: each writes its own outputs with no reduction, so results do not depend on which
+// thread runs what, and a thread the host deschedules for a while (a shared machine) holds up
+// only the item it is on.
 template <class F>
 void run_shared(int threads, int64_t items, F&& item) {
   if (threads <= 1) {
-    for (int64_t it = 0; it < items; ++it) item(it);
+    for (int64_t it = 0; it < items; ++it) item(it, 0);
     return;
   }
   std::atomic<int64_t> next{0};
-  parallel_for(threads, [&](int64_t) {
-    for (int64_t it = next.fetch_add(1); it < items; it = next.fetch_add(1)) item(it);
+  parallel_for(threads, [&](int64_t t) {
+    for (int64_t it = next.fetch_add(1); it < items; it = next.fetch_add(1)) item(it, t);
   });
 }
 
@@ -679,8 +684,9 @@ template <class T, class BeforeItem>
 void run_items(const Conv2dParams& p, const T* x, const WinogradWeights<T>& w, const T* bias,
                T* y, const Schedule& s, BeforeItem&& before_item) {
   run_shared(s.threads, s.items,
-             [&](int64_t it) { run_item(p, x, w, bias, y, s, it, before_item); });
+             [&](int64_t it, int64_t) { run_item(p, x, w, bias, y, s, it, before_item); });
 }
+
 // A plan-less run of the stride-1 conv q with filters f: transformed into the calling thread's
 // buffer first, or, where each (group, output-channel panel) has one item that uses it (one
 // block of tiles, as at N=1), by that item (one fork/join less, and each thread's transformed
@@ -689,7 +695,7 @@ void run_items(const Conv2dParams& p, const T* x, const WinogradWeights<T>& w, c
 template <class T>
 void transform_and_run(const Conv2dParams& q, const T* x, const WinogradFilters<T>& f, int m,
                        const T* bias, T* y) {
-  WinogradWeights<T>& w = call_weights<T>();
+  WinogradWeights<T>& w = *call_weights<T>();
   w.lay_out(q, m);
   if (q.dh > 1 || q.dw > 1) {
     w.transform_all(f);
@@ -715,19 +721,16 @@ void transform_and_run(const Conv2dParams& q, const T* x, const WinogradFilters<
 template <class T>
 void transform_and_run_phases(const Conv2dParams* q, const WinogradFilters<T>* f, const T* x,
                               T* y, const int64_t* offset) {
-  // A buffer per thread, the calling thread's (a lambda running on another thread would name
-  // that thread's own thread_local); one thread reuses one buffer for all four phases.
-  thread_local std::vector<WinogradWeights<T>> weights;
+  WinogradWeights<T>* w = call_weights<T>();
   Schedule s[4];
   int m[4];
   bool together = true;
   int threads = 1;
-  if (weights.empty()) weights.resize(1);
   for (int i = 0; i < 4; ++i) {
     m[i] = winograd_default_tile(q[i], false);
-    weights[0].lay_out(q[i], m[i]);
-    s[i] = schedule(q[i], weights[0]);
-    together = together && s[i].blocks == 1 && q[i].dh == 1 && q[i].dw == 1;
+    w[0].lay_out(q[i], m[i]);
+    s[i] = schedule(q[i], w[0]);
+    together = together && s[i].blocks == 1;
     threads = s[i].threads > threads ? s[i].threads : threads;
   }
   if (!together) {
@@ -743,28 +746,15 @@ void transform_and_run_phases(const Conv2dParams* q, const WinogradFilters<T>* f
     }
     first[i + 1] = first[i] + s[i].items;
   }
-  if (static_cast<int>(weights.size()) < threads) weights.resize(threads);
-  WinogradWeights<T>* w = weights.data();
-  auto items_of_thread = [&](int64_t t, std::atomic<int64_t>* next) {
-    for (int64_t k = next ? next->fetch_add(1) : 0; k < first[4];
-         k = next ? next->fetch_add(1) : k + 1) {
-      int i = 0;
-      while (k >= first[i + 1]) ++i;
-      WinogradWeights<T>& wt = w[t];
-      wt.lay_out(q[i], m[i]);
-      run_item(q[i], x, wt, static_cast<const T*>(nullptr), y + offset[i], s[i], k - first[i],
-               [&](int64_t g, int64_t kp0, int64_t kp1) {
-                 wt.transform_panels(f[i], g, kp0, kp1);
-               });
-    }
-  };
-  if (threads <= 1) {
-    items_of_thread(0, nullptr);
-    return;
-  }
-  // Items first come, first served, as in run_shared.
-  std::atomic<int64_t> next{0};
-  parallel_for(threads, [&](int64_t t) { items_of_thread(t, &next); });
+  w = call_weights<T>(threads);  // a buffer per thread, one for all four phases on one thread
+  run_shared(threads, first[4], [&](int64_t k, int64_t t) {
+    int i = 0;
+    while (k >= first[i + 1]) ++i;
+    WinogradWeights<T>& wt = w[t];
+    wt.lay_out(q[i], m[i]);
+    run_item(q[i], x, wt, static_cast<const T*>(nullptr), y + offset[i], s[i], k - first[i],
+             [&](int64_t g, int64_t kp0, int64_t kp1) { wt.transform_panels(f[i], g, kp0, kp1); });
+  });
 }
 
 }  // namespace

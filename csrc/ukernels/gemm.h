@@ -5,8 +5,8 @@
 // `a` is an MR-wide panel of A and `b` an NR-wide panel of B, both zero-padded to full width by
 // the packing in csrc/gemm/, so the kernel may read whole vectors past m and n; it computes only
 // the rows and vectors that m and n need, and stores only m x n. C is row-major with row
-// stride ldc. With accumulate == false C is
-// overwritten (it may hold garbage, even NaN); with true the product is added to it.
+// stride ldc. With accumulate == false C is overwritten (it may hold garbage, even NaN); with
+// true the product is added to it.
 #pragma once
 
 #include <cstdint>

@@ -300,9 +300,9 @@ void winograd_filter_planes(const T* g, int64_t lanes, T* u, int64_t u_stride) {
 }
 
 // Gathers filter taps into planes, taps[q * lanes + l] = g[offsets[l] + tap_off[q]], one
-// element at a time. The AVX2 and AVX-512 files pass GatherVia<their traits> instead (element
-// by element the gather cost as much as the transform after it: 2 ms of 512x512 filters on
-// one core).
+// element at a time. The AVX2 and AVX-512 files pass GatherVia<their traits> instead, or for
+// float on AVX-512 loads and a register transpose (element by element the gather cost as much
+// as the transform after it: 2 ms of 512x512 filters on one core).
 struct GatherTapsByElement {
   // Lanes [0, lanes) of planes taps_stride apart (the tail of a wider gather).
   template <int Taps, class T>

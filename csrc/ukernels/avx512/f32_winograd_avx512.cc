@@ -12,8 +12,8 @@ namespace {
 // each of 16 lanes' filters is one masked load, and a register transpose turns the 16 into tap
 // planes. A vector gather per tap, as for the input patches, took ~15 cycles, and 60% of the
 // filter transform (itself 19% of a plan-less r50_3x3_256@14 at N=1). Other taps (the phases of
-// a 4x4 stride-2 filter) are gathered.
-struct LoadAndTransposeTaps {
+// a 4x4 stride-2 filter) are gathered, and so are the input patches (lanes()).
+struct LoadAndTransposeTaps : GatherVia<F32Traits> {
   template <int Taps>
   static void run(const float* g, const int32_t* offsets, const int32_t* tap_off, int64_t lanes,
                   float* taps) {
@@ -34,10 +34,6 @@ struct LoadAndTransposeTaps {
       for (int q = 0; q < Taps; ++q) _mm512_storeu_ps(taps + q * lanes + l, planes[q]);
     }
     GatherTapsByElement::run<Taps>(g, offsets + l, tap_off, lanes - l, taps + l, lanes);
-  }
-  template <class V, class T, int B>
-  static V lanes(const T* base, const int32_t* offsets, uint32_t valid) {
-    return GatherVia<F32Traits>::lanes<V, T, B>(base, offsets, valid);
   }
 };
 
