@@ -312,6 +312,13 @@ SMALL_PLANE_CASES = [
     (2, 4, 11, 9, 1, 5, 5, (2, 2, 2, 2)),     # 5x5: kernel size read at run time
     (1, 2, 9, 12, 1, 7, 3, (3, 3, 1, 1)),     # 7x3
     (1, 2, 5, 5, 1, 1, 9, (0, 0, 4, 4)),      # 9 kernel columns: beyond the kernel's 8
+    # 3x3 row blocks are of equal height, at most 8: 1, 3, 8, 7 + 7 (the last row past the
+    # output), 5 x 8; a row reaching a second vector (16 floats, 8 doubles) past its pl pad
+    (2, 3, 1, 5, 1, 3, 3, (1, 1, 1, 1)),
+    (1, 2, 5, 4, 1, 3, 3, (0, 0, 1, 1)),
+    (1, 3, 8, 8, 1, 3, 3, (1, 1, 1, 1)),      # doubles: 9 columns from -1
+    (1, 2, 13, 15, 1, 3, 3, (1, 1, 2, 0)),    # floats: 17 columns from -2
+    (1, 2, 40, 10, 2, 3, 3, (1, 1, 1, 1)),
 ]
 
 
