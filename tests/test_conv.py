@@ -377,23 +377,44 @@ def test_im2col_batches_small_maps(threads, dtype):
 @pytest.mark.parametrize("n, hw, groups, padding", [
     (1, 1, 1, (1, 0)), (3, 1, 2, (1, 0)), (2, 2, 1, (1, 0)), (1, 3, 3, (1, 0)),
     (5, 1, 1, 0), (3, 1, 2, 0),  # padding 0 from 1x1: dcol^T rows are the output images
-    (1, 8, 1, 1), (3, 4, 2, (1, 0)), (1, 5, 3, 0)])  # a call's only tile, 17 to 64 columns
-def test_im2col_input_grad_few_columns(threads, dtype, n, hw, groups, padding):
-    """Input-gradient tiles of at most IM2COL_INPUT_FEW_COLUMNS columns, or a call's only tile
-    of at most IM2COL_INPUT_ONE_TILE_FEW_COLUMNS (transposed convs from small maps), multiply
-    grad_output^T by W instead of W^T by grad_output."""
+    (1, 8, 1, 1), (3, 4, 2, (1, 0)), (1, 5, 3, 0)])  # 17 to 64 columns
+def test_im2col_input_grad_one_tile(threads, dtype, n, hw, groups, padding):
+    """Transposed convs from small maps, whose images all fit one tile, multiply grad_output^T
+    by W instead of W^T by grad_output (from 1x1 maps without padding, the products' rows are
+    the output images)."""
     core = _dispatch._core
-    assert n * hw * hw <= max(core.IM2COL_INPUT_FEW_COLUMNS, core.IM2COL_INPUT_ONE_TILE_FEW_COLUMNS)
+    assert n * hw * hw <= core.IM2COL_TILE_COLUMNS
     x, wt = random((n, 6, hw, hw), dtype, 40), random((6, 10 // groups * 2, 4, 3), dtype, 41)
     f64 = lambda a: a.astype(np.float64)
     args = (None, 2, padding, 0, groups)
     y = fc.conv_transpose2d(x, wt, *args, algorithm="im2col", backend="cpp")
-    if hw > 3:  # the product ran as grad_output^T * W: its dcol^T tile doubles the workspace
+    if hw > 1:  # one chunk of channels: dcol^T and dcol, each N*P x C*R*S
         crs = wt.shape[1] * wt.shape[2] * wt.shape[3]
         assert core.im2col_last_tile_bytes() == 2 * n * hw * hw * crs * x.itemsize
     ref = fc.conv_transpose2d(f64(x), f64(wt), *args, backend="reference")
     mag = fc.conv_transpose2d(np.abs(f64(x)), np.abs(f64(wt)), *args, backend="reference")
-    assert_close(y, ref, mag, dtype, what="few-column im2col conv_transpose2d")
+    assert_close(y, ref, mag, dtype, what="one-tile im2col conv_transpose2d")
+
+
+@pytest.mark.skipif(_dispatch._core is None, reason="fastconv._core is not built")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n, hw, groups", [(1, 5, 1), (3, 4, 2), (2, 9, 1)])
+def test_im2col_input_grad_channel_chunks(threads, dtype, n, hw, groups):
+    """The one-tile product runs in chunks of whole channels, each chunk's dcol^T at most
+    IM2COL_INPUT_CHUNK_BYTES: here two whole chunks and a part per group (short rows of several
+    images, longer rows, one image)."""
+    core = _dispatch._core
+    cols, item = n * hw * hw, np.dtype(dtype).itemsize
+    chunk = core.IM2COL_INPUT_CHUNK_BYTES // (cols * 16 * item)  # channels of a 4x4 kernel
+    cg = 2 * chunk + 3
+    x, wt = random((n, 4 * groups, hw, hw), dtype, 43), random((4 * groups, cg, 4, 4), dtype, 44)
+    f64 = lambda a: a.astype(np.float64)
+    args = (None, 2, 1, 0, groups)
+    y = fc.conv_transpose2d(x, wt, *args, algorithm="im2col", backend="cpp")
+    assert core.im2col_last_tile_bytes() == 2 * cols * chunk * 16 * item
+    ref = fc.conv_transpose2d(f64(x), f64(wt), *args, backend="reference")
+    mag = fc.conv_transpose2d(np.abs(f64(x)), np.abs(f64(wt)), *args, backend="reference")
+    assert_close(y, ref, mag, dtype, what="chunked im2col conv_transpose2d")
 
 
 @pytest.mark.skipif(_dispatch._core is None, reason="fastconv._core is not built")

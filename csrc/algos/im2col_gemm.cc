@@ -585,6 +585,73 @@ void im2col_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, const 
   im2col_conv2d_forward(p, x, packed, bias, y);
 }
 
+// The input gradient of a call whose images all fit one tile (N*Ho*Wo <= kIm2colTileColumns):
+// per group, dcol^T (N*Ho*Wo x Cg*R*S) = grad_output^T * W_g, grad_output^T packed once and W_g
+// read as the GEMM's B operand, row by row, once per call (packing W^T instead reads MR
+// elements from each row in turn: 18% of dcgan_g2 at N=8). The columns go in chunks of whole
+// channels, each small enough that its dcol^T and dcol stay in L2 while it is transposed and
+// scattered by col2im; threads take whole chunks (disjoint channels of dx: no races).
+template <class T>
+void im2col_input_by_channels(const Conv2dParams& p, int threads, const T* gy, const T* w,
+                              T* dx) {
+  const Shape sh(p);
+  const int64_t cols = p.N * sh.P, elem = static_cast<int64_t>(sizeof(T));
+  int64_t chunk = max64(1, kIm2colInputChunkBytes / (cols * sh.RS * elem));
+  chunk = min64(chunk, ceil_div(sh.Cg, threads));  // a chunk for every thread
+  const int64_t chunks = ceil_div(sh.Cg, chunk);
+  if (chunks < threads) threads = static_cast<int>(chunks);
+  g_last_tile_bytes.store(2 * cols * chunk * sh.RS * elem);
+  // Several images of short rows scatter through one landing table for the call (as in
+  // im2col_conv2d_input); the rest through col2im_tile's vectorised runs, image by image.
+  constexpr int64_t kShortRow = 8;
+  const bool short_rows = p.N > 1 && p.Wo < kShortRow;
+  thread_local std::vector<int64_t> lands_buffer;
+  if (short_rows) {
+    lands_buffer.resize(static_cast<size_t>(sh.RS * sh.P));
+    landing_offsets(p, lands_buffer.data());
+  }
+  const int64_t* lands = lands_buffer.data();
+  thread_local gemm::PackedA<T> gyt_buffer;
+  gemm::PackedA<T>& gyt = gyt_buffer;  // the caller's, read by every thread
+  for (int64_t g = 0; g < sh.G; ++g) {
+    const T* gyg = gy + g * sh.Kg * sh.P;
+    gemm::Operand<T> a{gyg, 1, sh.P};  // grad_output^T of one image, read where it lies
+    if (p.N > 1) {  // the images' planes side by side, one matrix
+      T* gb = thread_scratch(ScratchSlot::transposed).get<T>(sh.Kg * cols);
+      for (int64_t k = 0; k < sh.Kg; ++k)
+        for (int64_t n = 0; n < p.N; ++n)
+          std::memcpy(gb + k * cols + n * sh.P, gyg + n * p.K * sh.P + k * sh.P, sh.P * elem);
+      a = {gb, 1, cols};
+    }
+    gyt.pack(cols, sh.Kg, a, chunk * sh.RS);
+    const T* wg = w + g * sh.Kg * sh.CRS;
+    T* dxg = dx + g * sh.Cg * sh.HW;
+    auto run = [&](int64_t t) {
+      T* dcol_t = thread_scratch(ScratchSlot::transposed_col).get<T>(cols * chunk * sh.RS);
+      T* dcol = thread_scratch(ScratchSlot::im2col).get<T>(cols * chunk * sh.RS);
+      int64_t q0, q1;
+      split(chunks, threads, static_cast<int>(t), &q0, &q1);
+      for (int64_t q = q0; q < q1; ++q) {
+        const int64_t c0 = q * chunk, c1 = min64(sh.Cg, c0 + chunk), n_cols = (c1 - c0) * sh.RS;
+        gemm::gemm(gyt, n_cols, gemm::Operand<T>{wg + c0 * sh.RS, sh.CRS, 1}, dcol_t, n_cols,
+                   false, 1);
+        transpose(dcol_t, n_cols, cols, n_cols, dcol, cols);
+        T* dxc = dxg + c0 * sh.HW;  // channel c0 of image 0; channels counted from it
+        for (int64_t n = 0; n < p.N; ++n)
+          std::memset(dxc + n * p.C * sh.HW, 0, (c1 - c0) * sh.HW * elem);
+        if (short_rows) {
+          col2im_images(p, lands, dcol, cols, p.N, p.C * sh.HW, 0, c1 - c0, dxc);
+        } else {
+          for (int64_t n = 0; n < p.N; ++n)
+            col2im_tile(p, dcol + n * sh.P, cols, 0, c1 - c0, 0, p.Ho, dxc + n * p.C * sh.HW);
+        }
+      }
+    };
+    if (threads <= 1) run(0);
+    else parallel_for(threads, run);
+  }
+}
+
 template <class T>
 void im2col_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) {
   const Shape sh(p);
@@ -621,6 +688,14 @@ void im2col_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) 
   // share each tile's GEMM and then split col2im by channel instead.
   const Schedule s = schedule(p, sizeof(T), false, kIm2colInputTileBytes);
   const int64_t elem = static_cast<int64_t>(sizeof(T));
+  // One output position whose kernel covers exactly the unpadded input (a DCGAN generator's
+  // first layer, 1x1 -> RxS): col row (c, r, s) of image n is dx[n][c][r][s], so the rows of
+  // dcol^T are dx's images and the GEMM writes them in place: no transpose, no col2im (which
+  // cost 50% of dcgan_g1 at N=8: 8192 one-element rows per image).
+  const bool dcol_t_shape_is_dx = p.Ho == 1 && p.Wo == 1 && p.H == p.R && p.W == p.S &&
+                                  p.pt == 0 && p.pl == 0 && p.dh == 1 && p.dw == 1;
+  if (!dcol_t_shape_is_dx && p.N * sh.P <= kIm2colTileColumns)
+    return im2col_input_by_channels(p, s.threads, gy, w, dx);
   int64_t batch = 1;
   if (s.tiles == 1 && sh.P > 0)
     batch = max64(1, min64(p.N, min64(kIm2colTileColumns / sh.P,
@@ -629,19 +704,12 @@ void im2col_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) 
   const int64_t jobs = batches * sh.G;
   const int64_t tile_cols = batch * s.rows * p.Wo;
   const int64_t tile_elems = tile_cols * sh.CRS;
-  // Few columns (a transposed conv from 1x1 or 2x2 maps at small batch, or from a small map in
-  // a call of one tile): packing W^T would cost more than the product, so dcol^T =
-  // grad_output^T * W runs instead, with W packed as the B operand in its own row order, and
-  // dcol^T is transposed back (small: few columns).
-  const bool few_columns =
-      tile_cols <= kIm2colInputFewColumns ||
-      (batches == 1 && s.tiles == 1 && tile_cols <= kIm2colInputOneTileFewColumns);
-  // One output position whose kernel covers exactly the unpadded input (a DCGAN generator's
-  // first layer, 1x1 -> RxS): col row (c, r, s) of image n is dx[n][c][r][s], so the rows of
-  // dcol^T are dx's images and the GEMM writes them in place: no transpose, no col2im (which
-  // cost 50% of dcgan_g1 at N=8: 8192 one-element rows per image).
-  const bool dcol_t_is_dx = few_columns && p.Ho == 1 && p.Wo == 1 && p.H == p.R &&
-                            p.W == p.S && p.pt == 0 && p.pl == 0 && p.dh == 1 && p.dw == 1;
+  // Few columns (a transposed conv from 1x1 maps at a batch too large for one tile, or from
+  // maps whose col rows are too long for more than a few per tile): packing W^T would cost more
+  // than the product, so dcol^T = grad_output^T * W runs instead, with W packed as the B operand
+  // in its own row order, and dcol^T is transposed back (small: few columns).
+  const bool few_columns = tile_cols <= kIm2colInputFewColumns;
+  const bool dcol_t_is_dx = few_columns && dcol_t_shape_is_dx;
   g_last_tile_bytes.store(tile_elems * elem * (few_columns && !dcol_t_is_dx ? 2 : 1));
   if (!few_columns) pack_transposed_weights();
   // Whole images of short rows go through col2im_images (measured, one thread, N=8/64: 4x4

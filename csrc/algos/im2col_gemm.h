@@ -16,8 +16,10 @@
 //    copy: batch * Cg * (H+pt+pb) * (W+pl+pr) elements, batch * Ho * Wo at most
 //    kIm2colTileColumns.
 //  - input gradient: one dcol tile of at most max(kIm2colInputTileBytes, Cg*R*S*Wo*sizeof(T))
-//    bytes; tiles of at most kIm2colInputFewColumns columns, or a call's only tile with at
-//    most kIm2colInputOneTileFewColumns, use a second one of the same size.
+//    bytes; tiles of at most kIm2colInputFewColumns columns use a second one of the same size.
+//    A call whose images all fit one tile (N*Ho*Wo <= kIm2colTileColumns) instead packs
+//    grad_output^T (N*Ho*Wo x Kg elements) and uses two chunks of dcol, each at most
+//    max(kIm2colInputChunkBytes, N*Ho*Wo*R*S*sizeof(T)) bytes.
 //  - weight gradient: a channels-last copy of the input rows one tile reads, at most
 //    (rows*sh + (R-1)*dh) * W * Cg elements for rows = max(1, kIm2colTileColumns / Wo) (none for
 //    a 1x1 conv: both operands are read as they lie), and one dW-sized partial per thread. Maps of fewer than kIm2colTileColumns positions are summed
@@ -48,12 +50,12 @@ inline constexpr int64_t kIm2colTileColumns = 512;
 // by grad_output, sparing the per-call transposed packing of W (measured in
 // benchmarks/auto_choice.py on the DCGAN generator's first layers).
 inline constexpr int64_t kIm2colInputFewColumns = 16;
-// The same for a call whose only tile (per group) has at most this many columns. W packed as B
-// is read row by row, where packing W^T reads it MR elements from each row in turn; with more
-// tiles W^T, packed once per call, wins over W packed once per tile. Measured, one thread:
-// dcgan_g3 at N=1 (64 columns) 0.657 -> 0.597 ms, the r50_3x3_512@7 input gradient at N=1 (49
-// columns) 2.59 -> 2.17 ms; at N=8 (8 tiles of 49) it would go 15.7 -> 17.7 ms.
-inline constexpr int64_t kIm2colInputOneTileFewColumns = 64;
+// A call whose images all fit one tile multiplies grad_output^T by W in chunks of whole
+// channels, each chunk's dcol^T at most this many bytes (or one channel's), so that it and its
+// transpose together fit L2. W is then read row by row, once per call, where packing W^T reads
+// MR elements from each row in turn. Measured, dcgan_g2 at N=8 on one thread: 4.35 ms with 128
+// KiB chunks, 4.33 with 256 KiB, 4.15 with 512 KiB (4.80 through W^T).
+inline constexpr int64_t kIm2colInputChunkBytes = kL2Bytes / 2;
 
 // True when the conv is a plain matrix product on NCHW (1x1 kernel, stride 1, no padding).
 bool im2col_is_pointwise(const ops::Conv2dParams& p);

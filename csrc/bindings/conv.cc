@@ -146,7 +146,7 @@ void register_conv(py::module_& m) {
   m.attr("IM2COL_INPUT_TILE_BYTES") = algos::kIm2colInputTileBytes;
   m.attr("IM2COL_TILE_COLUMNS") = algos::kIm2colTileColumns;
   m.attr("IM2COL_INPUT_FEW_COLUMNS") = algos::kIm2colInputFewColumns;
-  m.attr("IM2COL_INPUT_ONE_TILE_FEW_COLUMNS") = algos::kIm2colInputOneTileFewColumns;
+  m.attr("IM2COL_INPUT_CHUNK_BYTES") = algos::kIm2colInputChunkBytes;
   m.def("im2col_last_tile_bytes", &algos::im2col_last_tile_bytes,
         "Bytes of the col tile buffer the last im2col call used per thread (0: 1x1 conv, no copy).");
   m.def(
