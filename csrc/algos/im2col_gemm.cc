@@ -585,7 +585,8 @@ void im2col_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, const 
   im2col_conv2d_forward(p, x, packed, bias, y);
 }
 
-// The input gradient of a call whose images all fit one tile (N*Ho*Wo <= kIm2colTileColumns):
+// The input gradient of a call whose images all fit one tile (N*Ho*Wo <= kIm2colTileColumns)
+// and whose grad_output is at most kIm2colInputByChannelsMaxBytes:
 // per group, dcol^T (N*Ho*Wo x Cg*R*S) = grad_output^T * W_g, grad_output^T packed once and W_g
 // read as the GEMM's B operand, row by row, once per call (packing W^T instead reads MR
 // elements from each row in turn: 18% of dcgan_g2 at N=8). The columns go in chunks of whole
@@ -694,7 +695,8 @@ void im2col_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) 
   // cost 50% of dcgan_g1 at N=8: 8192 one-element rows per image).
   const bool dcol_t_shape_is_dx = p.Ho == 1 && p.Wo == 1 && p.H == p.R && p.W == p.S &&
                                   p.pt == 0 && p.pl == 0 && p.dh == 1 && p.dw == 1;
-  if (!dcol_t_shape_is_dx && p.N * sh.P <= kIm2colTileColumns)
+  if (!dcol_t_shape_is_dx && p.N * sh.P <= kIm2colTileColumns &&
+      p.N * sh.P * sh.Kg * elem <= kIm2colInputByChannelsMaxBytes)
     return im2col_input_by_channels(p, s.threads, gy, w, dx);
   int64_t batch = 1;
   if (s.tiles == 1 && sh.P > 0)

@@ -17,8 +17,9 @@
 //    kIm2colTileColumns.
 //  - input gradient: one dcol tile of at most max(kIm2colInputTileBytes, Cg*R*S*Wo*sizeof(T))
 //    bytes; tiles of at most kIm2colInputFewColumns columns use a second one of the same size.
-//    A call whose images all fit one tile (N*Ho*Wo <= kIm2colTileColumns) instead packs
-//    grad_output^T (N*Ho*Wo x Kg elements) and uses two chunks of dcol, each at most
+//    A call whose images all fit one tile (N*Ho*Wo <= kIm2colTileColumns), with at most
+//    kIm2colInputByChannelsMaxBytes of grad_output per group, instead packs grad_output^T
+//    (N*Ho*Wo x Kg elements) and uses two chunks of dcol, each at most
 //    max(kIm2colInputChunkBytes, N*Ho*Wo*R*S*sizeof(T)) bytes.
 //  - weight gradient: a channels-last copy of the input rows one tile reads, at most
 //    (rows*sh + (R-1)*dh) * W * Cg elements for rows = max(1, kIm2colTileColumns / Wo) (none for
@@ -56,6 +57,11 @@ inline constexpr int64_t kIm2colInputFewColumns = 16;
 // MR elements from each row in turn. Measured, dcgan_g2 at N=8 on one thread: 4.35 ms with 128
 // KiB chunks, 4.33 with 256 KiB, 4.15 with 512 KiB (4.80 through W^T).
 inline constexpr int64_t kIm2colInputChunkBytes = kL2Bytes / 2;
+// ... when grad_output^T, packed once and read again by every chunk, is at most this many
+// bytes; larger, W^T packed once wins (and needs no transpose): the input gradients of
+// dcgan_d3 and dcgan_g3 at N=8 (512 columns, 512 KiB) ran 3.69 -> 3.91 and 4.06 -> 4.12 ms
+// on one thread in chunks.
+inline constexpr int64_t kIm2colInputByChannelsMaxBytes = kL2Bytes / 4;
 
 // True when the conv is a plain matrix product on NCHW (1x1 kernel, stride 1, no padding).
 bool im2col_is_pointwise(const ops::Conv2dParams& p);
