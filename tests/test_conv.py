@@ -388,9 +388,9 @@ def test_im2col_input_grad_one_tile(threads, dtype, n, hw, groups, padding):
     f64 = lambda a: a.astype(np.float64)
     args = (None, 2, padding, 0, groups)
     y = fc.conv_transpose2d(x, wt, *args, algorithm="im2col", backend="cpp")
-    if hw > 1:  # one chunk of channels: dcol^T and dcol, each N*P x C*R*S
+    if hw > 1:  # one chunk of every channel: dcol^T, N*P x C*R*S
         crs = wt.shape[1] * wt.shape[2] * wt.shape[3]
-        assert core.im2col_last_tile_bytes() == 2 * n * hw * hw * crs * x.itemsize
+        assert core.im2col_last_tile_bytes() == n * hw * hw * crs * x.itemsize
     ref = fc.conv_transpose2d(f64(x), f64(wt), *args, backend="reference")
     mag = fc.conv_transpose2d(np.abs(f64(x)), np.abs(f64(wt)), *args, backend="reference")
     assert_close(y, ref, mag, dtype, what="one-tile im2col conv_transpose2d")
@@ -401,8 +401,8 @@ def test_im2col_input_grad_one_tile(threads, dtype, n, hw, groups, padding):
 @pytest.mark.parametrize("n, hw, groups", [(1, 5, 1), (3, 4, 2), (2, 9, 1)])
 def test_im2col_input_grad_channel_chunks(threads, dtype, n, hw, groups):
     """The one-tile product runs in chunks of whole channels, each chunk's dcol^T at most
-    IM2COL_INPUT_CHUNK_BYTES: here two whole chunks and a part per group (short rows of several
-    images, longer rows, one image)."""
+    IM2COL_INPUT_CHUNK_BYTES and scattered from it (col2im by positions): here two whole chunks
+    and a part per group (several images, one image, edge and interior positions)."""
     core = _dispatch._core
     cols, item = n * hw * hw, np.dtype(dtype).itemsize
     chunk = core.IM2COL_INPUT_CHUNK_BYTES // (cols * 16 * item)  # channels of a 4x4 kernel
@@ -411,7 +411,7 @@ def test_im2col_input_grad_channel_chunks(threads, dtype, n, hw, groups):
     f64 = lambda a: a.astype(np.float64)
     args = (None, 2, 1, 0, groups)
     y = fc.conv_transpose2d(x, wt, *args, algorithm="im2col", backend="cpp")
-    assert core.im2col_last_tile_bytes() == 2 * cols * chunk * 16 * item
+    assert core.im2col_last_tile_bytes() == cols * chunk * 16 * item
     ref = fc.conv_transpose2d(f64(x), f64(wt), *args, backend="reference")
     mag = fc.conv_transpose2d(np.abs(f64(x)), np.abs(f64(wt)), *args, backend="reference")
     assert_close(y, ref, mag, dtype, what="chunked im2col conv_transpose2d")

@@ -19,7 +19,7 @@
 //    bytes; tiles of at most kIm2colInputFewColumns columns use a second one of the same size.
 //    A call whose images all fit one tile (N*Ho*Wo <= kIm2colTileColumns), with at most
 //    kIm2colInputByChannelsMaxBytes of grad_output per group, instead packs grad_output^T
-//    (N*Ho*Wo x Kg elements) and uses two chunks of dcol, each at most
+//    (N*Ho*Wo x Kg elements) and uses one chunk of dcol^T of at most
 //    max(kIm2colInputChunkBytes, N*Ho*Wo*R*S*sizeof(T)) bytes.
 //  - weight gradient: a channels-last copy of the input rows one tile reads, at most
 //    (rows*sh + (R-1)*dh) * W * Cg elements for rows = max(1, kIm2colTileColumns / Wo) (none for
@@ -52,10 +52,10 @@ inline constexpr int64_t kIm2colTileColumns = 512;
 // benchmarks/auto_choice.py on the DCGAN generator's first layers).
 inline constexpr int64_t kIm2colInputFewColumns = 16;
 // A call whose images all fit one tile multiplies grad_output^T by W in chunks of whole
-// channels, each chunk's dcol^T at most this many bytes (or one channel's), so that it and its
-// transpose together fit L2. W is then read row by row, once per call, where packing W^T reads
-// MR elements from each row in turn. Measured, dcgan_g2 at N=8 on one thread: 4.35 ms with 128
-// KiB chunks, 4.33 with 256 KiB, 4.15 with 512 KiB (4.80 through W^T).
+// channels, each chunk's dcol^T at most this many bytes (or one channel's): half of L2, beside
+// grad_output^T (at most a quarter, below). W is then read row by row, once per call, where
+// packing W^T reads MR elements from each row in turn. Measured, dcgan_g2 at N=8 on one
+// thread: 4.04 ms with chunks of L2, 4.02 with L2/2, 4.08 with L2/4 (4.4-4.8 through W^T).
 inline constexpr int64_t kIm2colInputChunkBytes = kL2Bytes / 2;
 // ... when grad_output^T, packed once and read again by every chunk, is at most this many
 // bytes; larger, W^T packed once wins (and needs no transpose): the input gradients of
