@@ -23,9 +23,9 @@
 //    max(kIm2colInputChunkBytes, N*Ho*Wo*R*S*sizeof(T)) bytes.
 //  - weight gradient: a channels-last copy of the input rows one tile reads, at most
 //    (rows*sh + (R-1)*dh) * W * Cg elements for rows = max(1, kIm2colTileColumns / Wo) (none for
-//    a 1x1 conv: both operands are read as they lie), and one dW-sized partial per thread. Maps of fewer than kIm2colTileColumns positions are summed
-//    several whole images per GEMM: batch * H * W * Cg elements, batch * Ho * Wo at most
-//    kIm2colTileColumns.
+//    a 1x1 conv: both operands are read as they lie), and one dW-sized partial per thread.
+//    Maps of fewer than kIm2colTileColumns positions are summed several whole images per GEMM:
+//    batch * H * W * Cg elements, batch * Ho * Wo at most kIm2colTileColumns.
 // Calls without a plan also keep the packed weights of their last call per thread (a plan
 // keeps its own). _core.im2col_last_tile_bytes() reports the tile/slab bytes of the last call
 // (0: none).

@@ -217,6 +217,22 @@ void copy_rows_masked(typename Tr::T* dst, int64_t dst_pitch, const typename Tr:
   }
 }
 
+// The low n lanes of a mask (none for n <= 0).
+inline unsigned lanes_below(int64_t n) {
+  return n <= 0 ? 0u : n >= 32 ? ~0u : (1u << n) - 1u;
+}
+
+// Element (ih, iw) of input plane q of a small-plane call, also for rows and columns outside
+// the plane (a tap's vector can start before its row, a padding row lies outside the plane):
+// the address is formed as an integer, and the lanes that fall outside are masked off, unread.
+template <class T>
+inline const T* plane_element(const DwConvSmallPlaneArgs<T>& a, int64_t q, int64_t ih,
+                              int64_t iw) {
+  const uintptr_t plane = reinterpret_cast<uintptr_t>(a.x + (q / a.kg) * a.H * a.W);
+  return reinterpret_cast<const T*>(
+      plane + static_cast<uintptr_t>((ih * a.W + iw) * static_cast<int64_t>(sizeof(T))));
+}
+
 // The small-plane kernel of ukernels/dwconv.h for ISA traits Tr with masked moves, 3x3 (the
 // depthwise layers' kernel: MobileNet, EfficientNet's stride-1 blocks) compiled for its size:
 // each input row is loaded once, lanes j of `lo` holding columns j - pl (those outside the row
@@ -233,19 +249,11 @@ void dwconv_small_plane_rows(const DwConvSmallPlaneArgs<typename Tr::T>& args) {
   using V = typename Tr::V;
   constexpr int L = Tr::L;
   const DwConvSmallPlaneArgs<T> a = args;  // a copy: stores to y cannot alias it
-  auto lanes_below = [](int64_t n) { return n <= 0 ? 0u : n >= 32 ? ~0u : (1u << n) - 1u; };
   const unsigned out_mask = lanes_below(a.Wo);
   const unsigned lo_mask = lanes_below(a.W + a.pl) & ~lanes_below(a.pl);
   const unsigned hi_mask = lanes_below(a.W + a.pl - L);
-  const int64_t in_plane = a.H * a.W, out_plane = a.Ho * a.Wo;
+  const int64_t out_plane = a.Ho * a.Wo;
   for (int64_t q = 0; q < a.planes; ++q) {
-    // Row ih's first vector starts pl columns before it (before the plane for its first row,
-    // outside it for rows of the padding): the address is formed as an integer.
-    const uintptr_t x0 = reinterpret_cast<uintptr_t>(a.x + (q / a.kg) * in_plane);
-    auto row = [&](int64_t ih) {
-      return reinterpret_cast<const T*>(
-          x0 + static_cast<uintptr_t>((ih * a.W - a.pl) * static_cast<int64_t>(sizeof(T))));
-    };
     const T* w = a.w + q * kR * kS;
     V wv[kR * kS];
 #pragma GCC unroll 16
@@ -260,8 +268,9 @@ void dwconv_small_plane_rows(const DwConvSmallPlaneArgs<typename Tr::T>& args) {
       for (int qr = 0; qr < kRows + kR - 1; ++qr) {
         const int64_t ih = i0 + qr - a.pt;
         const bool inside = ih >= 0 && ih < a.H;
-        const V lo = Tr::load_masked(row(ih), inside ? lo_mask : 0u);
-        const V hi = kHi ? Tr::load_masked(row(ih) + L, inside ? hi_mask : 0u) : Tr::zero();
+        const T* row = plane_element(a, q, ih, -a.pl);  // the row's first vector, from -pl
+        const V lo = Tr::load_masked(row, inside ? lo_mask : 0u);
+        const V hi = kHi ? Tr::load_masked(row + L, inside ? hi_mask : 0u) : Tr::zero();
         V v[kS];
         shifted_columns<V, L, kS>(lo, hi, v, std::make_index_sequence<kS>{});
 #pragma GCC unroll 8
@@ -300,18 +309,12 @@ void dwconv_small_plane_any(const DwConvSmallPlaneArgs<typename Tr::T>& args) {
   const DwConvSmallPlaneArgs<T> a = args;
   const int64_t R = a.R, S = a.S;
   // Lanes j of tap column s that read inside the row: pl - s <= j < W + pl - s, and j < Wo.
-  auto lanes_below = [](int64_t n) { return n <= 0 ? 0u : n >= 32 ? ~0u : (1u << n) - 1u; };
   const unsigned out_mask = lanes_below(a.Wo);
   unsigned mask[kDwConvSmallPlaneMaxS];
   for (int64_t s = 0; s < S; ++s)
     mask[s] = out_mask & lanes_below(a.W + a.pl - s) & ~lanes_below(a.pl - s);
-  const int64_t in_plane = a.H * a.W, out_plane = a.Ho * a.Wo;
+  const int64_t out_plane = a.Ho * a.Wo;
   for (int64_t q = 0; q < a.planes; ++q) {
-    const uintptr_t x0 = reinterpret_cast<uintptr_t>(a.x + (q / a.kg) * in_plane);
-    auto tap = [&](int64_t ih, int64_t s) {
-      return reinterpret_cast<const T*>(
-          x0 + static_cast<uintptr_t>((ih * a.W + s - a.pl) * static_cast<int64_t>(sizeof(T))));
-    };
     const T* w = a.w + q * R * S;
     const V bias = Tr::bcast(a.bias ? a.bias + q : &kZero<T>);
     T* y = a.y + q * out_plane;
@@ -326,7 +329,8 @@ void dwconv_small_plane_any(const DwConvSmallPlaneArgs<typename Tr::T>& args) {
           for (int u = 0; u < kRows; ++u) {
             const int64_t ih = i0 + u + r - a.pt;
             const unsigned lanes = ih >= 0 && ih < a.H ? mask[s] : 0u;
-            acc[u] = Tr::fma(ws, Tr::load_masked(tap(ih, s), lanes), acc[u]);
+            acc[u] = Tr::fma(ws, Tr::load_masked(plane_element(a, q, ih, s - a.pl), lanes),
+                             acc[u]);
           }
         }
 #pragma GCC unroll 4
