@@ -402,12 +402,14 @@ def test_im2col_input_grad_one_tile(threads, dtype, n, hw, groups, padding):
 def test_im2col_input_grad_channel_chunks(threads, dtype, n, hw, groups):
     """The one-tile product runs in chunks of whole channels, each chunk's dcol^T at most
     IM2COL_INPUT_CHUNK_BYTES and scattered from it (col2im by positions): here two whole chunks
-    and a part per group (several images, one image, edge and interior positions)."""
+    and a part per group (several images, one image, edge and interior positions), 16 input
+    channels per group: enough work for two threads to take chunks of their own."""
     core = _dispatch._core
     cols, item = n * hw * hw, np.dtype(dtype).itemsize
     chunk = core.IM2COL_INPUT_CHUNK_BYTES // (cols * 16 * item)  # channels of a 4x4 kernel
     cg = 2 * chunk + 3
-    x, wt = random((n, 4 * groups, hw, hw), dtype, 43), random((4 * groups, cg, 4, 4), dtype, 44)
+    x = random((n, 16 * groups, hw, hw), dtype, 43)
+    wt = random((16 * groups, cg, 4, 4), dtype, 44)
     f64 = lambda a: a.astype(np.float64)
     args = (None, 2, 1, 0, groups)
     y = fc.conv_transpose2d(x, wt, *args, algorithm="im2col", backend="cpp")
