@@ -488,3 +488,29 @@ def test_im2col_input_grad_stride2_narrow_rows():
         ref = fc.grad.conv2d_input(shape, wt.astype(np.float64), gy.astype(np.float64), (1, 2),
                                    (0, pl), backend="reference")
         np.testing.assert_allclose(dx, ref, rtol=1e-5, atol=1e-5, err_msg=f"W={w_} S={s} pl={pl}")
+
+
+@pytest.mark.skipif(_dispatch._core is None, reason="fastconv._core is not built")
+@pytest.mark.parametrize("op", ["forward", "input", "weight"])
+@pytest.mark.parametrize("r, stride", [(3, 1), (4, 2), (1, 1)])
+def test_core_empty_batch(op, r, stride):
+    """No images, straight to the extension (the Python API answers these before it): every
+    algorithm returns an empty result (a zero weight gradient) or declines with ValueError,
+    never a crash (the input gradients of im2col and winograd divided by zero here)."""
+    core = _dispatch._core
+    ho = 8 // stride
+    x, gy = np.ones((0, 4, 8, 8), np.float32), np.ones((0, 3, ho, ho), np.float32)
+    w = np.ones((3, 4, r, r), np.float32)
+    pad = (r - stride) // 2
+    geometry = (stride, stride, pad, r - stride - pad, pad, r - stride - pad, 1, 1, 1)
+    for algorithm in ["auto"] + fc.info()["conv_algorithms"]["cpp"]:
+        try:
+            if op == "forward":
+                assert core.conv2d(x, w, None, *geometry, algorithm).shape == (0, 3, ho, ho)
+            elif op == "input":
+                assert core.conv2d_input(gy, w, 8, 8, *geometry, algorithm).shape == (0, 4, 8, 8)
+            else:
+                dw = core.conv2d_weight(x, gy, r, r, *geometry, algorithm)
+                assert dw.shape == w.shape and not dw.any()
+        except ValueError:
+            pass  # the algorithm declines this op or shape

@@ -693,6 +693,7 @@ void im2col_input_by_channels(const Conv2dParams& p, int threads, const T* gy, c
 
 template <class T>
 void im2col_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) {
+  if (p.N == 0) return;  // no images: nothing to write (and no columns to cut into chunks)
   const Shape sh(p);
   // dcol = W_g^T * grad_output: the transposed weights are a stride choice, packed once.
   // Buffers reused across calls. A reference, because a lambda running on another thread

@@ -898,6 +898,7 @@ const char* winograd_input_declines(const Conv2dParams& p) {
 
 template <class T>
 void winograd_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) {
+  if (p.N == 0) return;  // no images: nothing to write (and no tiles to schedule)
   if (winograd_on_space_to_depth(p)) {
     space_to_depth_conv2d_input(p, gy, w, dx);
     return;
