@@ -351,6 +351,10 @@ def conv_transpose2d_args(input, weight, bias, stride, padding, output_padding, 
     if min(out_hw) < 1:
         raise ValueError(f"{op}: given input size ({x4.shape[2]} x {x4.shape[3]}), the calculated "
                          f"output size ({out_hw[0]} x {out_hw[1]}) is too small")
+    over_h = shapes.conv_transpose_overhang(stride[0], oph)
+    over_w = shapes.conv_transpose_overhang(stride[1], opw)
+    if over_h or over_w:  # the input of the input gradient this is: zeros past its end
+        x4 = np.pad(x4, ((0, 0), (0, 0), (0, over_h), (0, over_w)))
     return ConvTransposeArgs(contiguous(x4), contiguous(w), b, stride, (ph, ph, pw, pw), dilation,
                              groups, out_hw, unbatched)
 

@@ -46,6 +46,15 @@ def conv_transpose_output_size(size: int, kernel: int, stride: int = 1, padding:
     return (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
 
 
+def conv_transpose_overhang(stride: int = 1, output_padding: int = 0) -> int:
+    """Rows (or columns) by which the convolution that a transposed convolution is the input
+    gradient of, run from the transposed convolution's output, outputs more than the transposed
+    convolution's input: output_padding // stride, nonzero only for output_padding >= stride
+    (which PyTorch allows below the dilation). The transposed convolution is that convolution's
+    input gradient at its input padded with this many zero rows (columns) at the end."""
+    return output_padding // stride
+
+
 def pool_output_size(size: int, kernel: int, stride: int, padding: int = 0, dilation: int = 1,
                      ceil_mode: bool = False) -> int:
     """Output length of max/avg pooling, as PyTorch computes it.

@@ -140,6 +140,7 @@ def _conv_transpose2d_setup_context(ctx, inputs, output):
     input, weight, bias, stride, padding, output_padding, groups, dilation = inputs
     ctx.save_for_backward(input, weight)
     ctx.conv = (stride, padding, dilation, groups)
+    ctx.overhang = [_shapes.conv_transpose_overhang(s, o) for s, o in zip(stride, output_padding)]
     ctx.has_bias = bias is not None
 
 
@@ -147,10 +148,17 @@ def _conv_transpose2d_backward(ctx, grad):
     # conv_transpose2d(x, w) is conv2d's input gradient with x as grad_output, so its input
     # gradient is conv2d(grad, w) and its weight gradient conv2d's weight gradient with the
     # roles of input and grad_output exchanged.
+    # With output_padding >= stride that convolution outputs rows (columns) past the input's
+    # end: zeros of the input, whose gradient is dropped.
     input, weight = ctx.saved_tensors
     grad = grad.contiguous()
     needs = ctx.needs_input_grad
+    over_h, over_w = ctx.overhang
     grad_input = conv2d(grad, weight, None, *ctx.conv) if needs[0] else None
+    if grad_input is not None and (over_h or over_w):
+        grad_input = grad_input[..., :input.shape[-2], :input.shape[-1]].contiguous()
+    if over_h or over_w:
+        input = torch.nn.functional.pad(input, (0, over_w, 0, over_h))
     grad_weight = _conv2d_weight(grad, list(weight.shape), input, *ctx.conv) if needs[1] else None
     grad_bias = _bias_grad(grad) if ctx.has_bias and needs[2] else None
     return grad_input, grad_weight, grad_bias, None, None, None, None, None

@@ -146,6 +146,10 @@ TRANSPOSE_CASES = [
     (2, 2, 3, 5, 2, 3, 2, 3, 2, 2, 1, 2),          # output_padding with dilation
     (1, 4, 7, 7, 4, 1, 1, 1, 0, 0, 4, 1),          # depthwise 1x1
     (1, 3, 9, 8, 5, 5, 3, (2, 1), (2, 1), (1, 0), 1, 1),
+    # output_padding >= stride (allowed below the dilation): the conv this transposes has a
+    # longer output than the input, whose extra rows and columns are zero
+    (2, 3, 4, 5, 4, 3, 3, (1, 2), 1, (1, 2), 1, (2, 3)),
+    (1, 4, 3, 3, 2, 2, 2, 1, 0, 1, 2, 2),
 ]
 
 

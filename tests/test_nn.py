@@ -30,6 +30,7 @@ LAYER_CASES = [
     ("ConvTranspose2d", (3, 4, 3), dict(stride=2, padding=1, output_padding=1), (2, 3, 3, 4)),
     ("ConvTranspose2d", (4, 2, 4), dict(stride=2, padding=1, groups=2, bias=False), (2, 4, 2, 3)),
     ("ConvTranspose2d", (2, 3, 2), dict(dilation=2), (1, 2, 3, 3)),
+    ("ConvTranspose2d", (2, 3, 3), dict(dilation=2, output_padding=1), (2, 2, 4, 3)),
     ("MaxPool2d", (2,), {}, (2, 3, 6, 5)),
     ("MaxPool2d", (3,), dict(stride=2, padding=1, ceil_mode=True), (2, 2, 7, 6)),
     ("AvgPool2d", (2,), {}, (2, 3, 6, 4)),

@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from .. import _validate as V
+from .. import shapes
 from .. import functional as F
 from .. import grad as G
 from .module import Module, Parameter, rng, trains
@@ -146,13 +147,21 @@ class ConvTranspose2d(Module):
 
     def backward(self, grad):
         # a transposed convolution is the input-gradient of a convolution, so its own gradients
-        # are that convolution (for the input) and its weight-gradient with the roles swapped
+        # are that convolution (for the input) and its weight-gradient with the roles swapped;
+        # with output_padding >= stride that convolution outputs rows (columns) past the input's
+        # end, zeros of the input whose gradient is dropped
         g = np.ascontiguousarray(grad)
+        over = [shapes.conv_transpose_overhang(s, o)
+                for s, o in zip(self.stride, self.output_padding)]
         if trains(self.weight):
-            self.weight.grad += G.conv2d_weight(g, self.weight.shape, self.x, **self._geometry())
+            x = self.x
+            if any(over):
+                x = np.pad(x, [(0, 0)] * (x.ndim - 2) + [(0, over[0]), (0, over[1])])
+            self.weight.grad += G.conv2d_weight(g, self.weight.shape, x, **self._geometry())
         if trains(self.bias):
             self.bias.grad += g.sum(axis=(0, 2, 3))
-        return F.conv2d(g, self.weight.data, **self._geometry())
+        gx = F.conv2d(g, self.weight.data, **self._geometry())
+        return gx[..., :self.x.shape[-2], :self.x.shape[-1]] if any(over) else gx
 
 
 # -- pooling --------------------------------------------------------------------------------
