@@ -39,7 +39,8 @@ CONV_CASES = [
 TRANSPOSE_CASES = [
     ((2, 4, 3, 4), (4, 3, 4, 4), True, [2, 2], [1, 1], [0, 0], 1, [1, 1]),
     ((1, 4, 4, 3), (4, 1, 3, 2), False, [2, 3], [1, 0], [1, 2], 2, [1, 2]),
-    ((2, 3, 4, 3), (3, 2, 3, 2), True, [1, 2], [1, 0], [1, 2], 1, [2, 3]),  # output_padding >= stride
+    # output_padding >= stride (below the dilation)
+    ((2, 3, 4, 3), (3, 2, 3, 2), True, [1, 2], [1, 0], [1, 2], 1, [2, 3]),
 ]
 # (input shape, kernel, stride, padding, dilation, ceil_mode)
 POOL_CASES = [

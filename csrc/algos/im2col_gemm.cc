@@ -190,8 +190,8 @@ void col2im_images(const Conv2dParams& p, const int64_t* lands, const T* col, in
 // col2im from dcol^T, whose rows are the positions of `count` whole images (image i's at rows
 // [i*P, (i+1)*P)) and whose columns are (c, r, s) for channels [0, channels): a position's
 // taps of one channel are one run of R*S, and with undilated kernel columns each kernel row's
-// S taps land on S consecutive columns of dx. Positions outer, channels inner: the rows of dx
-// one position touches in every channel stay in L1 for the next position, which overlaps them.
+// S taps land on S consecutive columns of dx. Positions outer, channels inner, so dcol^T is read
+// in order (channels outer, in blocks of 16 KiB of dx planes, measured no faster).
 template <int kS, class T>
 inline void add_run(T* dst, const T* src, int64_t s0, int64_t s1) {
   if constexpr (kS > 0) {

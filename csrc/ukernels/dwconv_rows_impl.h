@@ -237,12 +237,12 @@ inline const T* plane_element(const DwConvSmallPlaneArgs<T>& a, int64_t q, int64
 // depthwise layers' kernel: MobileNet, EfficientNet's stride-1 blocks) compiled for its size:
 // each input row is loaded once, lanes j of `lo` holding columns j - pl (those outside the row
 // masked off, so zero) and `hi` the next L columns (kHi: only where the row reaches them); tap
-// column s is lanes s, ..., s + L - 1 of the pair, formed in registers (valignd), and the row
-// feeds every output row of the block that its window covers. Before, each output row loaded
-// each of its 9 taps, most of them split across cache lines (dw_512@14 at N=1: 0.036 -> 0.024
-// ms, at N=8: 0.293 -> 0.254 on one thread). kRows output rows at a time, kRows independent FMA
-// chains; rows outside the plane load nothing (an all-clear mask reads no memory), rows past the
-// output are not stored.
+// column s is lanes s, ..., s + L - 1 of the pair, formed in registers (shifted_columns,
+// valignd), and the row feeds every output row of the block that its window covers. Before,
+// each output row loaded each of its 9 taps, most of them split across cache lines (dw_512@14
+// at N=1: 0.036 -> 0.024 ms, at N=8: 0.293 -> 0.254 on one thread). kRows output rows at a
+// time, kRows independent FMA chains; rows outside the plane load nothing (an all-clear mask
+// reads no memory), rows past the output are not stored.
 template <class Tr, int kR, int kS, int kRows, bool kHi>
 void dwconv_small_plane_rows(const DwConvSmallPlaneArgs<typename Tr::T>& args) {
   using T = typename Tr::T;
