@@ -604,7 +604,9 @@ def max_pool2d_input_args(grad_output, indices, input_size):
                          f"input_size {size}")
     plane = size4[2] * size4[3]
     if idx.size and (idx.min() < 0 or idx.max() >= plane):
-        raise ValueError(f"indices must lie in [0, {plane}) for input_size {size}")
+        raise ValueError(f"indices must lie in [0, {plane}) for input_size {size} (a dilated "
+                         "window wholly in the padding has no input element: see "
+                         "fastconv.grad.without_empty_windows)")
     return contiguous(gy4), contiguous(idx.reshape(gy4.shape)), size4[2:], size
 
 

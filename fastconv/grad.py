@@ -11,7 +11,8 @@ import numpy as np
 from . import _dispatch
 from . import _validate as V
 
-__all__ = ["conv2d_input", "conv2d_weight", "max_pool2d_input", "avg_pool2d_input"]
+__all__ = ["conv2d_input", "conv2d_weight", "max_pool2d_input", "without_empty_windows",
+           "avg_pool2d_input"]
 
 
 def _shape(y: np.ndarray, size) -> np.ndarray:
@@ -42,11 +43,28 @@ def conv2d_weight(input, weight_size, grad_output, stride=1, padding=0, dilation
 
 
 def max_pool2d_input(grad_output, indices, input_size, *, backend=None):
-    """Gradient of max_pool2d (or min_pool2d): grad_output added at the saved indices."""
+    """Gradient of max_pool2d (or min_pool2d): grad_output added at the saved indices. Every
+    index must lie in its input plane; see without_empty_windows for the windows of a dilated
+    pooling that lie wholly in the padding."""
     gy, idx, input_hw, size = V.max_pool2d_input_args(grad_output, indices, input_size)
     if gy.shape[0] == 0:
         return np.zeros(size, gy.dtype)
     return _shape(_dispatch.get(backend).max_pool2d_backward(gy, idx, input_hw), size)
+
+
+def without_empty_windows(grad_output, indices, input_size):
+    """(grad_output, indices) with the windows that hold no input element dropped, for indices
+    that max_pool2d returned. With dilation a window can lie wholly in the padding: max_pool2d
+    then gives it -inf and, as PyTorch does, an index past the end of its plane, which
+    max_pool2d_input refuses. Such an output depends on no input, so its gradient is zero; here
+    its grad_output becomes 0 and its index 0. (PyTorch's own backward writes it out of bounds.)"""
+    idx = np.asarray(indices)
+    plane = int(input_size[-2]) * int(input_size[-1])
+    if idx.size == 0 or (idx.min() >= 0 and idx.max() < plane):
+        return grad_output, indices
+    outside = (idx < 0) | (idx >= plane)
+    gy = np.asarray(grad_output)
+    return np.where(outside, gy.dtype.type(0), gy), np.where(outside, 0, idx)
 
 
 def avg_pool2d_input(grad_output, input_size, kernel_size, stride=None, padding=0, ceil_mode=False,

@@ -180,9 +180,14 @@ def max_pool2d(input: Tensor, kernel_size: List[int], stride: List[int], padding
 
 
 @torch.library.custom_op("fastconv::max_pool2d_backward", mutates_args=())
-def _max_pool2d_backward(grad_output: Tensor, indices: Tensor, input_size: List[int]) -> Tensor:
-    return _tensor(_fc.grad.max_pool2d_input(_array(grad_output), _array(indices),
-                                             tuple(input_size)))
+def _max_pool2d_backward(grad_output: Tensor, indices: Tensor, input_size: List[int],
+                         empty_windows: bool = False) -> Tensor:
+    """max_pool2d's input gradient; empty_windows: the indices may hold windows that lie wholly
+    in the padding (fastconv.grad.without_empty_windows), whose gradient is zero."""
+    gy, idx = _array(grad_output), _array(indices)
+    if empty_windows:
+        gy, idx = _fc.grad.without_empty_windows(gy, idx, input_size)
+    return _tensor(_fc.grad.max_pool2d_input(gy, idx, tuple(input_size)))
 
 
 @max_pool2d.register_fake
@@ -194,7 +199,7 @@ def _(input, kernel_size, stride, padding, dilation, ceil_mode):
 
 
 @_max_pool2d_backward.register_fake
-def _(grad_output, indices, input_size):
+def _(grad_output, indices, input_size, empty_windows=False):
     return grad_output.new_empty(input_size)
 
 
@@ -202,11 +207,12 @@ def _max_pool2d_setup_context(ctx, inputs, output):
     ctx.mark_non_differentiable(output[1])
     ctx.save_for_backward(output[1])
     ctx.input_size = list(inputs[0].shape)
+    ctx.dilated = max(inputs[4]) > 1  # only dilated windows can lie wholly in the padding
 
 
 def _max_pool2d_backward_formula(ctx, grad, grad_indices):
     indices, = ctx.saved_tensors
-    grad_input = _max_pool2d_backward(grad.contiguous(), indices, ctx.input_size)
+    grad_input = _max_pool2d_backward(grad.contiguous(), indices, ctx.input_size, ctx.dilated)
     return grad_input, None, None, None, None, None
 
 

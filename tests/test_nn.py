@@ -106,6 +106,22 @@ def test_eval_mode_gradients(name):
         np.testing.assert_array_equal(module(x), x)
 
 
+# Dilated max pooling whose windows lie wholly in the padding (then every window does): the
+# outputs are -inf, their indices lie past the plane (as PyTorch's), and the gradient is zero.
+EMPTY_WINDOW_POOLS = [((1, 1, 1, 1), (2, 3), 1, (2, 1)), ((2, 2, 2, 3), 2, 1, (3, 1))]
+
+
+@pytest.mark.parametrize("shape,kernel,padding,dilation", EMPTY_WINDOW_POOLS)
+def test_max_pool_windows_wholly_in_padding(shape, kernel, padding, dilation):
+    x = random_input(shape)
+    pool = nn.MaxPool2d(kernel, 1, padding, dilation)
+    y = pool(x)
+    assert np.all(y == -np.inf) and np.all(pool.indices >= shape[2] * shape[3])
+    np.testing.assert_array_equal(pool.backward(np.ones_like(y)), np.zeros(shape))
+    with pytest.raises(ValueError, match="without_empty_windows"):
+        fc.grad.max_pool2d_input(np.ones_like(y), pool.indices, shape)
+
+
 def test_dropout_gradient_and_scaling():
     module = make("Dropout", (0.3,), {})
     x = random_input((50, 40))

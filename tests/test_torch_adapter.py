@@ -103,6 +103,25 @@ def test_gradcheck(op, ref, make, case):
         assert torch.autograd.gradcheck(fn, tensors)
 
 
+@pytest.mark.parametrize("dilated", [False, True])
+def test_max_pool_windows_wholly_in_padding(dilated):
+    """Every window of this dilated pooling lies in the padding: outputs -inf with PyTorch's
+    indices, and a zero gradient (PyTorch's own backward writes through those indices, past
+    the plane). opcheck runs the backward op with and without dropping such windows."""
+    x = _t(2, 2, 2, 3, grad=True)
+    args = ([2, 2], [1, 1], [1, 1], [3, 1] if dilated else [1, 1], False)
+    y, indices = fct.max_pool2d(x, *args)
+    expected = F.max_pool2d(x.detach(), *args, return_indices=True)
+    torch.testing.assert_close(y, expected[0])
+    torch.testing.assert_close(indices, expected[1])
+    assert bool(torch.isinf(y).all()) == dilated
+    y.backward(torch.ones_like(y))
+    if dilated:
+        torch.testing.assert_close(x.grad, torch.zeros_like(x))
+    grad_args = (torch.ones_like(y), indices, list(x.shape), dilated)
+    torch.library.opcheck(torch.ops.fastconv.max_pool2d_backward, grad_args)
+
+
 @pytest.mark.parametrize("module", [
     nn.Conv2d(3, 4, 3, stride=2, padding=1, bias=False),
     nn.Conv2d(4, 4, 4, padding="same", groups=2),                 # even kernel: uneven pads

@@ -188,7 +188,10 @@ class MaxPool2d(Module):
         return y
 
     def backward(self, grad):
-        return G.max_pool2d_input(np.ascontiguousarray(grad), self.indices, self.input_shape)
+        grad, indices = np.ascontiguousarray(grad), self.indices
+        if max(self.dilation) > 1:  # only dilated windows can lie wholly in the padding
+            grad, indices = G.without_empty_windows(grad, indices, self.input_shape)
+        return G.max_pool2d_input(grad, indices, self.input_shape)
 
 
 class AvgPool2d(Module):
