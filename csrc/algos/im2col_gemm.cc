@@ -193,7 +193,7 @@ void col2im_images(const Conv2dParams& p, const int64_t* lands, const T* col, in
 // S taps land on S consecutive columns of dx. Positions outer, channels inner, so dcol^T is read
 // in order (channels outer, in blocks of 16 KiB of dx planes, measured no faster).
 template <int kS, class T>
-inline void add_run(T* dst, const T* src, int64_t s0, int64_t s1) {
+inline void add_run(T* __restrict dst, const T* __restrict src, int64_t s0, int64_t s1) {
   if constexpr (kS > 0) {
     if (s0 == 0 && s1 == kS) {
 #pragma GCC unroll 8
