@@ -153,6 +153,20 @@ inline void copy_tile(const T* out, int64_t nr, T* dst, int64_t Wo) {
     for (int j = 0; j < M; ++j) dst[i * Wo + j] = out[(i * M + j) * nr];
 }
 
+// `count` whole tiles side by side from lanes [0, count) of out (planes nr apart) into dst.
+template <int M, class T>
+inline void store_tile_run(const T* __restrict out, int64_t nr, int64_t count, T* __restrict dst,
+                           int64_t Wo) {
+#pragma GCC unroll 8
+  for (int i = 0; i < M; ++i) {
+    T* __restrict row = dst + i * Wo;
+    const T* __restrict planes = out + i * M * nr;
+    for (int64_t l = 0; l < count; ++l)
+#pragma GCC unroll 8
+      for (int j = 0; j < M; ++j) row[l * M + j] = planes[j * nr + l];
+  }
+}
+
 // One block of tiles (images, tile rows and columns in raster order) x one group x one range of
 // output-channel panels: transform in, X GEMMs, transform out.
 template <class T, int kM, int kR>
@@ -281,6 +295,15 @@ void run_block(const Conv2dParams& p, const T* x, const WinogradWeights<T>& w, c
         const TileSpot& sp = ps[l];
         T* dst = yk + sp.out_off;
         if (sp.full) {
+          // Whole tiles side by side in one tile row: each output row interleaves their
+          // lanes of the row's m planes (vectorised), not tile by tile, element by element.
+          int64_t e = l + 1;
+          while (e < lanes && ps[e].full && ps[e].out_off == ps[e - 1].out_off + m) ++e;
+          if (e - l > 1) {
+            store_tile_run<m>(out + l, nr, e - l, dst, p.Wo);
+            l = e - 1;
+            continue;
+          }
           copy_tile<m>(out + l, nr, dst, p.Wo);
           continue;
         }
