@@ -232,12 +232,15 @@ def test_4x4_stride2_auto_rule(cpp):
 
 
 @pytest.mark.parametrize("x_shape,w_shape", [((2, 64, 16, 16), (96, 64, 4, 4)),
-                                              ((1, 64, 32, 32), (128, 64, 4, 4))],
-                         ids=["copies", "phases_together"])
+                                              ((1, 64, 32, 32), (128, 64, 4, 4)),
+                                              ((2, 112, 32, 32), (160, 112, 4, 4))],
+                         ids=["copies", "phases_together", "phase_filters_in_one_pass"])
 def test_4x4_stride2_phases_large_enough_to_thread(cpp, threads, x_shape, w_shape):
-    """Shapes whose phase filter shuffle and copies run on the pool, and (dcgan_g4's input
-    gradient, each phase one block of tiles) whose four phases share one parallel region: the
-    same answer as the reference at any thread count."""
+    """Shapes whose phase filter shuffle and copies run on the pool, (dcgan_g4's input
+    gradient, each phase one block of tiles) whose four phases share one parallel region, and
+    whose input gradient, several blocks of tiles per phase and filters larger than L2,
+    transforms all four phases' filters in one pass (with a partial panel of output channels):
+    the same answer as the reference at any thread count."""
     x, wt = random(x_shape, np.float32, 40), random(w_shape, np.float32, 41)
     f64 = lambda a: a.astype(np.float64)
     ref = fc.conv2d(f64(x), f64(wt), None, 2, 1, backend="reference")

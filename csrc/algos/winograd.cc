@@ -481,9 +481,9 @@ namespace {
 
 // The transformed filters of the calling thread's plan-less calls, forward or input gradient,
 // kept for the next call (a plan keeps its own): buffer 0 for the call's own transforms, and
-// `count` in all where each of the call's pool threads transforms filters into its own (the
-// phases of a 4x4 stride-2 input gradient). Pass the pointer to workers: a lambda running on
-// another thread would name that thread's own thread_local.
+// `count` in all where each of the call's pool threads, or each phase of a 4x4 stride-2 input
+// gradient, has its own. Pass the pointer to workers: a lambda running on another thread would
+// name that thread's own thread_local.
 template <class T>
 WinogradWeights<T>* call_weights(int count = 1) {
   thread_local std::vector<WinogradWeights<T>> w;
@@ -545,11 +545,36 @@ void WinogradWeights<T>::lay_out(const Conv2dParams& p, int m) {
   data_ = buf_.get<T>(max64(1, G_ * X * u_xi_));
 }
 
+namespace {
+
+// panels(g, kp0, kp1) for every group's MR-row panels of filters, on the pool where there are
+// `filters` enough (below a few thousand the transform takes microseconds, less than a
+// fork/join), each thread a contiguous range of (group, panel) jobs, one call per group.
+template <class Panels>
+void for_panel_ranges(int64_t groups, int64_t kpanels, int64_t filters, Panels&& panels) {
+  const int64_t jobs = groups * kpanels;
+  const int threads = jobs > 1 && filters >= 4096 ? max_threads() : 1;
+  auto run = [&](int64_t j0, int64_t j1) {
+    for (int64_t jb = j0; jb < j1;) {
+      const int64_t g = jb / kpanels, end = min64(j1, (g + 1) * kpanels);
+      panels(g, jb - g * kpanels, end - g * kpanels);
+      jb = end;
+    }
+  };
+  if (threads > 1) {
+    parallel_for(threads, [&](int64_t t) { run(jobs * t / threads, jobs * (t + 1) / threads); });
+  } else {
+    run(0, jobs);
+  }
+}
+
+}  // namespace
+
 template <class T>
-void WinogradWeights<T>::transform_panels(const WinogradFilters<T>& f, int64_t g, int64_t kp0,
-                                          int64_t kp1) {
-  const WinogradTransforms<T>& tr = transforms_for(*transforms_, m_, r_);
-  const int64_t mr = gemm_->mr, X = (m_ + r_ - 1) * (m_ + r_ - 1);
+template <class Transform>
+void WinogradWeights<T>::for_each_chunk(const WinogradFilters<T>& f, int32_t max_tap, int64_t g,
+                                        int64_t kp0, int64_t kp1, Transform&& transform) const {
+  const int64_t mr = gemm_->mr;
   // A panel's filters are transformed kChunk input channels per transform call: the call's
   // lanes are (channel, row) pairs in the packed order, so each of the X outputs is one
   // contiguous run of whole cache lines (and the planes are skewed, so the X runs do not
@@ -567,8 +592,6 @@ void WinogradWeights<T>::transform_panels(const WinogradFilters<T>& f, int64_t g
       const int64_t d = c_off(c) - c_off(c0);
       span = max64(span, d < 0 ? -d : d);
     }
-  int32_t max_tap = 0;
-  for (int64_t q = 0; q < r_ * r_; ++q) max_tap = f.taps[q] > max_tap ? f.taps[q] : max_tap;
   if ((mr - 1) * f.k_stride + span + max_tap > INT32_MAX)
     throw std::length_error("winograd: filters too large");
   // With evenly spaced channels every chunk has the same offsets: worked out again only for a
@@ -590,15 +613,67 @@ void WinogradWeights<T>::transform_panels(const WinogradFilters<T>& f, int64_t g
     for (int64_t c0 = 0; c0 < Cg_; c0 += kChunk) {
       const int64_t cn = min64(kChunk, Cg_ - c0);
       if (f.c_offsets) fill_offsets(c0, cn);
-      T* u = data_ + g * X * u_xi_ + kp * Cg_ * mr + c0 * mr;
-      tr.filter(f.base + g * f.g_stride + kp * mr * f.k_stride + c_off(c0), offsets, f.taps,
-                cn * mr, u, u_xi_);
-      if (rows < mr)
-        for (int64_t xi = 0; xi < X; ++xi)
-          for (int64_t c = 0; c < cn; ++c)
-            std::fill(u + xi * u_xi_ + c * mr + rows, u + xi * u_xi_ + (c + 1) * mr, T(0));
+      transform(f.base + g * f.g_stride + kp * mr * f.k_stride + c_off(c0), offsets, cn * mr,
+                (g * (m_ + r_ - 1) * (m_ + r_ - 1)) * u_xi_ + kp * Cg_ * mr + c0 * mr, rows);
     }
   }
+}
+
+// Rows [rows, MR) of `channels` channels of a panel's planes from u, which the transform filled
+// from a copy of row 0.
+template <class T>
+void WinogradWeights<T>::zero_rows(T* u, int64_t channels, int64_t rows) const {
+  const int64_t mr = gemm_->mr, X = (m_ + r_ - 1) * (m_ + r_ - 1);
+  if (rows < mr)
+    for (int64_t xi = 0; xi < X; ++xi)
+      for (int64_t c = 0; c < channels; ++c)
+        std::fill(u + xi * u_xi_ + c * mr + rows, u + xi * u_xi_ + (c + 1) * mr, T(0));
+}
+
+template <class T>
+void WinogradWeights<T>::transform_panels(const WinogradFilters<T>& f, int64_t g, int64_t kp0,
+                                          int64_t kp1) {
+  const WinogradTransforms<T>& tr = transforms_for(*transforms_, m_, r_);
+  int32_t max_tap = 0;
+  for (int64_t q = 0; q < r_ * r_; ++q) max_tap = f.taps[q] > max_tap ? f.taps[q] : max_tap;
+  for_each_chunk(f, max_tap, g, kp0, kp1,
+                 [&](const T* src, const int32_t* offsets, int64_t lanes, int64_t u_off,
+                     int64_t rows) {
+                   tr.filter(src, offsets, f.taps, lanes, data_ + u_off, u_xi_);
+                   zero_rows(data_ + u_off, lanes / gemm_->mr, rows);
+                 });
+}
+
+template <class T>
+void WinogradWeights<T>::transform_all_sets(WinogradWeights* const* w,
+                                            const WinogradFilters<T>* f, int sets) {
+  constexpr int kMaxSets = 4;
+  if (sets < 1 || sets > kMaxSets) throw std::logic_error("winograd: 1 to 4 filter sets");
+  const WinogradWeights& w0 = *w[0];
+  const int rr = w0.r_ * w0.r_;
+  int32_t set_taps[kMaxSets * 16];
+  for (int s = 0; s < sets; ++s) {
+    const WinogradWeights& ws = *w[s];
+    if (ws.m_ != w0.m_ || ws.r_ != w0.r_ || ws.G_ != w0.G_ || ws.Kg_ != w0.Kg_ ||
+        ws.Cg_ != w0.Cg_ || ws.u_xi_ != w0.u_xi_)
+      throw std::logic_error("winograd: filter sets need weights laid out alike");
+    for (int q = 0; q < rr; ++q) {
+      if (f[s].taps[q] < 0 || f[s].taps[q] >= 16)
+        throw std::logic_error("winograd: filter sets take taps within 4x4 filters");
+      set_taps[s * rr + q] = f[s].taps[q];
+    }
+  }
+  const WinogradTransforms<T>& tr = transforms_for(*w0.transforms_, w0.m_, w0.r_);
+  for_panel_ranges(w0.G_, w0.kpanels_, w0.Kg_ * w0.Cg_ * w0.G_ * sets,
+                   [&](int64_t g, int64_t kp0, int64_t kp1) {
+    w0.for_each_chunk(f[0], 15, g, kp0, kp1, [&](const T* src, const int32_t* offsets,
+                                                 int64_t lanes, int64_t u_off, int64_t rows) {
+      T* u[kMaxSets];
+      for (int s = 0; s < sets; ++s) u[s] = w[s]->data_ + u_off;
+      tr.filter_sets(src, offsets, set_taps, sets, lanes, u, w0.u_xi_);
+      for (int s = 0; s < sets; ++s) w0.zero_rows(u[s], lanes / w0.gemm_->mr, rows);
+    });
+  });
 }
 
 template <class T>
@@ -609,22 +684,9 @@ void WinogradWeights<T>::pack(const Conv2dParams& p, const WinogradFilters<T>& f
 
 template <class T>
 void WinogradWeights<T>::transform_all(const WinogradFilters<T>& f) {
-  // A job transforms one MR-row panel. Below a few thousand filters the transform takes
-  // microseconds, less than a fork/join.
-  const int64_t jobs = G_ * kpanels_;
-  const int threads = jobs > 1 && Kg_ * Cg_ * G_ >= 4096 ? max_threads() : 1;
-  auto run = [&](int64_t j0, int64_t j1) {  // jobs [j0, j1), a call per group they cover
-    for (int64_t jb = j0; jb < j1;) {
-      const int64_t g = jb / kpanels_, end = min64(j1, (g + 1) * kpanels_);
-      transform_panels(f, g, jb - g * kpanels_, end - g * kpanels_);
-      jb = end;
-    }
-  };
-  if (threads > 1) {
-    parallel_for(threads, [&](int64_t t) { run(jobs * t / threads, jobs * (t + 1) / threads); });
-  } else {
-    run(0, jobs);
-  }
+  for_panel_ranges(G_, kpanels_, Kg_ * Cg_ * G_, [&](int64_t g, int64_t kp0, int64_t kp1) {
+    transform_panels(f, g, kp0, kp1);
+  });
 }
 
 namespace {
@@ -740,23 +802,41 @@ void transform_and_run(const Conv2dParams& q, const T* x, const WinogradFilters<
 // whole phases where there are enough to go round, each transforming its phase's filters into
 // its thread's buffer: phase by phase, each phase's items split its output channels, repeated
 // its input transform and forked and joined on their own (dcgan_g4 at N=1 on two threads:
-// 0.272 -> 0.216 ms).
+// 0.272 -> 0.216 ms). Otherwise (several blocks, as at N=8) each phase's filters are
+// transformed before its items run, and where w is larger than L2, so that each phase would
+// read it again from L3, all four phases' filters first, in one pass over w: each filter read
+// once (dcgan_g3 at N=8, 2 MB of filters: 3.14 -> 3.01 ms on one thread, 1.83 -> 1.79 on two).
+// With w in L2, phase by phase stays faster, each phase's transformed filters still in L2 when
+// its GEMMs read them (dcgan_g4 at N=8, 512 KB: 2.27 against 2.46 ms in one pass; at N=1 the
+// items' own transforms: 0.400 against 0.422).
 template <class T>
 void transform_and_run_phases(const Conv2dParams* q, const WinogradFilters<T>* f, const T* x,
                               T* y, const int64_t* offset) {
-  WinogradWeights<T>* w = call_weights<T>();
+  WinogradWeights<T>* w = call_weights<T>(4 > max_threads() ? 4 : max_threads());
   Schedule s[4];
   int m[4];
-  bool together = true;
+  bool together = true, one_tile = true;
   int threads = 1;
   for (int i = 0; i < 4; ++i) {
     m[i] = winograd_default_tile(q[i], false);
     w[0].lay_out(q[i], m[i]);
     s[i] = schedule(q[i], w[0]);
     together = together && s[i].blocks == 1;
+    one_tile = one_tile && m[i] == m[0];
     threads = s[i].threads > threads ? s[i].threads : threads;
   }
   if (!together) {
+    // The 4x4 filters: the phase convs' output channels (dx) by their input channels.
+    const int64_t w_bytes = q[0].C * q[0].K / q[0].groups * 16 * static_cast<int64_t>(sizeof(T));
+    if (one_tile && w_bytes > kL2Bytes) {
+      WinogradWeights<T>* phases[4] = {&w[0], &w[1], &w[2], &w[3]};
+      for (int i = 0; i < 4; ++i) w[i].lay_out(q[i], m[i]);
+      WinogradWeights<T>::transform_all_sets(phases, f, 4);
+      for (int i = 0; i < 4; ++i)
+        run_items(q[i], x, w[i], static_cast<const T*>(nullptr), y + offset[i], s[i],
+                  [](int64_t, int64_t, int64_t) {});
+      return;
+    }
     for (int i = 0; i < 4; ++i)
       transform_and_run(q[i], x, f[i], m[i], static_cast<const T*>(nullptr), y + offset[i]);
     return;
@@ -769,11 +849,10 @@ void transform_and_run_phases(const Conv2dParams* q, const WinogradFilters<T>* f
     }
     first[i + 1] = first[i] + s[i].items;
   }
-  w = call_weights<T>(threads);  // a buffer per thread, one for all four phases on one thread
   run_shared(threads, first[4], [&](int64_t k, int64_t t) {
     int i = 0;
     while (k >= first[i + 1]) ++i;
-    WinogradWeights<T>& wt = w[t];
+    WinogradWeights<T>& wt = w[t];  // a buffer per thread, one for all four phases on one thread
     wt.lay_out(q[i], m[i]);
     run_item(q[i], x, wt, static_cast<const T*>(nullptr), y + offset[i], s[i], k - first[i],
              [&](int64_t g, int64_t kp0, int64_t kp1) { wt.transform_panels(f[i], g, kp0, kp1); });

@@ -114,6 +114,11 @@ class WinogradWeights {
   void lay_out(const ops::Conv2dParams& p, int m);
   void transform_panels(const WinogradFilters<T>& f, int64_t g, int64_t kp0, int64_t kp1);
   void transform_all(const WinogradFilters<T>& f);
+  // transform_all for `sets` weights at once, w[s] from f[s], which differ only in their taps,
+  // all within the first 16 of each filter (the phases of a 4x4 stride-2 conv's 4x4 filters):
+  // each filter is read once. Every w[s] must be laid out alike (lay_out with equal shapes).
+  static void transform_all_sets(WinogradWeights* const* w, const WinogradFilters<T>* f,
+                                 int sets);
   int tile() const { return m_; }
   int kernel() const { return r_; }  // R = S: 3, or 2 for F(2x2, 2x2)
   int64_t groups() const { return G_; }
@@ -129,6 +134,14 @@ class WinogradWeights {
   size_t bytes() const { return buf_.bytes(); }
 
  private:
+  // Calls transform(src, offsets, lanes, u_off, rows) for each chunk of panels [kp0, kp1) of
+  // group g: its filters at src + offsets[lane], lanes of them, transformed into the planes
+  // from data_ + u_off, of which rows of each MR are real (the rest must be zeroed).
+  template <class Transform>
+  void for_each_chunk(const WinogradFilters<T>& f, int32_t max_tap, int64_t g, int64_t kp0,
+                      int64_t kp1, Transform&& transform) const;
+  void zero_rows(T* u, int64_t channels, int64_t rows) const;
+
   int m_ = 0, r_ = 3;
   int64_t G_ = 0, Kg_ = 0, Cg_ = 0, kpanels_ = 0;
   int64_t u_xi_ = 0;  // elements between the planes of consecutive xi

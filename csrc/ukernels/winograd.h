@@ -12,6 +12,7 @@
 //           e.g. taps[q] = q for contiguous R x R filters; lanes is any count up to
 //           kWinogradMaxFilterLanes)
 //           -> u[xi * u_stride + l] = (G g G^T)[xi]
+//   filter_sets: the same for several R x R subsets of 4 x 4 filters, each filter read once
 // The matrices are those of Lavin & Gray's construction with interpolation points
 // 0, +-1 (and infinity) for m = 2, 0, +-1, +-2 for m = 4, and 0, +-1, +-2, +-1/2 for m = 6;
 // F(2x2, 2x2) uses 0, 1 (and infinity), every coefficient +-1; F(4x4, 2x2) 0, +-1, 2.
@@ -29,6 +30,11 @@ struct WinogradTransforms {
   void (*output)(const T* mm, int64_t m_stride, int64_t lanes, T bias, T* y);
   void (*filter)(const T* g, const int32_t* offsets, const int32_t* taps, int64_t lanes, T* u,
                  int64_t u_stride);
+  // filter for several tap sets of the same 4 x 4 filters at once (the phases of a 4x4
+  // stride-2 conv): every filter's 16 taps, g[offsets[l] + q] for q < 16, are read once, and
+  // set s's R x R taps, set_taps[s * R * R + i] of the 16, are transformed into u[s].
+  void (*filter_sets)(const T* g, const int32_t* offsets, const int32_t* set_taps, int sets,
+                      int64_t lanes, T* const* u, int64_t u_stride);
   // input, reading each tile's patch where it lies (see winograd_input_gathered); null at
   // ISA levels without vector gathers.
   void (*input_gathered)(const T* x, const int32_t* offsets, const uint32_t* row_valid,

@@ -260,10 +260,10 @@ void winograd_output(const T* mm, int64_t m_stride, int64_t lanes, T bias, T* y)
   }
 }
 
-// Filters with their taps in planes, g[(r * R + s) * lanes + l]; any lane count: whole vectors,
-// then a scalar tail.
-template <class T, int B, class Tile>
-void winograd_filter_planes(const T* g, int64_t lanes, T* u, int64_t u_stride) {
+// Filters with their taps in planes, tap (r, s) of lane l at plane(r * R + s)[l]; any lane
+// count: whole vectors, then a scalar tail.
+template <class T, int B, class Tile, class Planes>
+void winograd_filter_planes(Planes plane, int64_t lanes, T* u, int64_t u_stride) {
   using V = typename Lanes<T, B>::V;
   constexpr int a = Tile::a, R = Tile::r;
   int64_t l0 = 0;
@@ -272,7 +272,7 @@ void winograd_filter_planes(const T* g, int64_t lanes, T* u, int64_t u_stride) {
     for (int s = 0; s < R; ++s) {
       V col[R], r[a];
       for (int q = 0; q < R; ++q)
-        __builtin_memcpy(&col[q], g + (q * R + s) * lanes + l0, sizeof(V));
+        __builtin_memcpy(&col[q], plane(q * R + s) + l0, sizeof(V));
       Tile::template filt1d<V, T>(col, r);
       for (int i = 0; i < a; ++i) t[i][s] = r[i];
     }
@@ -287,7 +287,7 @@ void winograd_filter_planes(const T* g, int64_t lanes, T* u, int64_t u_stride) {
     T t[a][R];
     for (int s = 0; s < R; ++s) {
       T col[R], r[a];
-      for (int q = 0; q < R; ++q) col[q] = g[(q * R + s) * lanes + l];
+      for (int q = 0; q < R; ++q) col[q] = plane(q * R + s)[l];
       Tile::template filt1d<T, T>(col, r);
       for (int i = 0; i < a; ++i) t[i][s] = r[i];
     }
@@ -347,7 +347,22 @@ void winograd_filter(const T* g, const int32_t* offsets, const int32_t* tap_off,
                      T* u, int64_t u_stride) {
   T taps[Tile::r * Tile::r * kWinogradMaxFilterLanes];
   Gather::template run<Tile::r * Tile::r>(g, offsets, tap_off, lanes, taps);
-  winograd_filter_planes<T, B, Tile>(taps, lanes, u, u_stride);
+  winograd_filter_planes<T, B, Tile>([&](int q) { return taps + q * lanes; }, lanes, u, u_stride);
+}
+
+// Tap sets of 4x4 filters: all 16 taps gathered into planes once (for float on AVX-512, 16
+// loads and a register transpose per 16 filters), each set's transform reading its planes,
+// where each phase's own gather read every filter again.
+template <class T, int B, class Tile, class Gather>
+void winograd_filter_sets(const T* g, const int32_t* offsets, const int32_t* set_taps, int sets,
+                          int64_t lanes, T* const* u, int64_t u_stride) {
+  constexpr int kTaps = 16, RR = Tile::r * Tile::r;
+  static constexpr int32_t kAll[kTaps] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  T taps[kTaps * kWinogradMaxFilterLanes];
+  Gather::template run<kTaps>(g, offsets, kAll, lanes, taps);
+  for (int s = 0; s < sets; ++s)
+    winograd_filter_planes<T, B, Tile>(
+        [&](int q) { return taps + set_taps[s * RR + q] * lanes; }, lanes, u[s], u_stride);
 }
 
 // The gathered input transform where Gather has vector gathers (a lanes() member), else null:
@@ -363,7 +378,8 @@ constexpr decltype(WinogradTransforms<T>::input_gathered) input_gathered_or_null
 template <class T, int B, class Tile, class Gather>
 constexpr WinogradTransforms<T> transforms_of() {
   return {winograd_input<T, B, Tile>, winograd_output<T, B, Tile>,
-          winograd_filter<T, B, Tile, Gather>, input_gathered_or_null<T, B, Tile, Gather>()};
+          winograd_filter<T, B, Tile, Gather>, winograd_filter_sets<T, B, Tile, Gather>,
+          input_gathered_or_null<T, B, Tile, Gather>()};
 }
 
 template <class T, int B, class Gather = GatherTapsByElement>
