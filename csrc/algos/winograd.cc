@@ -797,6 +797,19 @@ void transform_and_run(const Conv2dParams& q, const T* x, const WinogradFilters<
             [&](int64_t g, int64_t kp0, int64_t kp1) { w.transform_panels(f, g, kp0, kp1); });
 }
 
+// The items of four phase convs with schedules s[0..3] in one parallel region, first come,
+// first served: item(phase, item within the phase, thread).
+template <class Item>
+void run_phase_items(int threads, const Schedule* s, Item&& item) {
+  int64_t first[5] = {0};
+  for (int i = 0; i < 4; ++i) first[i + 1] = first[i] + s[i].items;
+  run_shared(threads, first[4], [&](int64_t k, int64_t t) {
+    int i = 0;
+    while (k >= first[i + 1]) ++i;
+    item(i, k - first[i], t);
+  });
+}
+
 // The four phases of a 4x4 stride-2 input gradient (stride-1 convs q[i] with filters f[i], into
 // y + offset[i]). Where each is one block of tiles, their items run in one parallel region,
 // whole phases where there are enough to go round, each transforming its phase's filters into
@@ -805,7 +818,10 @@ void transform_and_run(const Conv2dParams& q, const T* x, const WinogradFilters<
 // 0.272 -> 0.216 ms). Otherwise (several blocks, as at N=8) each phase's filters are
 // transformed before its items run, and where w is larger than L2, so that each phase would
 // read it again from L3, all four phases' filters first, in one pass over w: each filter read
-// once (dcgan_g3 at N=8, 2 MB of filters: 3.14 -> 3.01 ms on one thread, 1.83 -> 1.79 on two).
+// once (dcgan_g3 at N=8, 2 MB of filters: 3.14 -> 3.01 ms on one thread, 1.83 -> 1.79 on two),
+// and then the four phases' items in one parallel region, taken first come, first served (one
+// fork/join where there were four, and no thread idles at the end of each phase; on two
+// threads 1.650 -> 1.633 ms, medians of 9).
 // With w in L2, phase by phase stays faster, each phase's transformed filters still in L2 when
 // its GEMMs read them (dcgan_g4 at N=8, 512 KB: 2.27 against 2.46 ms in one pass; at N=1 the
 // items' own transforms: 0.400 against 0.422).
@@ -832,29 +848,26 @@ void transform_and_run_phases(const Conv2dParams* q, const WinogradFilters<T>* f
       WinogradWeights<T>* phases[4] = {&w[0], &w[1], &w[2], &w[3]};
       for (int i = 0; i < 4; ++i) w[i].lay_out(q[i], m[i]);
       WinogradWeights<T>::transform_all_sets(phases, f, 4);
-      for (int i = 0; i < 4; ++i)
-        run_items(q[i], x, w[i], static_cast<const T*>(nullptr), y + offset[i], s[i],
-                  [](int64_t, int64_t, int64_t) {});
+      run_phase_items(threads, s, [&](int i, int64_t it, int64_t) {
+        run_item(q[i], x, w[i], static_cast<const T*>(nullptr), y + offset[i], s[i], it,
+                 [](int64_t, int64_t, int64_t) {});
+      });
       return;
     }
     for (int i = 0; i < 4; ++i)
       transform_and_run(q[i], x, f[i], m[i], static_cast<const T*>(nullptr), y + offset[i]);
     return;
   }
-  int64_t first[5] = {0};
   for (int i = 0; i < 4; ++i) {
     if (4 * q[i].groups >= threads) {  // whole units: every phase's input transformed once
       s[i].kparts = 1;
       s[i].whole = s[i].items = s[i].blocks * q[i].groups;
     }
-    first[i + 1] = first[i] + s[i].items;
   }
-  run_shared(threads, first[4], [&](int64_t k, int64_t t) {
-    int i = 0;
-    while (k >= first[i + 1]) ++i;
+  run_phase_items(threads, s, [&](int i, int64_t it, int64_t t) {
     WinogradWeights<T>& wt = w[t];  // a buffer per thread, one for all four phases on one thread
     wt.lay_out(q[i], m[i]);
-    run_item(q[i], x, wt, static_cast<const T*>(nullptr), y + offset[i], s[i], k - first[i],
+    run_item(q[i], x, wt, static_cast<const T*>(nullptr), y + offset[i], s[i], it,
              [&](int64_t g, int64_t kp0, int64_t kp1) { wt.transform_panels(f[i], g, kp0, kp1); });
   });
 }
