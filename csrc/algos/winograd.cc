@@ -664,6 +664,7 @@ void WinogradWeights<T>::transform_all_sets(WinogradWeights* const* w,
     }
   }
   const WinogradTransforms<T>& tr = transforms_for(*w0.transforms_, w0.m_, w0.r_);
+  if (!tr.filter_sets) throw std::logic_error("winograd: filter sets are for 2x2 kernels");
   for_panel_ranges(w0.G_, w0.kpanels_, w0.Kg_ * w0.Cg_ * w0.G_ * sets,
                    [&](int64_t g, int64_t kp0, int64_t kp1) {
     w0.for_each_chunk(f[0], 15, g, kp0, kp1, [&](const T* src, const int32_t* offsets,

@@ -32,7 +32,8 @@ struct WinogradTransforms {
                  int64_t u_stride);
   // filter for several tap sets of the same 4 x 4 filters at once (the phases of a 4x4
   // stride-2 conv): every filter's 16 taps, g[offsets[l] + q] for q < 16, are read once, and
-  // set s's R x R taps, set_taps[s * R * R + i] of the 16, are transformed into u[s].
+  // set s's R x R taps, set_taps[s * R * R + i] of the 16, are transformed into u[s]; for the
+  // 2 x 2 kernels' tiles only (null for the 3 x 3 ones).
   void (*filter_sets)(const T* g, const int32_t* offsets, const int32_t* set_taps, int sets,
                       int64_t lanes, T* const* u, int64_t u_stride);
   // input, reading each tile's patch where it lies (see winograd_input_gathered); null at

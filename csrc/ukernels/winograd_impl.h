@@ -375,10 +375,17 @@ constexpr decltype(WinogradTransforms<T>::input_gathered) input_gathered_or_null
   else return winograd_input_gathered<T, B, Tile, Gather>;
 }
 
+// filter_sets for the 2x2 kernels only (the phases of 4x4 filters), else null.
+template <class T, int B, class Tile, class Gather>
+constexpr decltype(WinogradTransforms<T>::filter_sets) filter_sets_or_null() {
+  if constexpr (Tile::r == 2) return winograd_filter_sets<T, B, Tile, Gather>;
+  else return nullptr;
+}
+
 template <class T, int B, class Tile, class Gather>
 constexpr WinogradTransforms<T> transforms_of() {
   return {winograd_input<T, B, Tile>, winograd_output<T, B, Tile>,
-          winograd_filter<T, B, Tile, Gather>, winograd_filter_sets<T, B, Tile, Gather>,
+          winograd_filter<T, B, Tile, Gather>, filter_sets_or_null<T, B, Tile, Gather>(),
           input_gathered_or_null<T, B, Tile, Gather>()};
 }
 
