@@ -789,6 +789,24 @@ void transform_and_run(const Conv2dParams& q, const T* x, const WinogradFilters<
     return;
   }
   const Schedule s = schedule(q, w);
+  if (s.blocks > 1 && s.whole == 0 && s.kparts == s.threads && s.threads > 1) {
+    // Every unit split by output channels, one part per thread: thread t transforms the
+    // filters of part t and runs part t of every block, in one parallel region. Its
+    // transformed filters stay in its own L2 and nothing waits between the transform and the
+    // GEMMs (two regions, with the parts taken first come, first served: r50_3x3_256@14 at N=1
+    // on two threads 0.661 -> 0.584 ms forward, 0.736 -> 0.661 input gradient).
+    parallel_for(s.threads, [&](int64_t t) {
+      for (int64_t g = 0; g < q.groups; ++g) {
+        const int64_t kp0 = w.k_panels() * t / s.kparts, kp1 = w.k_panels() * (t + 1) / s.kparts;
+        if (kp0 >= kp1) continue;
+        w.transform_panels(f, g, kp0, kp1);
+        for (int64_t blk = 0; blk < s.blocks; ++blk)
+          run_item(q, x, w, bias, y, s, (g * s.blocks + blk) * s.kparts + t,
+                   [](int64_t, int64_t, int64_t) {});
+      }
+    });
+    return;
+  }
   if (s.blocks > 1) {
     w.transform_all(f);
     run_items(q, x, w, bias, y, s, [](int64_t, int64_t, int64_t) {});
