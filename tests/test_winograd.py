@@ -231,6 +231,22 @@ def test_4x4_stride2_auto_rule(cpp):
     assert name != "winograd" and "32 channels" in why
 
 
+def check_forward_and_input_grad(cpp, x, wt, stride, seed):
+    """"winograd" forward and input gradient (padding 1) against the float64 reference."""
+    f64 = lambda a: a.astype(np.float64)
+    rtol = rtol_for("winograd", np.float32)
+    ref = fc.conv2d(f64(x), f64(wt), None, stride, 1, backend="reference")
+    mag = fc.conv2d(np.abs(f64(x)), np.abs(f64(wt)), None, stride, 1, backend="reference")
+    y = fc.conv2d(x, wt, None, stride, 1, algorithm="winograd", backend=cpp)
+    assert_close(y, ref, mag, np.float32, rtol=rtol, what="fwd")
+    gy = random(ref.shape, np.float32, seed)
+    dx = fc.grad.conv2d_input(x.shape, wt, gy, stride, 1, algorithm="winograd", backend=cpp)
+    dx_ref = fc.grad.conv2d_input(x.shape, f64(wt), f64(gy), stride, 1, backend="reference")
+    dx_mag = fc.grad.conv2d_input(x.shape, np.abs(f64(wt)), np.abs(f64(gy)), stride, 1,
+                                  backend="reference")
+    assert_close(dx, dx_ref, dx_mag, np.float32, rtol=rtol, what="conv2d_input")
+
+
 @pytest.mark.parametrize("x_shape,w_shape", [((2, 64, 16, 16), (96, 64, 4, 4)),
                                               ((1, 64, 32, 32), (128, 64, 4, 4)),
                                               ((2, 112, 32, 32), (160, 112, 4, 4))],
@@ -241,38 +257,16 @@ def test_4x4_stride2_phases_large_enough_to_thread(cpp, threads, x_shape, w_shap
     whose input gradient, several blocks of tiles per phase and filters larger than L2,
     transforms all four phases' filters in one pass (with a partial panel of output channels):
     the same answer as the reference at any thread count."""
-    x, wt = random(x_shape, np.float32, 40), random(w_shape, np.float32, 41)
-    f64 = lambda a: a.astype(np.float64)
-    ref = fc.conv2d(f64(x), f64(wt), None, 2, 1, backend="reference")
-    mag = fc.conv2d(np.abs(f64(x)), np.abs(f64(wt)), None, 2, 1, backend="reference")
-    y = fc.conv2d(x, wt, None, 2, 1, algorithm="winograd", backend=cpp)
-    assert_close(y, ref, mag, np.float32, rtol=rtol_for("winograd", np.float32), what="fwd")
-    gy = random(ref.shape, np.float32, 42)
-    dx = fc.grad.conv2d_input(x.shape, wt, gy, 2, 1, algorithm="winograd", backend=cpp)
-    dx_ref = fc.grad.conv2d_input(x.shape, f64(wt), f64(gy), 2, 1, backend="reference")
-    dx_mag = fc.grad.conv2d_input(x.shape, np.abs(f64(wt)), np.abs(f64(gy)), 2, 1,
-                                  backend="reference")
-    assert_close(dx, dx_ref, dx_mag, np.float32, rtol=rtol_for("winograd", np.float32),
-                 what="conv2d_input")
+    check_forward_and_input_grad(cpp, random(x_shape, np.float32, 40),
+                                 random(w_shape, np.float32, 41), stride=2, seed=42)
 
 
 def test_every_block_split_by_output_channels(cpp, threads):
     """49 F(2x2) tiles as blocks of 32 and 17 at N=1: on two threads each takes one half of the
     output channels (130: a partial panel) of both blocks, transforming that half's filters
     itself; forward and input gradient match the reference at any thread count."""
-    x, wt = random((1, 128, 14, 14), np.float32, 52), random((130, 128, 3, 3), np.float32, 53)
-    f64 = lambda a: a.astype(np.float64)
-    ref = fc.conv2d(f64(x), f64(wt), None, 1, 1, backend="reference")
-    mag = fc.conv2d(np.abs(f64(x)), np.abs(f64(wt)), None, 1, 1, backend="reference")
-    y = fc.conv2d(x, wt, None, 1, 1, algorithm="winograd", backend=cpp)
-    assert_close(y, ref, mag, np.float32, rtol=rtol_for("winograd", np.float32), what="fwd")
-    gy = random(ref.shape, np.float32, 54)
-    dx = fc.grad.conv2d_input(x.shape, wt, gy, 1, 1, algorithm="winograd", backend=cpp)
-    dx_ref = fc.grad.conv2d_input(x.shape, f64(wt), f64(gy), 1, 1, backend="reference")
-    dx_mag = fc.grad.conv2d_input(x.shape, np.abs(f64(wt)), np.abs(f64(gy)), 1, 1,
-                                  backend="reference")
-    assert_close(dx, dx_ref, dx_mag, np.float32, rtol=rtol_for("winograd", np.float32),
-                 what="conv2d_input")
+    check_forward_and_input_grad(cpp, random((1, 128, 14, 14), np.float32, 52),
+                                 random((130, 128, 3, 3), np.float32, 53), stride=1, seed=54)
 
 
 def test_last_round_blocks_split_between_threads(cpp, threads):
