@@ -60,9 +60,9 @@ def without_empty_windows(grad_output, indices, input_size):
     its grad_output becomes 0 and its index 0. (PyTorch's own backward writes it out of bounds.)"""
     idx = np.asarray(indices)
     plane = int(input_size[-2]) * int(input_size[-1])
-    if idx.size == 0 or (idx.min() >= 0 and idx.max() < plane):
-        return grad_output, indices
     outside = (idx < 0) | (idx >= plane)
+    if not outside.any():
+        return grad_output, indices
     gy = np.asarray(grad_output)
     return np.where(outside, gy.dtype.type(0), gy), np.where(outside, 0, idx)
 

@@ -113,7 +113,7 @@ ABlock<T> a_block(const PackedA<T>* packed, Operand<T> a, int mr, int64_t ic, in
 
 // Rows [0, kc) of `full` whole NR-wide panels from a row-major source (row stride rs), row by
 // row across the panels, each panel row a copy of known length: memcpy's call cost more than
-// its 128-192 bytes (dcgan_g3 at N=1, one thread: 0.598 -> 0.572 ms).
+// its 128-192 bytes (dcgan_g3 at N=1, one thread: 0.610 -> 0.577 ms).
 template <int kNR, class T>
 void copy_whole_panels(T* __restrict dst, const T* __restrict rows, int64_t rs, int64_t full,
                        int64_t kc) {
