@@ -260,15 +260,23 @@ void dwconv_small_plane_rows(const DwConvSmallPlaneArgs<typename Tr::T>& args) {
     for (int t = 0; t < kR * kS; ++t) wv[t] = Tr::bcast(w + t);
     const V bias = Tr::bcast(a.bias ? a.bias + q : &kZero<T>);
     T* y = a.y + q * out_plane;
-    for (int64_t i0 = 0; i0 < a.Ho; i0 += kRows) {
+    // Each row's first vector (from column -pl) one pitch after the last, as an integer (a
+    // block's first rows may lie above the plane), and a row inside when ih < H unsigned (rows
+    // above wrap to huge): a pointer bump and a compare per row, where working each row's
+    // address and bounds out afresh cost more instructions than its FMAs (dw_512@14 at N=1, one
+    // thread: 0.0240 -> 0.0229 ms).
+    const uintptr_t pitch = static_cast<uintptr_t>(a.W) * sizeof(T);
+    uintptr_t block_row = reinterpret_cast<uintptr_t>(plane_element(a, q, -a.pt, -a.pl));
+    for (int64_t i0 = 0; i0 < a.Ho; i0 += kRows, block_row += kRows * pitch) {
       V acc[kRows];
 #pragma GCC unroll 8
       for (int u = 0; u < kRows; ++u) acc[u] = bias;
+      const uint64_t ih0 = static_cast<uint64_t>(i0 - a.pt);
+      uintptr_t row_addr = block_row;
 #pragma GCC unroll 16
-      for (int qr = 0; qr < kRows + kR - 1; ++qr) {
-        const int64_t ih = i0 + qr - a.pt;
-        const bool inside = ih >= 0 && ih < a.H;
-        const T* row = plane_element(a, q, ih, -a.pl);  // the row's first vector, from -pl
+      for (int qr = 0; qr < kRows + kR - 1; ++qr, row_addr += pitch) {
+        const bool inside = ih0 + qr < static_cast<uint64_t>(a.H);
+        const T* row = reinterpret_cast<const T*>(row_addr);
         const V lo = Tr::load_masked(row, inside ? lo_mask : 0u);
         const V hi = kHi ? Tr::load_masked(row + L, inside ? hi_mask : 0u) : Tr::zero();
         V v[kS];
