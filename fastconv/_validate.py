@@ -540,12 +540,21 @@ def _kernel_pair(kernel_size) -> Tuple[int, int]:
         raise TypeError(f"kernel_size must be an int or a tuple of two ints, got {kernel_size!r}") from None
 
 
+# PyTorch's pooling takes its sizes as C ints and refuses larger ones.
+_POOL_ARG_MAX = 2 ** 31 - 1
+
+
 def _pool_geometry(op, shape4, kernel_size, stride, padding, dilation, ceil_mode, max_like: bool):
     kernel = _kernel_pair(kernel_size)
     stride = kernel if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) \
         else pair(stride, "stride", minimum=1)
     padding = pair(padding, "padding", minimum=0)
     dilation = pair(dilation, "dilation", minimum=1)
+    for name, v in (("kernel_size", kernel), ("stride", stride), ("padding", padding),
+                    ("dilation", dilation)):
+        if max(v) > _POOL_ARG_MAX:
+            raise ValueError(f"{op}: {name} must be at most {_POOL_ARG_MAX} (PyTorch's limit "
+                             f"for pooling sizes), got {v}")
     if not isinstance(ceil_mode, (bool, np.bool_)):
         raise TypeError(f"ceil_mode must be a bool, got {ceil_mode!r}")
     for p, k, d in zip(padding, kernel, dilation):

@@ -97,6 +97,14 @@ def _window_starts(out_len, stride, padding):
     return np.arange(out_len) * stride - padding
 
 
+def _taps_inside(starts, size, kernel, dilation):
+    """The taps r of a window that fall inside [0, size) for some window start: the others
+    read only padding (skipping them keeps a huge kernel over a small input quick)."""
+    lo = max(0, -(int(starts.max()) // dilation))            # ceil(-max(start) / dilation)
+    hi = min(kernel, -((int(starts.min()) - size) // dilation))  # ceil((size - min) / dilation)
+    return range(lo, max(lo, hi))
+
+
 def max_pool2d(x, kernel, stride, padding, dilation, out_hw, is_min, with_indices):
     """Scan taps in row-major order: a tap replaces the running extreme if it is strictly better
     or NaN, so ties keep the first and NaN propagates (with the last NaN's index, as torch)."""
@@ -108,9 +116,9 @@ def max_pool2d(x, kernel, stride, padding, dilation, out_hw, is_min, with_indice
     w0 = np.where(ws < 0, ws + (-ws + dilation[1] - 1) // dilation[1] * dilation[1], ws)
     best = np.full((n, c) + tuple(out_hw), np.inf if is_min else -np.inf, dtype=x.dtype)
     index = np.broadcast_to(h0[:, None] * w + w0[None, :], best.shape).astype(np.int64)
-    for r in range(kernel[0]):
+    for r in _taps_inside(hs, h, kernel[0], dilation[0]):
         hh = hs + r * dilation[0]
-        for s in range(kernel[1]):
+        for s in _taps_inside(ws, w, kernel[1], dilation[1]):
             ww = ws + s * dilation[1]
             valid = ((hh >= 0) & (hh < h))[:, None] & ((ww >= 0) & (ww < w))[None, :]
             v = x[:, :, np.clip(hh, 0, h - 1)[:, None], np.clip(ww, 0, w - 1)[None, :]]
@@ -149,8 +157,8 @@ def _avg_taps(input_hw, kernel, stride, padding, out_hw):
     """Yield (valid mask, row index, col index) for each window tap."""
     hs = _window_starts(out_hw[0], stride[0], padding[0])
     ws = _window_starts(out_hw[1], stride[1], padding[1])
-    for r in range(kernel[0]):
-        for s in range(kernel[1]):
+    for r in _taps_inside(hs, input_hw[0], kernel[0], 1):
+        for s in _taps_inside(ws, input_hw[1], kernel[1], 1):
             hh, ww = hs + r, ws + s
             valid = ((hh >= 0) & (hh < input_hw[0]))[:, None] & ((ww >= 0) & (ww < input_hw[1]))[None, :]
             yield valid, np.clip(hh, 0, input_hw[0] - 1), np.clip(ww, 0, input_hw[1] - 1)

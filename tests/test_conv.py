@@ -61,6 +61,7 @@ CONV_CASES = [
     (2, 3, 7, 67, 3, 3, 3, 1, (1, 2), (1, 2), 3),   # depthwise plane kernel: 4 + 3 rows, dilated w
     (5, 6, 4, 4, 8, 4, 4, 2, 1, 1, 1),              # 2x2 maps, several images per col2im
     (6, 4, 7, 5, 6, 3, 2, 2, (1, 0), (1, 2), 2),    # the same grouped, dilated, ragged
+    (2, 4, 7, 6, 6, 3, 2, (2**20, 2**40), (1, 2), (2, 1), 2),  # strides past the input: 1x1 out
 ]
 
 

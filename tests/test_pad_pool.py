@@ -50,6 +50,8 @@ MAX_CASES = [
     ((2, 5, 33, 35), 2, 2, 0, 1, False),              # vector tails
     ((1, 3, 12, 12), (4, 2), (3, 1), (2, 1), (1, 2), True),
     ((2, 4, 7), 2, 2, 0, 1, True),                    # unbatched
+    ((2, 3, 8, 5), 2**20, 2**20, 1, 1, True),         # windows far larger than the input
+    ((1, 2, 6, 7), (2**31 - 1, 3), (1, 2), (2**30 - 1, 1), (1, 2), True),  # the largest
 ]
 
 
@@ -98,6 +100,8 @@ AVG_CASES = [
     ((3, 2, 13, 17), 5, 2, 2, False, False, None),
     ((2, 5, 33, 35), 3, 2, 1, False, True, -2),
     ((3, 6, 6), 2, None, 0, False, True, None),       # unbatched
+    ((2, 3, 8, 5), 2**20, 2**20, 1, True, True, None),  # windows far larger than the input
+    ((1, 2, 6, 7), (2**31 - 1, 3), (1, 2), (2**30 - 1, 1), True, False, None),  # the largest
 ]
 
 

@@ -78,6 +78,8 @@ INVALID = [
     ("avg padding over half", lambda: fc.avg_pool2d(X, 3, 1, 2), ValueError, r"at most half of kernel"),
     ("pool output too small", lambda: fc.max_pool2d(np.zeros((1, 1, 2, 2), f32), 3), ValueError, r"too small"),
     ("pool dilation 0", lambda: fc.max_pool2d(X, 2, dilation=0), ValueError, r"dilation must be positive"),
+    ("pool kernel past int", lambda: fc.max_pool2d(X, 2**31), ValueError, r"kernel_size must be at most 2147483647"),
+    ("avg stride past int", lambda: fc.avg_pool2d(X, 2, 2**40), ValueError, r"stride must be at most 2147483647"),
     ("pool kernel triple", lambda: fc.max_pool2d(X, (2, 2, 2)), TypeError, r"kernel_size must be an int or a tuple of two ints"),
     ("pool 2-D input", lambda: fc.max_pool2d(np.zeros((8, 8), f32), 2), ValueError, r"3-D .* or 4-D"),
     ("min pool int input", lambda: fc.min_pool2d(np.zeros((1, 1, 4, 4), np.int64), 2), TypeError, r"float32 or float64"),

@@ -75,8 +75,9 @@ void max_window(const PoolParams& p, const T* plane, int64_t oh, int64_t ow, boo
   int64_t hs = oh * p.sh - p.ph, ws = ow * p.sw - p.pw;
   const int64_t he = std::min(hs + (p.kh - 1) * p.dh + 1, p.H);
   const int64_t we = std::min(ws + (p.kw - 1) * p.dw + 1, p.W);
-  while (hs < 0) hs += p.dh;
-  while (ws < 0) ws += p.dw;
+  // The first tap inside the input (a window may start far into a huge padding).
+  if (hs < 0) hs += (-hs + p.dh - 1) / p.dh * p.dh;
+  if (ws < 0) ws += (-ws + p.dw - 1) / p.dw * p.dw;
   T best = is_min ? std::numeric_limits<T>::infinity() : -std::numeric_limits<T>::infinity();
   int64_t bi = hs * p.W + ws;
   for (int64_t h = hs; h < he; h += p.dh)
@@ -128,15 +129,19 @@ void max_pool2d_planes(const PoolParams& p, const T* x, T* y, int64_t* idx, bool
     const T* plane = x + nc * p.H * p.W;
     T* yp = y + nc * p.Ho * p.Wo;
     int64_t* ip = idx ? idx + nc * p.Ho * p.Wo : nullptr;
-    std::vector<const T*> rows(p.kh);
-    std::vector<int64_t> row_index(p.kh);
+    // A window covers at most H input rows, however tall the kernel.
+    std::vector<const T*> rows(std::min(p.kh, p.H));
+    std::vector<int64_t> row_index(rows.size());
     for (int64_t oh = 0; oh < p.Ho; ++oh) {
       T* yrow = yp + oh * p.Wo;
       int64_t* irow = ip ? ip + oh * p.Wo : nullptr;
       int64_t nrows = 0;
-      for (int64_t r = 0; r < p.kh; ++r) {
-        const int64_t h = oh * p.sh - p.ph + r * p.dh;
-        if (h < 0 || h >= p.H) continue;
+      // Taps r in [r0, r1) land inside the input: h = hs + r * dh in [0, H).
+      const int64_t hs = oh * p.sh - p.ph;
+      const int64_t r0 = hs < 0 ? (-hs + p.dh - 1) / p.dh : 0;
+      const int64_t r1 = std::min(p.kh, hs < p.H ? (p.H - hs + p.dh - 1) / p.dh : 0);
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t h = hs + r * p.dh;
         rows[nrows] = plane + h * p.W;
         row_index[nrows++] = h * p.W;
       }
@@ -175,7 +180,7 @@ void avg_pool2d_planes(const PoolParams& p, const T* x, T* y, bool include_pad,
   parallel_for_cost(p.N * p.C, plane_pass_ns<T>(p), [&](int64_t nc) {
     const T* plane = x + nc * p.H * p.W;
     T* yp = y + nc * p.Ho * p.Wo;
-    std::vector<const T*> rows(p.kh);
+    std::vector<const T*> rows(std::min(p.kh, p.H));  // a window's rows inside the input
     auto one = [&](int64_t oh, int64_t ow) {
       const AvgWindow a = avg_window(p, oh, ow, include_pad, divisor_override);
       T acc = T(0);
@@ -209,7 +214,7 @@ void avg_pool2d_backward_planes(const PoolParams& p, const T* gy, T* dx, bool in
     T* d = dx + nc * p.H * p.W;
     const T* g = gy + nc * p.Ho * p.Wo;
     std::memset(d, 0, sizeof(T) * static_cast<size_t>(p.H * p.W));
-    std::vector<T*> rows(p.kh);
+    std::vector<T*> rows(std::min(p.kh, p.H));
     auto one = [&](int64_t oh, int64_t ow) {
       const AvgWindow a = avg_window(p, oh, ow, include_pad, divisor_override);
       if (a.empty()) return;

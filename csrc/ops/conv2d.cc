@@ -22,6 +22,13 @@ void finish_params(Conv2dParams& p) {
   if (eh < 0 || ew < 0) bad("kernel larger than the padded input");
   p.Ho = eh / p.sh + 1;
   p.Wo = ew / p.sw + 1;
+  // A stride longer than the padded input gives one output row (column) whatever its size: it
+  // becomes the smallest such stride, eh + 1, so no algorithm sizes a buffer by it (the direct
+  // kernels' phase split makes sh * sw planes: stride 2^20 asked for 2^40 of them, and a stride
+  // of 2^20 x 2^40 crashed with SIGFPE). Shorter strides stay as given, since some algorithms
+  // take only particular ones (Winograd's 4x4 stride 2).
+  if (p.sh > p.H + p.pt + p.pb) p.sh = eh + 1;
+  if (p.sw > p.W + p.pl + p.pr) p.sw = ew + 1;
 }
 
 namespace {

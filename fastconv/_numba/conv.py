@@ -253,6 +253,13 @@ def _forward(x, w, bias, stride, padding, dilation, groups):
     Wo = (Wp - dw * (S - 1) - 1) // sw + 1
     if N == 0 or K == 0 or Ho <= 0 or Wo <= 0:
         return np.zeros((N, K, max(Ho, 0), max(Wo, 0)), dtype=x.dtype)
+    # A stride longer than the padded input gives one output row (column) whatever its size;
+    # the smallest such stride keeps the de-interleaved copy below (sw * ceil(Wp / sw) columns)
+    # small.
+    if sh > Hp:
+        sh = Hp - dh * (R - 1)
+    if sw > Wp:
+        sw = Wp - dw * (S - 1)
     Wq = -(-Wp // sw)
     if top or bottom or left or right or sw != 1:
         xp = _pad_zero(x, top, left, Hp, sw, Wq)

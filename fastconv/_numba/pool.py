@@ -33,13 +33,13 @@ def _max_pool(x, kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo, is_min, idx):
         for oh in range(Ho):
             hs = oh * sh - ph
             he = min(hs + (kh - 1) * dh + 1, H)
-            while hs < 0:
-                hs += dh
+            if hs < 0:  # the first tap inside (a window may start far into a huge padding)
+                hs += (-hs + dh - 1) // dh * dh
             for ow in range(Wo):
                 ws = ow * sw - pw
                 we = min(ws + (kw - 1) * dw + 1, W)
-                while ws < 0:
-                    ws += dw
+                if ws < 0:
+                    ws += (-ws + dw - 1) // dw * dw
                 best = np.inf if is_min else -np.inf
                 bi = hs * W + ws
                 for h in range(hs, he, dh):
