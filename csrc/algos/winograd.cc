@@ -145,13 +145,6 @@ inline void copy_patch(const T* src, int64_t W, T* patch, int64_t nr) {
 #pragma GCC unroll 8
     for (int j = 0; j < A; ++j) patch[(i * A + j) * nr] = src[i * W + j];
 }
-template <int M, class T>
-inline void copy_tile(const T* out, int64_t nr, T* dst, int64_t Wo) {
-#pragma GCC unroll 4
-  for (int i = 0; i < M; ++i)
-#pragma GCC unroll 4
-    for (int j = 0; j < M; ++j) dst[i * Wo + j] = out[(i * M + j) * nr];
-}
 
 // `count` whole tiles side by side from lanes [0, count) of out (planes nr apart) into dst.
 template <int M, class T>
@@ -299,12 +292,8 @@ void run_block(const Conv2dParams& p, const T* x, const WinogradWeights<T>& w, c
           // lanes of the row's m planes (vectorised), not tile by tile, element by element.
           int64_t e = l + 1;
           while (e < lanes && ps[e].full && ps[e].out_off == ps[e - 1].out_off + m) ++e;
-          if (e - l > 1) {
-            store_tile_run<m>(out + l, nr, e - l, dst, p.Wo);
-            l = e - 1;
-            continue;
-          }
-          copy_tile<m>(out + l, nr, dst, p.Wo);
+          store_tile_run<m>(out + l, nr, e - l, dst, p.Wo);
+          l = e - 1;
           continue;
         }
         const int64_t hi = min64(m, p.Ho - sp.oh0), wj = min64(m, p.Wo - sp.ow0);
@@ -667,7 +656,8 @@ void WinogradWeights<T>::transform_all_sets(WinogradWeights* const* w,
   if (!tr.filter_sets) throw std::logic_error("winograd: filter sets are for 2x2 kernels");
   for_panel_ranges(w0.G_, w0.kpanels_, w0.Kg_ * w0.Cg_ * w0.G_ * sets,
                    [&](int64_t g, int64_t kp0, int64_t kp1) {
-    w0.for_each_chunk(f[0], 15, g, kp0, kp1, [&](const T* src, const int32_t* offsets,
+    constexpr int32_t kLastTap = 15;  // filter_sets reads all 16 taps of each 4x4 filter
+    w0.for_each_chunk(f[0], kLastTap, g, kp0, kp1, [&](const T* src, const int32_t* offsets,
                                                  int64_t lanes, int64_t u_off, int64_t rows) {
       T* u[kMaxSets];
       for (int s = 0; s < sets; ++s) u[s] = w[s]->data_ + u_off;
