@@ -62,6 +62,8 @@ CONV_CASES = [
     (5, 6, 4, 4, 8, 4, 4, 2, 1, 1, 1),              # 2x2 maps, several images per col2im
     (6, 4, 7, 5, 6, 3, 2, 2, (1, 0), (1, 2), 2),    # the same grouped, dilated, ragged
     (2, 4, 7, 6, 6, 3, 2, (2**20, 2**40), (1, 2), (2, 1), 2),  # strides past the input: 1x1 out
+    (1, 2, 9, 90, 3, 3, 3, 2, 1, 1, 1),             # stride 2, rows of 45: 3 vectors a run
+    (1, 2, 26, 27, 3, 23, 23, 1, 11, 1, 1),         # 529 taps: more than im2col's tap table
 ]
 
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "ukernels/dwconv.h"
+#include "ukernels/lanes.h"
 #include "ukernels/vecext.h"
 
 #include <cstdint>
@@ -215,11 +216,6 @@ void copy_rows_masked(typename Tr::T* dst, int64_t dst_pitch, const typename Tr:
     for (int64_t j = 0; j < full; j += L) Tr::store(dst + j, Tr::load(src + j));
     if (tail) Tr::store_masked(dst + full, tail, Tr::load_masked(src + full, tail));
   }
-}
-
-// The low n lanes of a mask (none for n <= 0).
-inline unsigned lanes_below(int64_t n) {
-  return n <= 0 ? 0u : n >= 32 ? ~0u : (1u << n) - 1u;
 }
 
 // Element (ih, iw) of input plane q of a small-plane call, also for rows and columns outside

@@ -16,6 +16,24 @@ struct F32Traits {
   static inline V load(const T* p) { return _mm256_loadu_ps(p); }
   static inline void store(T* p, V v) { _mm256_storeu_ps(p, v); }
   static inline V bcast(const T* p) { return _mm256_broadcast_ss(p); }
+  // Lanes set in `lanes` as an all-ones/all-zeros vector mask (vmaskmov's form).
+  static inline __m256i lane_mask(unsigned lanes) {
+    const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    return _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(static_cast<int>(lanes)), bit),
+                              bit);
+  }
+  // Masked-off lanes are not read (no fault) and come out 0, or are not written.
+  static inline V load_masked(const T* p, unsigned lanes) {
+    return _mm256_maskload_ps(p, lane_mask(lanes));
+  }
+  static inline void store_masked(T* p, unsigned lanes, V v) {
+    _mm256_maskstore_ps(p, lane_mask(lanes), v);
+  }
+  // Lanes 0, 2, ..., 14 of the 16 elements a, b.
+  static inline V even_lanes(V a, V b) {
+    const V pairs = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));  // a0 a2 b0 b2 a4 a6 b4 b6
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(pairs), _MM_SHUFFLE(3, 1, 2, 0)));
+  }
   // base[idx[l]] in the lanes set in `lanes`, 0 elsewhere (the masked form with a zero source:
   // the plain intrinsic leaves its source undefined, which GCC 12 warns about).
   static inline V gather(const T* base, const int32_t* idx, unsigned lanes) {
@@ -43,6 +61,20 @@ struct F64Traits {
   static inline V load(const T* p) { return _mm256_loadu_pd(p); }
   static inline void store(T* p, V v) { _mm256_storeu_pd(p, v); }
   static inline V bcast(const T* p) { return _mm256_broadcast_sd(p); }
+  static inline __m256i lane_mask(unsigned lanes) {
+    const __m256i bit = _mm256_setr_epi64x(1, 2, 4, 8);
+    return _mm256_cmpeq_epi64(
+        _mm256_and_si256(_mm256_set1_epi64x(static_cast<int64_t>(lanes)), bit), bit);
+  }
+  static inline V load_masked(const T* p, unsigned lanes) {
+    return _mm256_maskload_pd(p, lane_mask(lanes));
+  }
+  static inline void store_masked(T* p, unsigned lanes, V v) {
+    _mm256_maskstore_pd(p, lane_mask(lanes), v);
+  }
+  static inline V even_lanes(V a, V b) {  // a0 b0 a2 b2 -> a0 a2 b0 b2
+    return _mm256_permute4x64_pd(_mm256_unpacklo_pd(a, b), _MM_SHUFFLE(3, 1, 2, 0));
+  }
   static inline V gather(const T* base, const int32_t* idx, unsigned lanes) {
     const __m256i bit = _mm256_setr_epi64x(1, 2, 4, 8);
     const __m256i on = _mm256_cmpeq_epi64(

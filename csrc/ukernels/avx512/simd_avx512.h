@@ -27,6 +27,11 @@ struct F32Traits {
     return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), static_cast<__mmask16>(lanes),
                                     _mm512_loadu_si512(idx), base, 4);
   }
+  // Lanes 0, 2, ..., 30 of the 32 elements a, b (a stride-2 row's elements).
+  static inline V even_lanes(V a, V b) {
+    return _mm512_permutex2var_ps(
+        a, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
+  }
   static inline V bcast(const T* p) { return _mm512_set1_ps(*p); }
   static inline V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static inline T hsum(V v) { return _mm512_reduce_add_ps(v); }
@@ -49,6 +54,9 @@ struct F64Traits {
     return _mm512_mask_i32gather_pd(_mm512_setzero_pd(), static_cast<__mmask8>(lanes),
                                     _mm256_loadu_si256(reinterpret_cast<const __m256i*>(idx)),
                                     base, 8);
+  }
+  static inline V even_lanes(V a, V b) {
+    return _mm512_permutex2var_pd(a, _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14), b);
   }
   static inline V bcast(const T* p) { return _mm512_set1_pd(*p); }
   static inline V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }

@@ -1,0 +1,10 @@
+// im2col panel rows, stride 1 and 2: the shared algorithm of ukernels/im2col_rows_impl.h.
+#include "ukernels/avx2/simd_avx2.h"
+#include "ukernels/im2col_rows_impl.h"
+
+namespace fastconv::ukernels {
+
+void f64_im2col_rows_avx2(const Im2colRowsArgs<double>& a) { im2col_rows<F64Traits, 1>(a); }
+void f64_im2col_rows_s2_avx2(const Im2colRowsArgs<double>& a) { im2col_rows<F64Traits, 2>(a); }
+
+}  // namespace fastconv::ukernels

@@ -1,0 +1,16 @@
+// Lane masks for the vector ISAs' masked moves. Include only from csrc/ukernels/<isa>/ files
+// (through an *_impl.h header): internal linkage, like everything compiled with ISA flags.
+#pragma once
+
+#include <cstdint>
+
+namespace fastconv::ukernels {
+namespace {
+
+// The low n lanes of a mask (none for n <= 0).
+inline unsigned lanes_below(int64_t n) {
+  return n <= 0 ? 0u : n >= 32 ? ~0u : (1u << n) - 1u;
+}
+
+}  // namespace
+}  // namespace fastconv::ukernels
