@@ -87,9 +87,10 @@ const char* few_channels(const Conv2dParams& p) {
 // Forward: a 1x1 conv is a GEMM on NCHW with no copy; small output maps give the direct kernels
 // too few positions per tile, and with 512+ filters per group each packed input value feeds
 // enough multiply-adds to hide its packing. Elsewhere direct reads the input in place, while
-// im2col re-packs each input element once per tap (measured, N=8, one thread: direct 1.1-1.6x
-// faster on the 3x3 ResNet/VGG layers up to 256 filters, im2col 1.3x faster at 1x1 and on
-// vgg_512@28, on par on 7x7 maps).
+// im2col re-packs each input element once per tap (measured, N=8, one thread: direct 1.18x
+// faster on the 7x7 stem, on par on r50_3x3s2_128@56; im2col 1.17x faster at 1x1 and 1.5x on
+// 7x7 maps; on the stride-1 3x3 ResNet/VGG layers, which go to Winograd, the two are within 7%
+// either way).
 //
 // Dilated kernels: direct's row kernels read every dilated tap from a separate place, while the
 // packed col rows make them ordinary GEMM operands (measured, AVX2, dil2_256@28: im2col 1.3x
