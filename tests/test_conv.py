@@ -247,10 +247,9 @@ def test_im2col_workspace_bound(case, dtype):
     input_bound = 0 if not bound else max(core.IM2COL_INPUT_TILE_BYTES, row_bytes)
     f64 = lambda a: a.astype(np.float64)
     y = fc.conv2d(x, wt, None, stride, padding, algorithm="im2col", backend="cpp")
-    if ho * wo < core.IM2COL_TILE_COLUMNS and bound:            # whole padded images, batched
+    if ho * wo < core.IM2COL_TILE_COLUMNS and bound:            # whole images, batched
         batch = min(n, core.IM2COL_TILE_COLUMNS // (ho * wo))
-        hp, wp = h + 2 * padding, w + 2 * padding
-        assert 0 < core.im2col_last_tile_bytes() <= batch * c * hp * wp * item
+        assert 0 < core.im2col_last_tile_bytes() <= k * batch * ho * wo * item
     else:
         assert core.im2col_last_tile_bytes() == 0
     ref = fc.conv2d(f64(x), f64(wt), None, stride, padding, backend="reference")

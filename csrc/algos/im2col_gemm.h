@@ -12,8 +12,8 @@
 // one row). Every op uses the GEMM's packing buffers (one KC x NC block of B, one MC x KC block
 // of A, fixed by the cache sizes, csrc/gemm/gemm.h). Beyond that:
 //  - forward: nothing; B panels are packed straight from the image (gemm::PanelSource). Maps
-//    of fewer than kIm2colTileColumns positions run whole images per GEMM from a zero-padded
-//    copy: batch * Cg * (H+pt+pb) * (W+pl+pr) elements, batch * Ho * Wo at most
+//    of fewer than kIm2colTileColumns positions run whole images per GEMM into an output block
+//    that is copied out: Kg * batch * Ho * Wo elements, batch * Ho * Wo at most
 //    kIm2colTileColumns.
 //  - input gradient: one dcol tile of at most max(kIm2colInputTileBytes, Cg*R*S*Wo*sizeof(T))
 //    bytes; tiles of at most kIm2colInputFewColumns columns use a second one of the same size.
