@@ -92,6 +92,11 @@ const char* few_channels(const Conv2dParams& p) {
 // 7x7 maps; on the stride-1 3x3 ResNet/VGG layers, which go to Winograd, the two are within 7%
 // either way).
 //
+// Strided kernels with 64+ input channels per group: direct first copies the input into its
+// stride phases and computes junk grid columns, im2col packs straight from the input (measured,
+// r50_3x3s2_128@56: on par on one thread, 1.00-1.08x faster on two at N=8, where direct ran
+// 0.96-0.99x PyTorch); the 7x7 stem's 3 channels stay with direct (1.09-1.18x faster).
+//
 // Dilated kernels: direct's row kernels read every dilated tap from a separate place, while the
 // packed col rows make them ordinary GEMM operands (measured, AVX2, dil2_256@28: im2col 1.3x
 // faster at N=1 and N=8).
@@ -107,6 +112,7 @@ const char* im2col_forward_auto_declines(const Conv2dParams& p) {
     return "kernel larger than 1x1, fewer than 8 filters per group and at least 32 outputs: "
            "the GEMM tile would be mostly padding";
   if (p.dh > 1 || p.dw > 1) return nullptr;
+  if ((p.sh > 1 || p.sw > 1) && p.C / p.groups >= 64) return nullptr;
   if (!algos::im2col_is_pointwise(p) && p.Ho * p.Wo > 64 && p.K / p.groups < 512)
     return "kernel larger than 1x1, over 64 outputs and under 512 filters per group: direct "
            "reads the input in place";
