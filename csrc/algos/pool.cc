@@ -76,8 +76,8 @@ void max_window(const PoolParams& p, const T* plane, int64_t oh, int64_t ow, boo
   const int64_t he = std::min(hs + (p.kh - 1) * p.dh + 1, p.H);
   const int64_t we = std::min(ws + (p.kw - 1) * p.dw + 1, p.W);
   // The first tap inside the input (a window may start far into a huge padding).
-  if (hs < 0) hs += (-hs + p.dh - 1) / p.dh * p.dh;
-  if (ws < 0) ws += (-ws + p.dw - 1) / p.dw * p.dw;
+  hs += ceil_div(-hs, p.dh) * p.dh;
+  ws += ceil_div(-ws, p.dw) * p.dw;
   T best = is_min ? std::numeric_limits<T>::infinity() : -std::numeric_limits<T>::infinity();
   int64_t bi = hs * p.W + ws;
   for (int64_t h = hs; h < he; h += p.dh)
@@ -138,8 +138,7 @@ void max_pool2d_planes(const PoolParams& p, const T* x, T* y, int64_t* idx, bool
       int64_t nrows = 0;
       // Taps r in [r0, r1) land inside the input: h = hs + r * dh in [0, H).
       const int64_t hs = oh * p.sh - p.ph;
-      const int64_t r0 = hs < 0 ? (-hs + p.dh - 1) / p.dh : 0;
-      const int64_t r1 = std::min(p.kh, hs < p.H ? (p.H - hs + p.dh - 1) / p.dh : 0);
+      const int64_t r0 = ceil_div(-hs, p.dh), r1 = std::min(p.kh, ceil_div(p.H - hs, p.dh));
       for (int64_t r = r0; r < r1; ++r) {
         const int64_t h = hs + r * p.dh;
         rows[nrows] = plane + h * p.W;

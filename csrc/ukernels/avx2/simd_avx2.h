@@ -37,12 +37,9 @@ struct F32Traits {
   // base[idx[l]] in the lanes set in `lanes`, 0 elsewhere (the masked form with a zero source:
   // the plain intrinsic leaves its source undefined, which GCC 12 warns about).
   static inline V gather(const T* base, const int32_t* idx, unsigned lanes) {
-    const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
-    const __m256i on = _mm256_cmpeq_epi32(
-        _mm256_and_si256(_mm256_set1_epi32(static_cast<int>(lanes)), bit), bit);
     return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), base,
                                     _mm256_loadu_si256(reinterpret_cast<const __m256i*>(idx)),
-                                    _mm256_castsi256_ps(on), 4);
+                                    _mm256_castsi256_ps(lane_mask(lanes)), 4);
   }
   static inline V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
   static inline T hsum(V v) {
@@ -76,12 +73,9 @@ struct F64Traits {
     return _mm256_permute4x64_pd(_mm256_unpacklo_pd(a, b), _MM_SHUFFLE(3, 1, 2, 0));
   }
   static inline V gather(const T* base, const int32_t* idx, unsigned lanes) {
-    const __m256i bit = _mm256_setr_epi64x(1, 2, 4, 8);
-    const __m256i on = _mm256_cmpeq_epi64(
-        _mm256_and_si256(_mm256_set1_epi64x(static_cast<int64_t>(lanes)), bit), bit);
     return _mm256_mask_i32gather_pd(_mm256_setzero_pd(), base,
                                     _mm_loadu_si128(reinterpret_cast<const __m128i*>(idx)),
-                                    _mm256_castsi256_pd(on), 8);
+                                    _mm256_castsi256_pd(lane_mask(lanes)), 8);
   }
   static inline V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
   static inline T hsum(V v) {
