@@ -53,6 +53,22 @@ def test_gemm_matches_matmul(isa, threads, size, dtype, a_mode):
     assert core.gemm_ukernel(np.dtype(dtype).name, m, n) in UKERNELS[isa][dtype == np.float64]
 
 
+@pytest.mark.parametrize("a_mode", ["pack", "in_place"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("size", SIZES, ids=["x".join(map(str, s)) for s in SIZES])
+def test_gemm_row_bias(isa, threads, size, dtype, a_mode):
+    # The micro-kernels start from the bias: full tiles, edge tiles, the columns done across
+    # rows, and (K > KC) only the first k block may add it.
+    m, n, k = size
+    a, b, bias = random((m, k), dtype, 1), random((k, n), dtype, 2), random((m,), dtype, 3)
+    bias0 = bias.copy()
+    c = core.gemm(a, b, threads, a_mode, bias[::-1].copy()[::-1])  # a strided view is copied
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    assert_close(c, a64 @ b64 + bias[:, None], np.abs(a64) @ np.abs(b64) + np.abs(bias)[:, None],
+                 dtype, what="gemm + row_bias")
+    assert np.array_equal(bias, bias0)
+
+
 @pytest.mark.parametrize("layout", ["a_transposed", "b_transposed", "both_transposed",
                                     "every_other", "negative_stride", "broadcast_row"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -85,6 +101,11 @@ def test_packed_a_reused(isa, threads, dtype):
     for seed, n in enumerate((1, 33, 700)):
         b = random((523, n), dtype, 10 + seed)
         _check(packed.matmul(b, threads), a, b, dtype)
+    bias = random((61,), dtype, 20)
+    c = packed.matmul(b, threads, bias)
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    assert_close(c, a64 @ b64 + bias[:, None], np.abs(a64) @ np.abs(b64) + np.abs(bias)[:, None],
+                 dtype, what="packed gemm + row_bias")
 
 
 def test_tile_choice_follows_shape():
@@ -100,6 +121,8 @@ def test_empty_and_zero_depth():
     a, b = np.ones((3, 0), np.float32), np.ones((0, 4), np.float32)
     assert np.array_equal(core.gemm(a, b), np.zeros((3, 4), np.float32))
     assert core.gemm(np.ones((0, 5), np.float32), np.ones((5, 4), np.float32)).shape == (0, 4)
+    bias = np.array([1, 2, 3], np.float32)
+    assert np.array_equal(core.gemm(a, b, 0, "auto", bias), np.repeat(bias[:, None], 4, 1))
 
 
 def test_gemm_rejects_bad_operands():
@@ -116,3 +139,10 @@ def test_gemm_rejects_bad_operands():
         core.gemm(a, np.ones((4, 2), np.float32), 0, "inplace")
     with pytest.raises(ValueError, match="2-D"):
         core.gemm(np.ones(4, np.float32), np.ones((4, 2), np.float32))
+    b = np.ones((4, 2), np.float32)
+    with pytest.raises(ValueError, match="row_bias must be 1-D with a.shape\\[0\\] values"):
+        core.gemm(a, b, 0, "auto", np.ones(4, np.float32))
+    with pytest.raises(ValueError, match="row_bias must be 1-D"):
+        core.gemm(a, b, 0, "auto", np.ones((3, 1), np.float32))
+    with pytest.raises(TypeError, match="row_bias must be an array of the operands' dtype"):
+        core.gemm(a, b, 0, "auto", np.ones(3, np.float64))

@@ -571,20 +571,18 @@ void im2col_conv2d_forward(const Conv2dParams& p, const T* x, const Im2colWeight
   if (small_maps) g_last_tile_bytes.store(sh.Kg * batch * sh.P * static_cast<int64_t>(sizeof(T)));
   for_each_item(s, [&](int64_t, int64_t job, int64_t tile) {
     const int64_t g = job % sh.G;
+    const T* bias_g = bias ? bias + g * sh.Kg : nullptr;  // the GEMM starts its rows from it
     if (small_maps) {
       const int64_t n0 = job / sh.G * batch, n1 = min64(p.N, n0 + batch);
       const int64_t ncols = (n1 - n0) * sh.P;
       T* out = thread_scratch(ScratchSlot::transposed).get<T>(sh.Kg * ncols);
       const ColPanels<T> col{&p, x + (n0 * p.C + g * sh.Cg) * sh.HW, 0, p.C * sh.HW};
       gemm::gemm(w.groups[g], ncols, gemm::PanelSource<T>{ColPanels<T>::pack, &col}, out, ncols,
-                 false, 1);
+                 false, 1, bias_g);
       for (int64_t n = n0; n < n1; ++n)
-        for (int64_t k = 0; k < sh.Kg; ++k) {
-          const T* src = out + k * ncols + (n - n0) * sh.P;
-          T* dst = y + (n * p.K + g * sh.Kg + k) * sh.P;
-          const T b = bias ? bias[g * sh.Kg + k] : T(0);
-          for (int64_t q = 0; q < sh.P; ++q) dst[q] = src[q] + b;
-        }
+        for (int64_t k = 0; k < sh.Kg; ++k)
+          std::memcpy(y + (n * p.K + g * sh.Kg + k) * sh.P, out + k * ncols + (n - n0) * sh.P,
+                      sh.P * sizeof(T));
       return;
     }
     const int64_t n = job / sh.G;
@@ -592,19 +590,13 @@ void im2col_conv2d_forward(const Conv2dParams& p, const T* x, const Im2colWeight
     const int64_t ncols = (oh1 - oh0) * p.Wo;
     const T* xg = x + (n * p.C + g * sh.Cg) * sh.HW;
     T* yt = y + (n * p.K + g * sh.Kg) * sh.P + oh0 * p.Wo;
-    if (bias)
-      for (int64_t k = 0; k < sh.Kg; ++k) {
-        T* row = yt + k * sh.P;
-        const T b = bias[g * sh.Kg + k];
-        for (int64_t j = 0; j < ncols; ++j) row[j] = b;
-      }
     if (pointwise) {
-      gemm::gemm(w.groups[g], ncols, gemm::Operand<T>{xg + oh0 * p.W, sh.HW, 1}, yt, sh.P,
-                 bias != nullptr, 1);
+      gemm::gemm(w.groups[g], ncols, gemm::Operand<T>{xg + oh0 * p.W, sh.HW, 1}, yt, sh.P, false,
+                 1, bias_g);
     } else {
       const ColPanels<T> col{&p, xg, oh0 * p.Wo, p.C * sh.HW};
       gemm::gemm(w.groups[g], ncols, gemm::PanelSource<T>{ColPanels<T>::pack, &col}, yt, sh.P,
-                 bias != nullptr, 1);
+                 false, 1, bias_g);
     }
   });
 }

@@ -269,7 +269,7 @@ void run_block(const Conv2dParams& p, const T* x, const WinogradWeights<T>& w, c
         T* crow = mx + (kp - kp0) * mr * ld;
         for (int64_t tp = 0; tp < panels; ++tp)
           uk.fn(kc, ap, vx + (tp * Cg + c0) * nr, crow + tp * nr, ld, rows,
-                min64(nr, count - tp * nr), c0 > 0);
+                min64(nr, count - tp * nr), c0 > 0, nullptr);
       }
     }
   }

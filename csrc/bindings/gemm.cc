@@ -31,16 +31,31 @@ gemm::AMode a_mode_from(const std::string& mode) {
   throw py::value_error("gemm: a_mode must be 'auto', 'pack' or 'in_place', got '" + mode + "'");
 }
 
+// The optional per-row bias: None, or M values of the operands' dtype (copied if strided).
 template <class T>
-py::array gemm_t(const py::array& a, const py::array& b, int threads, gemm::AMode a_mode) {
+py::array_t<T, py::array::c_style> row_bias_of(const py::object& bias, int64_t M) {
+  if (bias.is_none()) return py::array_t<T, py::array::c_style>();
+  const py::array arr = py::array::ensure(bias);
+  if (!arr || !arr.dtype().equal(py::dtype::of<T>()))
+    throw py::type_error("gemm: row_bias must be an array of the operands' dtype");
+  if (arr.ndim() != 1 || arr.shape(0) != M)
+    throw py::value_error("gemm: row_bias must be 1-D with a.shape[0] values");
+  return py::array_t<T, py::array::c_style>::ensure(arr);
+}
+
+template <class T>
+py::array gemm_t(const py::array& a, const py::array& b, int threads, gemm::AMode a_mode,
+                 const py::object& row_bias) {
   gemm::Operand<T> ao = operand<T>(a, "a"), bo = operand<T>(b, "b");
   const int64_t M = a.shape(0), K = a.shape(1), N = b.shape(1);
   if (b.shape(0) != K) throw py::value_error("gemm: a.shape[1] must equal b.shape[0]");
+  const auto bias = row_bias_of<T>(row_bias, M);
+  const T* bp = row_bias.is_none() ? nullptr : bias.data();
   carray<T> c = empty<T>({M, N});
   T* cp = c.mutable_data();
   {
     KernelScope scope;
-    gemm::gemm<T>(M, N, K, ao, bo, cp, N, false, threads, a_mode);
+    gemm::gemm<T>(M, N, K, ao, bo, cp, N, false, threads, a_mode, bp);
   }
   return std::move(c);
 }
@@ -60,9 +75,9 @@ class PyPackedA {
     }
   }
 
-  py::array matmul(const py::array& b, int threads) const {
-    if (f32_) return apply(*f32_, b, threads);
-    return apply(*f64_, b, threads);
+  py::array matmul(const py::array& b, int threads, const py::object& row_bias) const {
+    if (f32_) return apply(*f32_, b, threads, row_bias);
+    return apply(*f64_, b, threads, row_bias);
   }
 
   std::string ukernel() const { return f32_ ? f32_->ukernel().name : f64_->ukernel().name; }
@@ -76,17 +91,20 @@ class PyPackedA {
   }
 
   template <class T>
-  static py::array apply(const gemm::PackedA<T>& p, const py::array& b, int threads) {
+  static py::array apply(const gemm::PackedA<T>& p, const py::array& b, int threads,
+                         const py::object& row_bias) {
     if (!b.dtype().equal(py::dtype::of<T>()))
       throw py::type_error("GemmPackedA: b must have a's dtype");
     gemm::Operand<T> bo = operand<T>(b, "b");
     if (b.shape(0) != p.depth()) throw py::value_error("gemm: a.shape[1] must equal b.shape[0]");
+    const auto bias = row_bias_of<T>(row_bias, p.rows());
+    const T* bp = row_bias.is_none() ? nullptr : bias.data();
     const int64_t N = b.shape(1);
     carray<T> c = empty<T>({p.rows(), N});
     T* cp = c.mutable_data();
     {
       KernelScope scope;
-      gemm::gemm<T>(p, N, bo, cp, N, false, threads);
+      gemm::gemm<T>(p, N, bo, cp, N, false, threads, bp);
     }
     return std::move(c);
   }
@@ -100,18 +118,20 @@ class PyPackedA {
 void register_gemm(py::module_& m) {
   m.def(
       "gemm",
-      [](const py::array& a, const py::array& b, int threads,
-         const std::string& a_mode) -> py::array {
+      [](const py::array& a, const py::array& b, int threads, const std::string& a_mode,
+         const py::object& row_bias) -> py::array {
         if (!a.dtype().equal(b.dtype())) throw py::type_error("gemm: a and b must share one dtype");
         const gemm::AMode mode = a_mode_from(a_mode);
-        if (is_f32(a)) return gemm_t<float>(a, b, threads, mode);
-        if (is_f64(a)) return gemm_t<double>(a, b, threads, mode);
+        if (is_f32(a)) return gemm_t<float>(a, b, threads, mode, row_bias);
+        if (is_f64(a)) return gemm_t<double>(a, b, threads, mode, row_bias);
         throw py::type_error("gemm: expected float32 or float64 arrays");
       },
       py::arg("a"), py::arg("b"), py::arg("threads") = 0, py::arg("a_mode") = "auto",
+      py::arg("row_bias") = py::none(),
       "a @ b for 2-D float32/float64 arrays of any strides; threads=0 picks a count by size.\n"
       "a_mode: 'pack' packs a block by block, 'in_place' has the micro-kernel read a's rows\n"
-      "where they lie (a must have unit column stride), 'auto' picks by b's width.");
+      "where they lie (a must have unit column stride), 'auto' picks by b's width.\n"
+      "row_bias: None or a.shape[0] values, row_bias[i] added to every column of row i.");
   m.attr("GEMM_A_IN_PLACE_MAX_COLUMNS") = gemm::kAInPlaceMaxColumns;
   m.def(
       "gemm_ukernel", [](const std::string& dtype, int64_t M, int64_t N) -> std::string {
@@ -122,7 +142,8 @@ void register_gemm(py::module_& m) {
       "The GEMM micro-kernel the active ISA level selects for an M x N product (0: unknown).");
   py::class_<PyPackedA>(m, "GemmPackedA", "A GEMM left operand packed once for repeated products.")
       .def(py::init<const py::array&>(), py::arg("a"))
-      .def("matmul", &PyPackedA::matmul, py::arg("b"), py::arg("threads") = 0)
+      .def("matmul", &PyPackedA::matmul, py::arg("b"), py::arg("threads") = 0,
+           py::arg("row_bias") = py::none())
       .def_property_readonly("ukernel", &PyPackedA::ukernel)
       .def_property_readonly("packed_bytes", &PyPackedA::packed_bytes);
 }

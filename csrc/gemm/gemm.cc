@@ -81,9 +81,9 @@ struct ABlock {
   int64_t lda = 0, full = 0;
 
   void tile(const GemmUkernel<T>& uk, int64_t ir, int64_t kc, const T* bpanel, T* c, int64_t ldc,
-            int64_t m, int64_t n, bool acc) const {
-    if (ir < full) uk.fn_a_in_place(kc, rows + ir * lda, lda, bpanel, c, ldc, m, n, acc);
-    else uk.fn(kc, panels + (ir - full) * kc, bpanel, c, ldc, m, n, acc);
+            int64_t m, int64_t n, bool acc, const T* row_bias) const {
+    if (ir < full) uk.fn_a_in_place(kc, rows + ir * lda, lda, bpanel, c, ldc, m, n, acc, row_bias);
+    else uk.fn(kc, panels + (ir - full) * kc, bpanel, c, ldc, m, n, acc, row_bias);
   }
 };
 
@@ -189,11 +189,17 @@ double balance(int64_t units, int threads) {
   return static_cast<double>(units) / (threads * ceil_div(units, threads));
 }
 
+// The bias of rows from i on, added by the first k block only (later ones accumulate onto it).
+template <class T>
+const T* bias_from(const T* row_bias, int64_t pc, int64_t i) {
+  return row_bias && pc == 0 ? row_bias + i : nullptr;
+}
+
 // One thread, the whole loop nest.
 template <class T>
 void serial_driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Operand<T> a,
                    const BSource<T>& b, int64_t col0, T* c, int64_t ldc, bool accumulate,
-                   const GemmUkernel<T>& uk, const Blocking& blk) {
+                   const T* row_bias, const GemmUkernel<T>& uk, const Blocking& blk) {
   const int mr = uk.mr, nr = uk.nr;
   const int64_t b_elems = blk.kc * min64(blk.nc, ceil_div(N, nr) * nr);
   const int64_t a_elems = min64(blk.mc, ceil_div(M, mr) * mr) * min64(blk.kc, K);
@@ -219,10 +225,10 @@ void serial_driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Op
           const int64_t m = min64(mr, M - ir);
           for (int64_t j = 0; j < whole; j += nr)
             uk.fn_b_in_place(kc, ablock.panels + ir * kc, brows + j, b.op->rs,
-                             c + ir * ldc + jc + j, ldc, m, nr, acc);
+                             c + ir * ldc + jc + j, ldc, m, nr, acc, bias_from(row_bias, pc, ir));
           for (int64_t j = whole; j < nc; j += nr)
             ablock.tile(uk, ir, kc, bpack + (j - whole) * kc, c + ir * ldc + jc + j, ldc, m,
-                        min64(nr, nc - j), acc);
+                        min64(nr, nc - j), acc, bias_from(row_bias, pc, ir));
         }
       }
     }
@@ -240,7 +246,8 @@ void serial_driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Op
         for (int64_t j = 0; j < nc; j += nr)
           for (int64_t ir = 0; ir < mc; ir += mr)
             ablock.tile(uk, ir, kc, bpack + j * kc, c + (ic + ir) * ldc + jc + j, ldc,
-                        min64(mr, mc - ir), min64(nr, nc - j), acc);
+                        min64(mr, mc - ir), min64(nr, nc - j), acc,
+                        bias_from(row_bias, pc, ic + ir));
       }
     }
   }
@@ -249,9 +256,8 @@ void serial_driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Op
 // Threads over M panels with one shared packed B block per (jc, pc): two fork/joins per block.
 template <class T>
 void split_m_driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Operand<T> a,
-                    const BSource<T>& b, T* c, int64_t ldc, bool accumulate,
-                    const GemmUkernel<T>& uk,
-                    const Blocking& blk, int threads) {
+                    const BSource<T>& b, T* c, int64_t ldc, bool accumulate, const T* row_bias,
+                    const GemmUkernel<T>& uk, const Blocking& blk, int threads) {
   const int mr = uk.mr, nr = uk.nr;
   const int64_t m_panels = ceil_div(M, mr);
   const int64_t b_elems = blk.kc * min64(blk.nc, ceil_div(N, nr) * nr);
@@ -283,7 +289,8 @@ void split_m_driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, O
             const int64_t j = jp * nr;
             for (int64_t ir = 0; ir < mc; ir += mr)
               ablock.tile(uk, ir, kc, bpack + j * kc, c + (ic + ir) * ldc + jc + j, ldc,
-                          min64(mr, mc - ir), min64(nr, nc - j), acc);
+                          min64(mr, mc - ir), min64(nr, nc - j), acc,
+                          bias_from(row_bias, pc, ic + ir));
           }
         }
       });
@@ -302,12 +309,15 @@ double n_split_efficiency(int64_t N, int64_t n_panels, int threads, bool a_prepa
 
 template <class T>
 void driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Operand<T> a,
-            const BSource<T>& b, T* c, int64_t ldc, bool accumulate, int threads,
-            AMode a_mode = AMode::pack) {
+            const BSource<T>& b, T* c, int64_t ldc, bool accumulate, const T* row_bias,
+            int threads, AMode a_mode = AMode::pack) {
   if (M <= 0 || N <= 0) return;
-  if (K <= 0) {
-    if (!accumulate)
-      for (int64_t i = 0; i < M; ++i) std::memset(c + i * ldc, 0, N * sizeof(T));
+  if (K <= 0) {  // C (+)= row_bias
+    for (int64_t i = 0; i < M; ++i) {
+      T* row = c + i * ldc;
+      const T add = row_bias ? row_bias[i] : T(0);
+      for (int64_t j = 0; j < N; ++j) row[j] = (accumulate ? row[j] : T(0)) + add;
+    }
     return;
   }
   if (threads <= 0) threads = gemm_threads(M, N, K);
@@ -328,7 +338,7 @@ void driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Operand<T
   }
   const int64_t m_panels = ceil_div(M, uk.mr), n_panels = ceil_div(N, uk.nr);
   if (threads <= 1) {
-    serial_driver(M, N, K, packed, a, b, 0, c, ldc, accumulate, uk, blk);
+    serial_driver(M, N, K, packed, a, b, 0, c, ldc, accumulate, row_bias, uk, blk);
   } else if ((M <= blk.mc && n_panels >= threads) ||
              n_split_efficiency(N, n_panels, threads, packed != nullptr) >=
                  balance(m_panels, threads)) {
@@ -342,10 +352,11 @@ void driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Operand<T
       split(n_panels, threads, static_cast<int>(t), &j0, &j1);
       const int64_t col0 = j0 * uk.nr, col1 = min64(j1 * uk.nr, N);
       if (col0 >= col1) return;
-      serial_driver(M, col1 - col0, K, packed, a, b, col0, c + col0, ldc, accumulate, uk, blk);
+      serial_driver(M, col1 - col0, K, packed, a, b, col0, c + col0, ldc, accumulate, row_bias,
+                    uk, blk);
     });
   } else {
-    split_m_driver(M, N, K, packed, a, b, c, ldc, accumulate, uk, blk, threads);
+    split_m_driver(M, N, K, packed, a, b, c, ldc, accumulate, row_bias, uk, blk, threads);
   }
 }
 
@@ -498,28 +509,30 @@ bool a_in_place(AMode mode, int64_t a_col_stride, int64_t K, int64_t N) {
 
 template <class T>
 void gemm(int64_t M, int64_t N, int64_t K, Operand<T> a, Operand<T> b, T* c, int64_t ldc,
-          bool accumulate, int threads, AMode a_mode) {
-  driver<T>(M, N, K, nullptr, a, BSource<T>{&b, nullptr}, c, ldc, accumulate, threads, a_mode);
+          bool accumulate, int threads, AMode a_mode, const T* row_bias) {
+  driver<T>(M, N, K, nullptr, a, BSource<T>{&b, nullptr}, c, ldc, accumulate, row_bias, threads,
+            a_mode);
 }
 
 template <class T>
 void gemm(const PackedA<T>& a, int64_t N, Operand<T> b, T* c, int64_t ldc, bool accumulate,
-          int threads) {
+          int threads, const T* row_bias) {
   driver<T>(a.rows(), N, a.depth(), &a, Operand<T>{nullptr, 0, 0}, BSource<T>{&b, nullptr}, c,
-            ldc, accumulate, threads);
+            ldc, accumulate, row_bias, threads);
 }
 
 template <class T>
 void gemm(const PackedA<T>& a, int64_t N, const PanelSource<T>& b, T* c, int64_t ldc,
-          bool accumulate, int threads) {
+          bool accumulate, int threads, const T* row_bias) {
   driver<T>(a.rows(), N, a.depth(), &a, Operand<T>{nullptr, 0, 0}, BSource<T>{nullptr, &b}, c,
-            ldc, accumulate, threads);
+            ldc, accumulate, row_bias, threads);
 }
 
 template <class T>
 void gemm(int64_t M, int64_t N, int64_t K, Operand<T> a, const PanelSource<T>& b, T* c,
-          int64_t ldc, bool accumulate, int threads, AMode a_mode) {
-  driver<T>(M, N, K, nullptr, a, BSource<T>{nullptr, &b}, c, ldc, accumulate, threads, a_mode);
+          int64_t ldc, bool accumulate, int threads, AMode a_mode, const T* row_bias) {
+  driver<T>(M, N, K, nullptr, a, BSource<T>{nullptr, &b}, c, ldc, accumulate, row_bias, threads,
+            a_mode);
 }
 
 template Blocking blocking_for<float>(const GemmUkernel<float>&);
@@ -527,20 +540,20 @@ template Blocking blocking_for<double>(const GemmUkernel<double>&);
 template class PackedA<float>;
 template class PackedA<double>;
 template void gemm<float>(int64_t, int64_t, int64_t, Operand<float>, Operand<float>, float*,
-                          int64_t, bool, int, AMode);
+                          int64_t, bool, int, AMode, const float*);
 template void gemm<double>(int64_t, int64_t, int64_t, Operand<double>, Operand<double>, double*,
-                           int64_t, bool, int, AMode);
+                           int64_t, bool, int, AMode, const double*);
 template void gemm<float>(const PackedA<float>&, int64_t, Operand<float>, float*, int64_t, bool,
-                          int);
+                          int, const float*);
 template void gemm<float>(const PackedA<float>&, int64_t, const PanelSource<float>&, float*,
-                          int64_t, bool, int);
+                          int64_t, bool, int, const float*);
 template void gemm<double>(const PackedA<double>&, int64_t, const PanelSource<double>&, double*,
-                           int64_t, bool, int);
+                           int64_t, bool, int, const double*);
 template void gemm<float>(int64_t, int64_t, int64_t, Operand<float>, const PanelSource<float>&,
-                          float*, int64_t, bool, int, AMode);
+                          float*, int64_t, bool, int, AMode, const float*);
 template void gemm<double>(int64_t, int64_t, int64_t, Operand<double>, const PanelSource<double>&,
-                           double*, int64_t, bool, int, AMode);
+                           double*, int64_t, bool, int, AMode, const double*);
 template void gemm<double>(const PackedA<double>&, int64_t, Operand<double>, double*, int64_t,
-                           bool, int);
+                           bool, int, const double*);
 
 }  // namespace fastconv::gemm

@@ -105,19 +105,23 @@ class PackedA {
   T* data_ = nullptr;
 };
 
-// C[M x N] (+)= A[M x K] * B[K x N]; C row-major with row stride ldc. threads <= 0 picks
-// gemm_threads(M, N, K); 1 runs on the calling thread only (safe inside a parallel region).
+// C[M x N] (+)= A[M x K] * B[K x N] (+ row_bias[i] in every column of row i, when row_bias is
+// not null: the micro-kernels start from it, so a biased C is written once); C row-major with
+// row stride ldc. threads <= 0 picks gemm_threads(M, N, K); 1 runs on the calling thread only
+// (safe inside a parallel region).
 template <class T>
 void gemm(int64_t M, int64_t N, int64_t K, Operand<T> a, Operand<T> b, T* c, int64_t ldc,
-          bool accumulate, int threads = 0, AMode a_mode = AMode::automatic);
+          bool accumulate, int threads = 0, AMode a_mode = AMode::automatic,
+          const T* row_bias = nullptr);
 template <class T>
 void gemm(const PackedA<T>& a, int64_t N, Operand<T> b, T* c, int64_t ldc, bool accumulate,
-          int threads = 0);
+          int threads = 0, const T* row_bias = nullptr);
 template <class T>
 void gemm(const PackedA<T>& a, int64_t N, const PanelSource<T>& b, T* c, int64_t ldc,
-          bool accumulate, int threads = 0);
+          bool accumulate, int threads = 0, const T* row_bias = nullptr);
 template <class T>
 void gemm(int64_t M, int64_t N, int64_t K, Operand<T> a, const PanelSource<T>& b, T* c,
-          int64_t ldc, bool accumulate, int threads = 0, AMode a_mode = AMode::automatic);
+          int64_t ldc, bool accumulate, int threads = 0, AMode a_mode = AMode::automatic,
+          const T* row_bias = nullptr);
 
 }  // namespace fastconv::gemm

@@ -31,19 +31,21 @@ struct RowsInPlace {
 
 // MR rows x NV vectors of C live in registers for the whole k loop: per k, NV loads of B (ldb
 // apart from one k to the next: a packed panel's width, or B's row stride where B is read in
-// place) and MR broadcasts of A, each broadcast feeding NV FMAs. C is loaded into the
-// accumulators first when accumulating, so the result is stored once and no add pass is needed.
+// place) and MR broadcasts of A, each broadcast feeding NV FMAs. The accumulators start from C
+// when accumulating and from the row bias when there is one, so the result is stored once and
+// no add pass is needed.
 template <class Tr, int MR, int NV, class AReader>
 inline void gemm_tile_vectors(int64_t kc, AReader a, const typename Tr::T* __restrict b,
                               int64_t ldb, typename Tr::T* c, int64_t ldc, int64_t m, int64_t n,
-                              bool accumulate) {
+                              bool accumulate, const typename Tr::T* row_bias) {
   using T = typename Tr::T;
   using V = typename Tr::V;
   constexpr int L = Tr::L;
   constexpr int TW = NV * L;  // the tile's width
   const bool full = m == MR && n == TW;
   // Edge tiles go through a small buffer: the register tile is always full-size (the packed
-  // panels are zero-padded), only the rows/columns that exist are copied to and from C.
+  // panels are zero-padded), only the rows/columns that exist are copied to and from C (and only
+  // the bias of rows that exist is read).
   alignas(64) T edge[MR * TW];
   T* ct = c;
   int64_t ct_ld = ldc;
@@ -52,14 +54,23 @@ inline void gemm_tile_vectors(int64_t kc, AReader a, const typename Tr::T* __res
     ct_ld = TW;
     for (int i = 0; i < MR; ++i)
       for (int j = 0; j < TW; ++j)
-        edge[i * TW + j] = (accumulate && i < m && j < n) ? c[i * ldc + j] : T(0);
+        edge[i * TW + j] = i < m && j < n ? (accumulate ? c[i * ldc + j] : T(0)) +
+                                                (row_bias ? row_bias[i] : T(0))
+                                          : T(0);
   }
   V acc[MR][NV];
-  if (accumulate || !full) {
+  if (!full) {
     FASTCONV_GEMM_UNROLL
     for (int i = 0; i < MR; ++i)
       FASTCONV_GEMM_UNROLL
-      for (int v = 0; v < NV; ++v) acc[i][v] = Tr::load(ct + i * ct_ld + v * L);
+      for (int v = 0; v < NV; ++v) acc[i][v] = Tr::load(edge + i * TW + v * L);
+  } else if (accumulate) {
+    FASTCONV_GEMM_UNROLL
+    for (int i = 0; i < MR; ++i) {
+      const V bias = row_bias ? Tr::bcast(row_bias + i) : Tr::zero();
+      FASTCONV_GEMM_UNROLL
+      for (int v = 0; v < NV; ++v) acc[i][v] = Tr::load(c + i * ldc + v * L) + bias;
+    }
   } else {
     FASTCONV_GEMM_UNROLL
     for (int i = 0; i < MR; ++i) {
@@ -69,8 +80,9 @@ inline void gemm_tile_vectors(int64_t kc, AReader a, const typename Tr::T* __res
       FASTCONV_GEMM_UNROLL
       for (int v = 0; v < NV; ++v) __builtin_prefetch(c + i * ldc + v * L, 1);
       __builtin_prefetch(c + i * ldc + TW - 1, 1);
+      const V start = row_bias ? Tr::bcast(row_bias + i) : Tr::zero();
       FASTCONV_GEMM_UNROLL
-      for (int v = 0; v < NV; ++v) acc[i][v] = Tr::zero();
+      for (int v = 0; v < NV; ++v) acc[i][v] = start;
     }
   }
 #pragma GCC unroll 4
@@ -99,31 +111,36 @@ inline void gemm_tile_vectors(int64_t kc, AReader a, const typename Tr::T* __res
 // The tile with only as many vectors as its n columns need (at most NV).
 template <class Tr, int MR, int NV, class AReader>
 inline void gemm_tile_upto(int64_t kc, AReader a, const typename Tr::T* __restrict b, int64_t ldb,
-                           typename Tr::T* c, int64_t ldc, int64_t m, int64_t n, bool accumulate) {
+                           typename Tr::T* c, int64_t ldc, int64_t m, int64_t n, bool accumulate,
+                           const typename Tr::T* row_bias) {
   if constexpr (NV > 1) {
     if (n <= (NV - 1) * Tr::L) {
-      gemm_tile_upto<Tr, MR, NV - 1>(kc, a, b, ldb, c, ldc, m, n, accumulate);
+      gemm_tile_upto<Tr, MR, NV - 1>(kc, a, b, ldb, c, ldc, m, n, accumulate, row_bias);
       return;
     }
   }
-  gemm_tile_vectors<Tr, MR, NV>(kc, a, b, ldb, c, ldc, m, n, accumulate);
+  gemm_tile_vectors<Tr, MR, NV>(kc, a, b, ldb, c, ldc, m, n, accumulate, row_bias);
 }
 
 // A partial panel's m rows as the smallest of 2, 4 and 8 rows that holds them (128 output
 // channels are 9 panels of 14 rows and one of 2, which cost as much as a whole one).
 template <class Tr, int MR, int NV, class AReader>
 inline void gemm_tile_rows(int64_t kc, AReader a, const typename Tr::T* __restrict b, int64_t ldb,
-                           typename Tr::T* c, int64_t ldc, int64_t m, int64_t n, bool accumulate) {
+                           typename Tr::T* c, int64_t ldc, int64_t m, int64_t n, bool accumulate,
+                           const typename Tr::T* row_bias) {
   if constexpr (MR > 2) {
-    if (m <= 2) return gemm_tile_upto<Tr, 2, NV>(kc, a, b, ldb, c, ldc, m, n, accumulate);
+    if (m <= 2)
+      return gemm_tile_upto<Tr, 2, NV>(kc, a, b, ldb, c, ldc, m, n, accumulate, row_bias);
   }
   if constexpr (MR > 4) {
-    if (m <= 4) return gemm_tile_upto<Tr, 4, NV>(kc, a, b, ldb, c, ldc, m, n, accumulate);
+    if (m <= 4)
+      return gemm_tile_upto<Tr, 4, NV>(kc, a, b, ldb, c, ldc, m, n, accumulate, row_bias);
   }
   if constexpr (MR > 8) {
-    if (m <= 8) return gemm_tile_upto<Tr, 8, NV>(kc, a, b, ldb, c, ldc, m, n, accumulate);
+    if (m <= 8)
+      return gemm_tile_upto<Tr, 8, NV>(kc, a, b, ldb, c, ldc, m, n, accumulate, row_bias);
   }
-  gemm_tile_upto<Tr, MR, NV>(kc, a, b, ldb, c, ldc, m, n, accumulate);
+  gemm_tile_upto<Tr, MR, NV>(kc, a, b, ldb, c, ldc, m, n, accumulate, row_bias);
 }
 
 // Traits with masked vector loads (Tr::load_masked).
@@ -143,7 +160,7 @@ constexpr int kGemmColumnsAcrossRows = 4;
 template <class Tr, int MR, int COLS>
 inline void gemm_columns(int64_t kc, const typename Tr::T* __restrict a,
                          const typename Tr::T* __restrict b, int64_t ldb, typename Tr::T* c,
-                         int64_t ldc, int64_t m, bool accumulate) {
+                         int64_t ldc, int64_t m, bool accumulate, const typename Tr::T* row_bias) {
   using T = typename Tr::T;
   using V = typename Tr::V;
   static_assert(MR <= Tr::L, "a tile's rows fit one vector");
@@ -172,7 +189,9 @@ inline void gemm_columns(int64_t kc, const typename Tr::T* __restrict a,
   for (int j = 0; j < COLS; ++j) {
     alignas(64) T sum[Tr::L];
     Tr::store(sum, (acc[j][0] + acc[j][1]) + (acc[j][2] + acc[j][3]));
-    for (int64_t i = 0; i < m; ++i) c[i * ldc + j] = accumulate ? c[i * ldc + j] + sum[i] : sum[i];
+    for (int64_t i = 0; i < m; ++i)
+      c[i * ldc + j] = (accumulate ? c[i * ldc + j] : T(0)) + (row_bias ? row_bias[i] : T(0)) +
+                       sum[i];
   }
 }
 
@@ -181,25 +200,27 @@ inline void gemm_columns(int64_t kc, const typename Tr::T* __restrict a,
 // the last whole vector go across the rows.
 template <class Tr, int MR, int NV, class AReader>
 inline void gemm_tile(int64_t kc, AReader a, const typename Tr::T* __restrict b, int64_t ldb,
-                      typename Tr::T* c, int64_t ldc, int64_t m, int64_t n, bool accumulate) {
+                      typename Tr::T* c, int64_t ldc, int64_t m, int64_t n, bool accumulate,
+                      const typename Tr::T* row_bias) {
   constexpr int L = Tr::L;
   if constexpr (std::is_same_v<AReader, PackedPanel<Tr, MR>> && HasMaskedLoad<Tr>::value &&
                 MR <= L) {
     const int64_t whole = n / L * L, rest = n - whole;
     if (rest > 0 && rest <= kGemmColumnsAcrossRows) {
-      if (whole > 0) gemm_tile_rows<Tr, MR, NV>(kc, a, b, ldb, c, ldc, m, whole, accumulate);
+      if (whole > 0)
+        gemm_tile_rows<Tr, MR, NV>(kc, a, b, ldb, c, ldc, m, whole, accumulate, row_bias);
       const typename Tr::T* bc = b + whole;
       typename Tr::T* cc = c + whole;
       switch (rest) {
-        case 1: gemm_columns<Tr, MR, 1>(kc, a.p, bc, ldb, cc, ldc, m, accumulate); break;
-        case 2: gemm_columns<Tr, MR, 2>(kc, a.p, bc, ldb, cc, ldc, m, accumulate); break;
-        case 3: gemm_columns<Tr, MR, 3>(kc, a.p, bc, ldb, cc, ldc, m, accumulate); break;
-        default: gemm_columns<Tr, MR, 4>(kc, a.p, bc, ldb, cc, ldc, m, accumulate); break;
+        case 1: gemm_columns<Tr, MR, 1>(kc, a.p, bc, ldb, cc, ldc, m, accumulate, row_bias); break;
+        case 2: gemm_columns<Tr, MR, 2>(kc, a.p, bc, ldb, cc, ldc, m, accumulate, row_bias); break;
+        case 3: gemm_columns<Tr, MR, 3>(kc, a.p, bc, ldb, cc, ldc, m, accumulate, row_bias); break;
+        default: gemm_columns<Tr, MR, 4>(kc, a.p, bc, ldb, cc, ldc, m, accumulate, row_bias);
       }
       return;
     }
   }
-  gemm_tile_rows<Tr, MR, NV>(kc, a, b, ldb, c, ldc, m, n, accumulate);
+  gemm_tile_rows<Tr, MR, NV>(kc, a, b, ldb, c, ldc, m, n, accumulate, row_bias);
 }
 
 }  // namespace
@@ -211,17 +232,19 @@ inline void gemm_tile(int64_t kc, AReader a, const typename Tr::T* __restrict b,
 // place, ldb apart (all n columns must exist; whole vectors are read).
 #define FASTCONV_DEFINE_GEMM(Traits, MR, NV, name)                                              \
   void name(int64_t kc, const Traits::T* a, const Traits::T* b, Traits::T* c, int64_t ldc,    \
-            int64_t m, int64_t n, bool accumulate) {                                         \
+            int64_t m, int64_t n, bool accumulate, const Traits::T* row_bias) {              \
     gemm_tile<Traits, MR, NV>(kc, PackedPanel<Traits, MR>{a}, b, NV * Traits::L, c, ldc, m, n, \
-                              accumulate);                                                   \
+                              accumulate, row_bias);                                         \
   }                                                                                          \
   void name##_a_in_place(int64_t kc, const Traits::T* a, int64_t lda, const Traits::T* b,    \
-                         Traits::T* c, int64_t ldc, int64_t m, int64_t n, bool accumulate) { \
+                         Traits::T* c, int64_t ldc, int64_t m, int64_t n, bool accumulate,   \
+                         const Traits::T* row_bias) {                                        \
     gemm_tile<Traits, MR, NV>(kc, RowsInPlace<Traits>{a, lda}, b, NV * Traits::L, c, ldc, m, \
-                              n, accumulate);                                                \
+                              n, accumulate, row_bias);                                      \
   }                                                                                          \
   void name##_b_in_place(int64_t kc, const Traits::T* a, const Traits::T* b, int64_t ldb,    \
-                         Traits::T* c, int64_t ldc, int64_t m, int64_t n, bool accumulate) { \
+                         Traits::T* c, int64_t ldc, int64_t m, int64_t n, bool accumulate,   \
+                         const Traits::T* row_bias) {                                        \
     gemm_tile<Traits, MR, NV>(kc, PackedPanel<Traits, MR>{a}, b, ldb, c, ldc, m, n,          \
-                              accumulate);                                                   \
+                              accumulate, row_bias);                                         \
   }
