@@ -214,21 +214,33 @@ void serial_driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Op
       const ABlock<T> ablock = a_block(packed, a, mr, 0, M, pc, kc, apack);
       for (int64_t jc = 0; jc < N; jc += blk.nc) {
         const int64_t nc = min64(blk.nc, N - jc);
-        // With one packed A panel, each element of B is read once: B's whole panels are read
-        // where they lie when it is row-major, and only a partial last panel is packed (a DCGAN
-        // generator's first layer at N=1: 0.196 -> 0.140 ms). Read again by more A panels, B
-        // is faster packed (dcgan_g3 at N=1, 8 A panels: 0.60 -> 0.71 ms in place).
-        const T* brows = ablock.full == 0 && M <= mr ? b.rows_at(pc, col0 + jc) : nullptr;
+        // B's whole panels where B is row-major (and A packed): with one A panel, each element
+        // of B is read once, so they are read where they lie (a DCGAN generator's first layer at
+        // N=1: 0.196 -> 0.140 ms); with more, the first A panel reads them where they lie and
+        // writes them packed as it goes, for the others (in place for all of them: dcgan_g3 at
+        // N=1, 8 A panels, 0.60 -> 0.71 ms), so no packing pass precedes the arithmetic, which
+        // hides the first reads of B (one thread, N=1: dcgan_g2 1.16x, dcgan_g3 1.05x,
+        // r50_1x1_64-256@56 1.02x faster). Only a partial last panel is packed beforehand.
+        const T* brows = ablock.full == 0 ? b.rows_at(pc, col0 + jc) : nullptr;
         const int64_t whole = brows ? nc / nr * nr : 0;
-        b.pack_panels(bpack, nr, col0 + jc + whole, nc - whole, pc, kc);
+        b.pack_panels(bpack + whole * kc, nr, col0 + jc + whole, nc - whole, pc, kc);
         for (int64_t ir = 0; ir < M; ir += mr) {
           const int64_t m = min64(mr, M - ir);
-          for (int64_t j = 0; j < whole; j += nr)
-            uk.fn_b_in_place(kc, ablock.panels + ir * kc, brows + j, b.op->rs,
-                             c + ir * ldc + jc + j, ldc, m, nr, acc, bias_from(row_bias, pc, ir));
+          const T* bias = bias_from(row_bias, pc, ir);
+          T* crow = c + ir * ldc + jc;
+          for (int64_t j = 0; j < whole; j += nr) {
+            if (M <= mr)
+              uk.fn_b_in_place(kc, ablock.panels, brows + j, b.op->rs, crow + j, ldc, m, nr, acc,
+                               bias);
+            else if (ir == 0)  // a whole A panel, as fn_packing_b needs: M > MR
+              uk.fn_packing_b(kc, ablock.panels, brows + j, b.op->rs, bpack + j * kc, crow + j,
+                              ldc, acc, bias);
+            else
+              ablock.tile(uk, ir, kc, bpack + j * kc, crow + j, ldc, m, nr, acc, bias);
+          }
           for (int64_t j = whole; j < nc; j += nr)
-            ablock.tile(uk, ir, kc, bpack + (j - whole) * kc, c + ir * ldc + jc + j, ldc, m,
-                        min64(nr, nc - j), acc, bias_from(row_bias, pc, ir));
+            ablock.tile(uk, ir, kc, bpack + j * kc, crow + j, ldc, m, min64(nr, nc - j), acc,
+                        bias);
         }
       }
     }
@@ -385,17 +397,17 @@ const GemmUkernel<float>& active_ukernel<float>(int64_t M, int64_t N) {
   using namespace ukernels;
   static const GemmUkernel<float> scalar[] = {
       {"f32_gemm_4x8_scalar", 4, 8, f32_gemm_4x8_scalar, f32_gemm_4x8_scalar_a_in_place,
-       f32_gemm_4x8_scalar_b_in_place}};
+       f32_gemm_4x8_scalar_b_in_place, f32_gemm_4x8_scalar_packing_b}};
   static const GemmUkernel<float> avx2[] = {
       {"f32_gemm_6x16_avx2", 6, 16, f32_gemm_6x16_avx2, f32_gemm_6x16_avx2_a_in_place,
-       f32_gemm_6x16_avx2_b_in_place}};
+       f32_gemm_6x16_avx2_b_in_place, f32_gemm_6x16_avx2_packing_b}};
   // 14x32: 28 accumulators, each broadcast feeds 2 FMAs; 8x48: 24 accumulators, 3 FMAs per
   // broadcast, and an exact fit for the multiples of 8 that channel counts usually are.
   static const GemmUkernel<float> avx512[] = {
       {"f32_gemm_14x32_avx512", 14, 32, f32_gemm_14x32_avx512, f32_gemm_14x32_avx512_a_in_place,
-       f32_gemm_14x32_avx512_b_in_place},
+       f32_gemm_14x32_avx512_b_in_place, f32_gemm_14x32_avx512_packing_b},
       {"f32_gemm_8x48_avx512", 8, 48, f32_gemm_8x48_avx512, f32_gemm_8x48_avx512_a_in_place,
-       f32_gemm_8x48_avx512_b_in_place}};
+       f32_gemm_8x48_avx512_b_in_place, f32_gemm_8x48_avx512_packing_b}};
   switch (active_isa()) {
     case Isa::avx512: return pick(avx512, 2, M, N);
     case Isa::avx2: return pick(avx2, 1, M, N);
@@ -408,11 +420,11 @@ const GemmUkernel<double>& active_ukernel<double>(int64_t, int64_t) {
   using namespace ukernels;
   static const GemmUkernel<double> k[] = {
       {"f64_gemm_4x4_scalar", 4, 4, f64_gemm_4x4_scalar, f64_gemm_4x4_scalar_a_in_place,
-       f64_gemm_4x4_scalar_b_in_place},
+       f64_gemm_4x4_scalar_b_in_place, f64_gemm_4x4_scalar_packing_b},
       {"f64_gemm_6x8_avx2", 6, 8, f64_gemm_6x8_avx2, f64_gemm_6x8_avx2_a_in_place,
-       f64_gemm_6x8_avx2_b_in_place},
+       f64_gemm_6x8_avx2_b_in_place, f64_gemm_6x8_avx2_packing_b},
       {"f64_gemm_14x16_avx512", 14, 16, f64_gemm_14x16_avx512, f64_gemm_14x16_avx512_a_in_place,
-       f64_gemm_14x16_avx512_b_in_place},
+       f64_gemm_14x16_avx512_b_in_place, f64_gemm_14x16_avx512_packing_b},
   };
   return k[static_cast<int>(active_isa())];
 }

@@ -32,6 +32,12 @@ using GemmTileBInPlaceFn = void (*)(int64_t kc, const T* a, const T* b, int64_t 
                                     int64_t ldc, int64_t m, int64_t n, bool accumulate,
                                    const T* row_bias);
 
+// A full MR x NR tile reading B in place like GemmTileBInPlaceFn and also writing the NR-wide
+// packed panel of what it read to bdst (bdst[k * NR + j] = b[k * ldb + j]).
+template <class T>
+using GemmTilePackingBFn = void (*)(int64_t kc, const T* a, const T* b, int64_t ldb, T* bdst,
+                                    T* c, int64_t ldc, bool accumulate, const T* row_bias);
+
 template <class T>
 struct GemmUkernel {
   const char* name;
@@ -39,6 +45,7 @@ struct GemmUkernel {
   GemmTileFn<T> fn;
   GemmTileInPlaceFn<T> fn_a_in_place;
   GemmTileBInPlaceFn<T> fn_b_in_place;
+  GemmTilePackingBFn<T> fn_packing_b;
 };
 
 #define FASTCONV_DECL_GEMM(T, name)                                                           \
@@ -47,7 +54,9 @@ struct GemmUkernel {
   void name##_a_in_place(int64_t kc, const T* a, int64_t lda, const T* b, T* c, int64_t ldc, \
                          int64_t m, int64_t n, bool accumulate, const T* row_bias);           \
   void name##_b_in_place(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, \
-                         int64_t m, int64_t n, bool accumulate, const T* row_bias);
+                         int64_t m, int64_t n, bool accumulate, const T* row_bias);           \
+  void name##_packing_b(int64_t kc, const T* a, const T* b, int64_t ldb, T* bdst, T* c,      \
+                        int64_t ldc, bool accumulate, const T* row_bias);
 FASTCONV_DECL_GEMM(float, f32_gemm_4x8_scalar)
 FASTCONV_DECL_GEMM(double, f64_gemm_4x4_scalar)
 FASTCONV_DECL_GEMM(float, f32_gemm_6x16_avx2)

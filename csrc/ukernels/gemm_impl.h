@@ -29,6 +29,32 @@ struct RowsInPlace {
   void next() { ++p; }
 };
 
+// A full tile's accumulators at the start: C's rows when accumulating, else zero, plus the row
+// bias. A fresh tile's rows are prefetched for the store at the end, every line of them (an
+// unaligned row of NV vectors spans NV + 1 lines; with only its first and last, the middle line
+// of an 8x48 tile's rows missed at the store: r50_1x1_64-256@56 at N=1 and 8, one thread, 1.07x
+// faster).
+template <class Tr, int MR, int NV>
+inline void start_full_tile(typename Tr::V (&acc)[MR][NV], typename Tr::T* c, int64_t ldc,
+                            bool accumulate, const typename Tr::T* row_bias) {
+  using V = typename Tr::V;
+  constexpr int L = Tr::L;
+  FASTCONV_GEMM_UNROLL
+  for (int i = 0; i < MR; ++i) {
+    const V bias = row_bias ? Tr::bcast(row_bias + i) : Tr::zero();
+    if (accumulate) {
+      FASTCONV_GEMM_UNROLL
+      for (int v = 0; v < NV; ++v) acc[i][v] = Tr::load(c + i * ldc + v * L) + bias;
+    } else {
+      FASTCONV_GEMM_UNROLL
+      for (int v = 0; v < NV; ++v) __builtin_prefetch(c + i * ldc + v * L, 1);
+      __builtin_prefetch(c + i * ldc + NV * L - 1, 1);
+      FASTCONV_GEMM_UNROLL
+      for (int v = 0; v < NV; ++v) acc[i][v] = bias;
+    }
+  }
+}
+
 // MR rows x NV vectors of C live in registers for the whole k loop: per k, NV loads of B (ldb
 // apart from one k to the next: a packed panel's width, or B's row stride where B is read in
 // place) and MR broadcasts of A, each broadcast feeding NV FMAs. The accumulators start from C
@@ -64,26 +90,8 @@ inline void gemm_tile_vectors(int64_t kc, AReader a, const typename Tr::T* __res
     for (int i = 0; i < MR; ++i)
       FASTCONV_GEMM_UNROLL
       for (int v = 0; v < NV; ++v) acc[i][v] = Tr::load(edge + i * TW + v * L);
-  } else if (accumulate) {
-    FASTCONV_GEMM_UNROLL
-    for (int i = 0; i < MR; ++i) {
-      const V bias = row_bias ? Tr::bcast(row_bias + i) : Tr::zero();
-      FASTCONV_GEMM_UNROLL
-      for (int v = 0; v < NV; ++v) acc[i][v] = Tr::load(c + i * ldc + v * L) + bias;
-    }
   } else {
-    FASTCONV_GEMM_UNROLL
-    for (int i = 0; i < MR; ++i) {
-      // Every line of the row (an unaligned row of NV vectors spans NV + 1 lines): with only
-      // its first and last, the middle line of an 8x48 tile's rows missed at the store
-      // (r50_1x1_64-256@56 at N=1 and 8, one thread: 1.07x faster).
-      FASTCONV_GEMM_UNROLL
-      for (int v = 0; v < NV; ++v) __builtin_prefetch(c + i * ldc + v * L, 1);
-      __builtin_prefetch(c + i * ldc + TW - 1, 1);
-      const V start = row_bias ? Tr::bcast(row_bias + i) : Tr::zero();
-      FASTCONV_GEMM_UNROLL
-      for (int v = 0; v < NV; ++v) acc[i][v] = start;
-    }
+    start_full_tile<Tr>(acc, c, ldc, accumulate, row_bias);
   }
 #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; ++k) {
@@ -106,6 +114,43 @@ inline void gemm_tile_vectors(int64_t kc, AReader a, const typename Tr::T* __res
   if (!full)
     for (int64_t i = 0; i < m; ++i)
       for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = edge[i * TW + j];
+}
+
+// A full MR x (NV vectors) tile reading B's rows in place (ldb apart) and writing each vector it
+// loads into the packed panel bdst (NV * L wide): the driver's first A panel packs B this way
+// for the others, so the arithmetic hides B's reads. (Prefetching B's rows 24 ahead into L2, as
+// their stride defeats the hardware prefetchers, measured slower: dcgan_g3 1.05x -> 1.03x.)
+template <class Tr, int MR, int NV>
+inline void gemm_tile_packing_b(int64_t kc, const typename Tr::T* __restrict a,
+                                const typename Tr::T* __restrict b, int64_t ldb,
+                                typename Tr::T* __restrict bdst, typename Tr::T* c, int64_t ldc,
+                                bool accumulate, const typename Tr::T* row_bias) {
+  using V = typename Tr::V;
+  constexpr int L = Tr::L;
+  V acc[MR][NV];
+  start_full_tile<Tr>(acc, c, ldc, accumulate, row_bias);
+#pragma GCC unroll 2
+  for (int64_t k = 0; k < kc; ++k) {
+    V bv[NV];
+    FASTCONV_GEMM_UNROLL
+    for (int v = 0; v < NV; ++v) {
+      bv[v] = Tr::load(b + v * L);
+      Tr::store(bdst + v * L, bv[v]);
+    }
+    FASTCONV_GEMM_UNROLL
+    for (int i = 0; i < MR; ++i) {
+      const V ai = Tr::bcast(a + i);
+      FASTCONV_GEMM_UNROLL
+      for (int v = 0; v < NV; ++v) acc[i][v] = Tr::fma(ai, bv[v], acc[i][v]);
+    }
+    a += MR;
+    b += ldb;
+    bdst += NV * L;
+  }
+  FASTCONV_GEMM_UNROLL
+  for (int i = 0; i < MR; ++i)
+    FASTCONV_GEMM_UNROLL
+    for (int v = 0; v < NV; ++v) Tr::store(c + i * ldc + v * L, acc[i][v]);
 }
 
 // The tile with only as many vectors as its n columns need (at most NV).
@@ -247,4 +292,9 @@ inline void gemm_tile(int64_t kc, AReader a, const typename Tr::T* __restrict b,
                          const Traits::T* row_bias) {                                        \
     gemm_tile<Traits, MR, NV>(kc, PackedPanel<Traits, MR>{a}, b, ldb, c, ldc, m, n,          \
                               accumulate, row_bias);                                         \
+  }                                                                                          \
+  void name##_packing_b(int64_t kc, const Traits::T* a, const Traits::T* b, int64_t ldb,     \
+                        Traits::T* bdst, Traits::T* c, int64_t ldc, bool accumulate,         \
+                        const Traits::T* row_bias) {                                         \
+    gemm_tile_packing_b<Traits, MR, NV>(kc, a, b, ldb, bdst, c, ldc, accumulate, row_bias);  \
   }
