@@ -219,8 +219,8 @@ void serial_driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Op
         // N=1: 0.196 -> 0.140 ms); with more, the first A panel reads them where they lie and
         // writes them packed as it goes, for the others (in place for all of them: dcgan_g3 at
         // N=1, 8 A panels, 0.60 -> 0.71 ms), so no packing pass precedes the arithmetic, which
-        // hides the first reads of B (one thread, N=1: dcgan_g2 1.16x, dcgan_g3 1.05x,
-        // r50_1x1_64-256@56 1.02x faster). Only a partial last panel is packed beforehand.
+        // hides the first reads of B (one thread, N=1: dcgan_g2 1.16-1.20x, dcgan_g3 1.05-1.06x
+        // faster; r50_1x1_64-256@56 on par). Only a partial last panel is packed beforehand.
         const T* brows = ablock.full == 0 ? b.rows_at(pc, col0 + jc) : nullptr;
         const int64_t whole = brows ? nc / nr * nr : 0;
         b.pack_panels(bpack + whole * kc, nr, col0 + jc + whole, nc - whole, pc, kc);
