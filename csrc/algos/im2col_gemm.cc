@@ -582,8 +582,10 @@ void im2col_conv2d_forward(const Conv2dParams& p, const T* x, const Im2colWeight
   const int64_t small_batch = small_map_batch(p, s);
   const bool small_maps = small_batch > 0;
   const int64_t batch = small_maps ? small_batch : 1;
-  if (small_maps) s.jobs = ceil_div(p.N, batch) * sh.G;
-  if (small_maps) g_last_tile_bytes.store(sh.Kg * batch * sh.P * static_cast<int64_t>(sizeof(T)));
+  if (small_maps) {
+    s.jobs = ceil_div(p.N, batch) * sh.G;
+    g_last_tile_bytes.store(sh.Kg * batch * sh.P * static_cast<int64_t>(sizeof(T)));
+  }
   for_each_item(s, [&](int64_t, int64_t job, int64_t tile) {
     const int64_t g = job % sh.G;
     const T* bias_g = bias ? bias + g * sh.Kg : nullptr;  // the GEMM starts its rows from it

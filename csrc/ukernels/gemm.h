@@ -30,7 +30,7 @@ using GemmTileInPlaceFn = void (*)(int64_t kc, const T* a, int64_t lda, const T*
 template <class T>
 using GemmTileBInPlaceFn = void (*)(int64_t kc, const T* a, const T* b, int64_t ldb, T* c,
                                     int64_t ldc, int64_t m, int64_t n, bool accumulate,
-                                   const T* row_bias);
+                                    const T* row_bias);
 
 // A full MR x NR tile reading B in place like GemmTileBInPlaceFn and also writing the NR-wide
 // packed panel of what it read to bdst (bdst[k * NR + j] = b[k * ldb + j]).

@@ -55,9 +55,40 @@ inline void start_full_tile(typename Tr::V (&acc)[MR][NV], typename Tr::T* c, in
   }
 }
 
-// MR rows x NV vectors of C live in registers for the whole k loop: per k, NV loads of B (ldb
-// apart from one k to the next: a packed panel's width, or B's row stride where B is read in
-// place) and MR broadcasts of A, each broadcast feeding NV FMAs. The accumulators start from C
+// The k loop: acc += (MR x kc block of A) * (kc x NV vectors of B, rows ldb apart). Per k, NV
+// loads of B and MR broadcasts of A, each broadcast feeding NV FMAs. With bdst, each vector of B
+// loaded is also stored there, packed (NV vectors a row): the first A panel packing B for the
+// others (gemm_tile_packing_b).
+template <class Tr, int MR, int NV, class AReader>
+inline void multiply_tile(typename Tr::V (&acc)[MR][NV], int64_t kc, AReader a,
+                          const typename Tr::T* __restrict b, int64_t ldb,
+                          typename Tr::T* __restrict bdst) {
+  using V = typename Tr::V;
+  constexpr int L = Tr::L;
+#pragma GCC unroll 4
+  for (int64_t k = 0; k < kc; ++k) {
+    V bv[NV];
+    FASTCONV_GEMM_UNROLL
+    for (int v = 0; v < NV; ++v) bv[v] = Tr::load(b + v * L);
+    if (bdst) {
+      FASTCONV_GEMM_UNROLL
+      for (int v = 0; v < NV; ++v) Tr::store(bdst + v * L, bv[v]);
+      bdst += NV * L;
+    }
+    FASTCONV_GEMM_UNROLL
+    for (int i = 0; i < MR; ++i) {
+      const V ai = a.bcast(i);
+      FASTCONV_GEMM_UNROLL
+      for (int v = 0; v < NV; ++v) acc[i][v] = Tr::fma(ai, bv[v], acc[i][v]);
+    }
+    a.next();
+    b += ldb;
+  }
+}
+
+// MR rows x NV vectors of C live in registers for the whole k loop (multiply_tile; B's rows ldb
+// apart: a packed panel's width, or B's row stride where B is read in place). The accumulators
+// start from C
 // when accumulating and from the row bias when there is one, so the result is stored once and
 // no add pass is needed.
 template <class Tr, int MR, int NV, class AReader>
@@ -93,20 +124,7 @@ inline void gemm_tile_vectors(int64_t kc, AReader a, const typename Tr::T* __res
   } else {
     start_full_tile<Tr>(acc, c, ldc, accumulate, row_bias);
   }
-#pragma GCC unroll 4
-  for (int64_t k = 0; k < kc; ++k) {
-    V bv[NV];
-    FASTCONV_GEMM_UNROLL
-    for (int v = 0; v < NV; ++v) bv[v] = Tr::load(b + v * L);
-    FASTCONV_GEMM_UNROLL
-    for (int i = 0; i < MR; ++i) {
-      V ai = a.bcast(i);
-      FASTCONV_GEMM_UNROLL
-      for (int v = 0; v < NV; ++v) acc[i][v] = Tr::fma(ai, bv[v], acc[i][v]);
-    }
-    a.next();
-    b += ldb;
-  }
+  multiply_tile<Tr>(acc, kc, a, b, ldb, nullptr);
   FASTCONV_GEMM_UNROLL
   for (int i = 0; i < MR; ++i)
     FASTCONV_GEMM_UNROLL
@@ -129,24 +147,7 @@ inline void gemm_tile_packing_b(int64_t kc, const typename Tr::T* __restrict a,
   constexpr int L = Tr::L;
   V acc[MR][NV];
   start_full_tile<Tr>(acc, c, ldc, accumulate, row_bias);
-#pragma GCC unroll 2
-  for (int64_t k = 0; k < kc; ++k) {
-    V bv[NV];
-    FASTCONV_GEMM_UNROLL
-    for (int v = 0; v < NV; ++v) {
-      bv[v] = Tr::load(b + v * L);
-      Tr::store(bdst + v * L, bv[v]);
-    }
-    FASTCONV_GEMM_UNROLL
-    for (int i = 0; i < MR; ++i) {
-      const V ai = Tr::bcast(a + i);
-      FASTCONV_GEMM_UNROLL
-      for (int v = 0; v < NV; ++v) acc[i][v] = Tr::fma(ai, bv[v], acc[i][v]);
-    }
-    a += MR;
-    b += ldb;
-    bdst += NV * L;
-  }
+  multiply_tile<Tr>(acc, kc, PackedPanel<Tr, MR>{a}, b, ldb, bdst);
   FASTCONV_GEMM_UNROLL
   for (int i = 0; i < MR; ++i)
     FASTCONV_GEMM_UNROLL
