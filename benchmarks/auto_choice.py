@@ -8,6 +8,7 @@ fastest's. Re-run it after changing a kernel and move the crossovers it reports.
 
 Usage: PYTHONPATH=. python benchmarks/auto_choice.py [--threads 1] [--batch 1,8] [--repeat 5]
                                                     [--ops fwd,input,weight] [LAYER ...]
+LAYER: a suite layer's name or a shape string (mb8ic64ih56oc64oh56kh3ph1; see fastconv.shapestr).
 """
 import argparse
 import sys
@@ -72,7 +73,8 @@ def main():
     bench.reexec_with_allocator_setting()
     fc.set_num_threads(a.threads)
     algorithms = fc.info()["conv_algorithms"]["cpp"]
-    layers = [l for l in load_suite() if not a.layers or l.name in a.layers]
+    # Suite layer names or shape strings (bench.resolve_layers says which name it cannot read).
+    layers = bench.resolve_layers(a.layers) if a.layers else load_suite()
     rows = []
     for layer in layers:
         for n in (int(b) for b in a.batch.split(",")):

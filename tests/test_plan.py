@@ -56,6 +56,20 @@ def test_plan_reports_choice_and_reasons():
     assert "Conv2dPlan(" in repr(forced)
 
 
+@pytest.mark.skipif(_dispatch._core is None, reason="fastconv._core is not built")
+@pytest.mark.parametrize("kernel, padding, expected", [
+    ((1, 7), (0, 3), "im2col"),   # 6 junk columns of a 23-wide grid
+    ((7, 1), (3, 0), "direct"),   # no junk columns
+    ((1, 3), (0, 1), "im2col"),   # 3 taps
+    ((3, 1), (1, 0), "im2col"),
+    ((5, 5), (2, 2), "direct"),   # 4 junk columns of a 21-wide grid: under a quarter
+])
+def test_auto_takes_im2col_where_direct_tiles_waste(kernel, padding, expected):
+    plan = fc.Conv2dPlan(np.ones((32, 32, *kernel), np.float32), padding=padding, backend="cpp",
+                         input_hw=(17, 17))
+    assert plan.algorithm == expected, plan.why
+
+
 def test_plan_copies_weights(impl):
     wt = random((4, 3, 3, 3), np.float64, 5)
     x = random((1, 3, 8, 8), np.float64, 6)

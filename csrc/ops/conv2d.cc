@@ -106,6 +106,18 @@ const char* few_channels(const Conv2dParams& p) {
 // thread: direct 1.1x faster at N=1 and 1.25-1.3x at N=8, AVX2 and AVX-512) -- given outputs
 // enough to fill direct's position tiles: from a 2x2 map to one output per image at N=64 (the
 // digits DCGAN's last layer) im2col, which puts the images side by side, ran 1.45x faster.
+//
+// Stride-1 kernels where direct's tiles lose even under 512 filters (measured with
+// benchmarks/auto_choice.py, one thread, N=1 and 8): kernels of 3 taps or fewer (1x3 and 3x1
+// with 64-256 channels: im2col 1.06-1.14x faster), and grids whose junk columns, the S-1
+// columns of each grid row past its outputs, are a quarter or more of the grid's width, every
+// tile computing them (1x7 on 17x17 maps with 128-192 channels: im2col 1.15-1.23x faster; 5x5
+// on 14x14 maps, junk 22%, stayed direct's: 1.08-1.12x; 7x1, no junk: direct's, 1.0-1.05x).
+bool direct_tiles_wasteful(const Conv2dParams& p) {
+  if (p.sh != 1 || p.sw != 1) return false;
+  const int64_t junk = (p.S - 1) * p.dw, grid_width = p.Wo + junk;
+  return p.R * p.S <= 3 || 4 * junk >= grid_width;
+}
 const char* im2col_forward_auto_declines(const Conv2dParams& p) {
   if (const char* why = few_channels(p)) return why;
   if (!algos::im2col_is_pointwise(p) && p.K / p.groups < 8 && p.Ho * p.Wo >= 32)
@@ -113,7 +125,8 @@ const char* im2col_forward_auto_declines(const Conv2dParams& p) {
            "the GEMM tile would be mostly padding";
   if (p.dh > 1 || p.dw > 1) return nullptr;
   if ((p.sh > 1 || p.sw > 1) && p.C / p.groups >= 64) return nullptr;
-  if (!algos::im2col_is_pointwise(p) && p.Ho * p.Wo > 64 && p.K / p.groups < 512)
+  if (!algos::im2col_is_pointwise(p) && p.Ho * p.Wo > 64 && p.K / p.groups < 512 &&
+      !direct_tiles_wasteful(p))
     return "kernel larger than 1x1, over 64 outputs and under 512 filters per group: direct "
            "reads the input in place";
   return nullptr;
