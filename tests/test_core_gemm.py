@@ -31,10 +31,11 @@ def isa(request):
 
 # (M, N, K): 1s, primes around the tile sizes (4, 6, 8, 14 rows; 8, 16, 32, 48 columns), more
 # than one cache block in every dimension (KC = 512, MC ~ 250 rows); multiples of 8 rows pick
-# the 8x48 AVX-512 tile, others the 14x32 one.
+# the 8x48 AVX-512 tile, others the 14x32 one. The last two stream a B over 1 MiB past one or
+# two A panels, which cuts the depth into k blocks of about 32 (gemm::kStreamedBDepth).
 SIZES = [(1, 1, 1), (1, 7, 1), (5, 1, 3), (13, 17, 19), (14, 32, 7), (29, 31, 37),
          (97, 61, 1), (3, 1031, 5), (719, 11, 613), (131, 257, 1031), (64, 97, 129),
-         (264, 49, 515)]
+         (264, 49, 515), (13, 2063, 131), (16, 1500, 203)]
 
 
 def _check(c, a, b, dtype):

@@ -339,7 +339,7 @@ void driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Operand<T
     packed = &view;
   }
   const GemmUkernel<T>& uk = packed ? packed->ukernel() : active_ukernel<T>(M, N);
-  Blocking blk = packed ? packed->blocking() : blocking_for(uk);
+  Blocking blk = packed ? packed->blocking() : blocking_for(uk, M, N, K);
   // With one MC block of A the packed B block is consumed once, right after packing: sized for
   // L2 rather than L3, it is still in cache when the micro-kernels read it (a transposed conv
   // whose W is B, 16 rows x 8 MB, spent as long packing B into an L3-sized block as in the
@@ -430,7 +430,7 @@ const GemmUkernel<double>& active_ukernel<double>(int64_t, int64_t) {
 }
 
 template <class T>
-Blocking blocking_for(const GemmUkernel<T>& uk) {
+Blocking blocking_for(const GemmUkernel<T>& uk, int64_t M, int64_t N, int64_t K) {
   const int64_t s = sizeof(T);
   Blocking b;
   // A long k loop amortises the load and store of the C tile. The KC x NR micro-panel of B
@@ -438,6 +438,14 @@ Blocking blocking_for(const GemmUkernel<T>& uk) {
   // covers: per k the kernel reads MR + NR elements for MR * NR / lanes FMAs. Measured on Zen 5
   // (14x32 f32, M=N=K=512..1024, one thread): KC 512 beat 192 / 256 / 384 / 768 by 3-10%.
   b.kc = 512;
+  // At most two MR-panels of A give each element of B at most 4 * MR multiply-adds, so a B
+  // larger than L2 bounds the product by its reads from L3 or memory. A panel walks KC rows of
+  // B at once, one stream per row (rows are pages apart), and the hardware prefetchers follow
+  // only a few dozen streams: KC 512 left them behind and each line missed in turn. Measured
+  // (Xeon, one thread, f32): 16x4096x512 1.24x faster at KC 32, 8x8192x100 1.52x, 12x2048x512
+  // 1.44x; with B in L2 (16x512x512, 8x1024x256) 0.92-1.05x, and from 32 rows up no gain.
+  if (M > 0 && ceil_div(M, uk.mr) <= 2 && K * N * s > kL2Bytes)
+    b.kc = ceil_div(K, ceil_div(K, kStreamedBDepth));
   // Half of L2 for the MC x KC block of A.
   b.mc = max64(uk.mr, kL2Bytes / 2 / (b.kc * s) / uk.mr * uk.mr);
   // An eighth of the shared L3 for the KC x NC block of B.
@@ -456,7 +464,7 @@ int gemm_threads(int64_t M, int64_t N, int64_t K) {
 template <class T>
 void PackedA<T>::set_shape(int64_t M, int64_t K, Operand<T> a, int64_t n_hint) {
   uk_ = &active_ukernel<T>(M, n_hint);
-  blk_ = blocking_for(*uk_);
+  blk_ = blocking_for(*uk_, M, n_hint, K);
   M_ = M;
   K_ = K;
   m_padded_ = ceil_div(M, uk_->mr) * uk_->mr;
@@ -547,8 +555,8 @@ void gemm(int64_t M, int64_t N, int64_t K, Operand<T> a, const PanelSource<T>& b
             a_mode);
 }
 
-template Blocking blocking_for<float>(const GemmUkernel<float>&);
-template Blocking blocking_for<double>(const GemmUkernel<double>&);
+template Blocking blocking_for<float>(const GemmUkernel<float>&, int64_t, int64_t, int64_t);
+template Blocking blocking_for<double>(const GemmUkernel<double>&, int64_t, int64_t, int64_t);
 template class PackedA<float>;
 template class PackedA<double>;
 template void gemm<float>(int64_t, int64_t, int64_t, Operand<float>, Operand<float>, float*,

@@ -50,8 +50,12 @@ struct Blocking {
 // least of its register tile on padding (N = 0: not known yet, judged on M alone).
 template <class T>
 const ukernels::GemmUkernel<T>& active_ukernel(int64_t M = 0, int64_t N = 0);
+// Block sizes for an M x N x K product (0: not known, the general sizes).
 template <class T>
-Blocking blocking_for(const ukernels::GemmUkernel<T>& uk);
+Blocking blocking_for(const ukernels::GemmUkernel<T>& uk, int64_t M = 0, int64_t N = 0,
+                      int64_t K = 0);
+// The depth of a k block where few rows of A stream a large B past them (blocking_for).
+inline constexpr int64_t kStreamedBDepth = 32;
 
 // How a product treats an A given as an Operand: packed block by block, or read in place by the
 // micro-kernel (row-major A with unit column stride only). In place saves a pass over A that
@@ -75,7 +79,8 @@ int gemm_threads(int64_t M, int64_t N, int64_t K);
 template <class T>
 class PackedA {
  public:
-  // n_hint: the usual width of the B operands (0: unknown), to pick the best-fitting tile.
+  // n_hint: the usual width of the B operands (0: unknown), to pick the best-fitting tile and
+  // the depth of its k blocks (blocking_for).
   void pack(int64_t M, int64_t K, Operand<T> a, int64_t n_hint = 0);
   // Refers to A without copying it (a.cs must be 1 unless K is 1, else std::invalid_argument;
   // A must outlive the products): for an A used once against few columns, where packing would
