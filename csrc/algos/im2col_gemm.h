@@ -5,7 +5,8 @@
 //   col[(c*R + r)*S + s][oh*Wo + ow] = x_padded[c][oh*sh + r*dh][ow*sw + s*dw].
 // The input gradient is dcol = W_g^T * grad_output[n,g] scattered back by col2im, the weight
 // gradient dW_g = sum_n grad_output[n,g] * col^T. A 1x1, stride-1, unpadded conv needs no col
-// matrix: the GEMMs run on the NCHW planes directly.
+// matrix: the GEMMs run on the NCHW planes directly (but for the forward on maps of at most
+// kIm2colPointwiseBatchMaxPositions, which runs images side by side like other small maps).
 //
 // Workspace bound (per thread; buffers are kept per thread and reused across calls). Work is
 // cut into tiles of at most kIm2colTileColumns output positions (whole output rows, at least
@@ -42,6 +43,8 @@
 namespace fastconv::algos {
 
 inline constexpr int64_t kIm2colTileBytes = 4 << 20;
+// A 1x1 forward batches images into one GEMM only on maps this small (im2col_gemm.cc).
+inline constexpr int64_t kIm2colPointwiseBatchMaxPositions = 64;
 // The input gradient's dcol tile: small enough that col2im reads it back from L2 (kL2Bytes).
 // 4 MiB tiles went out to L3 and back: dcgan_g3 at N=8 spent 19% of its time in col2im, and
 // ran 9-15% slower than with 1 MiB tiles.
