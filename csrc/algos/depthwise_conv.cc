@@ -33,11 +33,41 @@ const DwConvUkernel<double>& pick_ukernel<double>() {
 }
 
 // Growable per-thread buffer (grows, never shrinks; no per-call allocation once warm).
-template <class T, int Slots = 2>
+template <class T, int Slots = 3>
 T* thread_buffer(int slot, size_t n) {
   thread_local std::vector<T> bufs[Slots];
   if (bufs[slot].size() < n) bufs[slot].resize(n);
   return bufs[slot].data();
+}
+
+// The interior of one channel's zero-padded plane, split into its ps x ps phases (Hg x Wg each,
+// phase (a, b) at planes + (a * ps + b) * Hg * Wg): padded element (u, v) = source (u - pt,
+// v - pl) goes to phase (u % ps, v % ps) at (u / ps, v / ps). The borders are left alone.
+// Stride 2 as a constant lets the compiler turn the column gathers into shuffles.
+template <class T, int64_t kPs = 0>
+void copy_into_phases(T* __restrict planes, int64_t Hg, int64_t Wg, int64_t ps_rt,
+                      const T* __restrict src, int64_t H, int64_t W, int64_t pt, int64_t pl) {
+  const int64_t ps = kPs ? kPs : ps_rt;
+  // Phase column b starts at phase column j0[b] with source column first[b].
+  int64_t j0[8], first[8];
+  for (int64_t b = 0; b < ps; ++b) {
+    j0[b] = pl > b ? (pl - b + ps - 1) / ps : 0;
+    first[b] = j0[b] * ps + b - pl;
+  }
+  int64_t a = pt % ps, i = pt / ps;  // phase row of source row 0
+  for (int64_t ih = 0; ih < H; ++ih) {
+    const T* srow = src + ih * W;
+    for (int64_t b = 0; b < ps; ++b) {
+      T* row = planes + (a * ps + b) * Hg * Wg + i * Wg + j0[b];
+      const int64_t n = first[b] < W ? (W - first[b] + ps - 1) / ps : 0;
+      const T* s = srow + first[b];
+      for (int64_t j = 0; j < n; ++j) row[j] = s[j * ps];
+    }
+    if (++a == ps) {
+      a = 0;
+      ++i;
+    }
+  }
 }
 
 }  // namespace
@@ -48,13 +78,26 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
   const DwConvUkernel<T>& uk = pick_ukernel<T>();
   const int64_t Cg = p.C / p.groups, Kg = p.K / p.groups;
   const int64_t Hp = p.H + p.pt + p.pb, Wp = p.W + p.pl + p.pr;
-  const int64_t plane = p.H * p.W, padded = Hp * Wp, out_plane = p.Ho * p.Wo;
-  const int64_t taps = Cg * p.R;
-  // Stride 1 with short rows: the output plane is one flat run over the padded grid,
-  // p = oh * Wp + ow (tap (r, s) reads p + r*dh*Wp + s*dw), so a small plane is a few long
-  // vector runs instead of many short rows; columns ow >= Wo of that grid are junk, dropped on
-  // copy-out. Long rows are written in place, row by row (no copy-out pass).
+  const int64_t plane = p.H * p.W, out_plane = p.Ho * p.Wo;
+  // Short rows: the output plane is one flat run over the padded grid, p = oh * Wg + ow, so a
+  // small plane is a few long vector runs instead of many short rows; columns ow >= Wo of that
+  // grid are junk, dropped on copy-out. Long rows are written in place, row by row (no copy-out
+  // pass). At stride 1 the grid is the padded plane (Wg = Wp; tap (r, s) reads
+  // p + r*dh*Wp + s*dw). At stride ps > 1 both ways, undilated, the padded plane is split into
+  // its ps x ps phases (padded element (u, v) to phase (u % ps, v % ps) at (u / ps, v / ps)),
+  // Hg x Wg each, and tap (r, s) reads phase (r % ps, s % ps) at p + (r / ps)*Wg + s / ps: a
+  // stride-1 run again, each kernel row one row of taps per phase column (ceil(S / ps) weights,
+  // zero-padded). Row by row, 7 outputs per row of a 14x14 plane at stride 2 ran as short
+  // latency-bound chains with strided loads, 4x slower than PyTorch (5x5, 672 channels, N=1).
   constexpr int64_t kFlatBelowWidth = 64;
+  const bool flat_layout = p.Wo < kFlatBelowWidth &&
+                           ((p.sh == 1 && p.sw == 1) ||
+                            (p.sh == p.sw && p.dh == 1 && p.dw == 1));
+  const int64_t ps = flat_layout ? p.sh : 1;  // phases per side
+  const int64_t Hg = (Hp + ps - 1) / ps, Wg = (Wp + ps - 1) / ps;
+  const int64_t padded = ps * ps * Hg * Wg;  // one channel's (phase-split) padded plane
+  const int64_t kw = (p.S + ps - 1) / ps;    // taps per row of taps
+  const int64_t taps = Cg * p.R * ps;        // rows of taps (per phase column when ps > 1)
   // Long rows of one input channel, stride 1, kernel rows not dilated: blocks of output rows at
   // once (the plane kernel), each loaded input vector serving every row whose window covers it.
   const bool plane_kernel = Cg == 1 && p.sh == 1 && p.sw == 1 && p.dh == 1;
@@ -65,7 +108,7 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
                            p.dw == 1 && p.Wo <= uk.small_plane_max_width &&
                            p.S <= ukernels::kDwConvSmallPlaneMaxS;
   constexpr int64_t kPlaneRowBlock = 4;  // output rows per plane-kernel call (its register block)
-  const int64_t flat_n = (p.Ho - 1) * Wp + p.Wo;
+  const int64_t flat_n = (p.Ho - 1) * Wg + p.Wo;
   // The flat run rounded up to whole vectors (16 elements: a multiple of every ISA's lanes):
   // its last outputs are junk columns or past the plane, read from zeroed slack after the
   // padded planes, and never copied out; a partial last vector would be computed as blocks of
@@ -74,6 +117,21 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
   constexpr int64_t kRunMultiple = 16;
   const int64_t flat_run = (flat_n + kRunMultiple - 1) / kRunMultiple * kRunMultiple;
   const int64_t xp_elems = Cg * padded + kRunMultiple;
+  // At stride ps > 1, row of taps t = (c, r, pc) reads phase (r % ps, pc) of channel c from its
+  // row r / ps, with weights (c, r, pc + q * ps) for q < kw (-1: past the kernel, zero).
+  struct PhaseTap {
+    int64_t x_off;
+  };
+  std::vector<PhaseTap> phase_taps(ps > 1 ? taps : 0);
+  std::vector<int64_t> phase_w_index(ps > 1 ? taps * kw : 0);
+  for (int64_t t = 0; ps > 1 && t < taps; ++t) {
+    const int64_t pc = t % ps, r = t / ps % p.R, c = t / ps / p.R;
+    phase_taps[t].x_off = c * padded + ((r % ps) * ps + pc) * Hg * Wg + (r / ps) * Wg;
+    for (int64_t q = 0; q < kw; ++q) {
+      const int64_t sc = pc + q * ps;
+      phase_w_index[t * kw + q] = sc < p.S ? (c * p.R + r) * p.S + sc : -1;
+    }
+  }
   // Threads take contiguous ranges of (image, group) pairs, so the per-thread buffers are
   // looked up once per range rather than once per plane (that cost showed on 14x14 planes).
   const int64_t pairs = p.N * p.groups;
@@ -102,18 +160,18 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
     // interior is written per plane: the borders stay zero from the buffer's first use with
     // this geometry (a thread's buffer is reused across calls). The key is everything that
     // decides which elements are border.
-    thread_local int64_t geometry[7] = {-1, -1, -1, -1, -1, -1, -1};
+    thread_local int64_t geometry[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
     T* xp = thread_buffer<T>(0, static_cast<size_t>(xp_elems));
-    const int64_t key[7] = {Cg, p.H, p.W, p.pt, p.pb, p.pl, p.pr};
-    if (!std::equal(key, key + 7, geometry)) {
+    const int64_t key[8] = {Cg, p.H, p.W, p.pt, p.pb, p.pl, p.pr, ps};
+    if (!std::equal(key, key + 8, geometry)) {
       std::fill(xp, xp + xp_elems, T(0));
-      std::copy(key, key + 7, geometry);
+      std::copy(key, key + 8, geometry);
     }
-    T* flat = p.sh == 1 && p.sw == 1 && p.Wo < kFlatBelowWidth
-                  ? thread_buffer<T>(1, static_cast<size_t>(flat_run))
-                  : nullptr;
+    T* flat = flat_layout ? thread_buffer<T>(1, static_cast<size_t>(flat_run)) : nullptr;
     const T** rows = thread_buffer<const T*>(0, static_cast<size_t>(2 * taps));
     const T** wrow = rows + taps;
+    // The phase columns' rows of taps: kw weights each, taps * kw in all.
+    T* wphase = ps > 1 ? thread_buffer<T>(2, static_cast<size_t>(taps * kw)) : nullptr;
     for (int64_t ng = ng0; ng < ng1; ++ng) {
       const int64_t n = ng / p.groups, g = ng % p.groups;
       if (plane_kernel && !flat) {
@@ -142,6 +200,11 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
       }
       for (int64_t c = 0; c < Cg; ++c) {
         const T* src = x + (n * p.C + g * Cg + c) * plane;
+        if (ps > 1) {
+          if (ps == 2) copy_into_phases<T, 2>(xp + c * padded, Hg, Wg, 2, src, p.H, p.W, p.pt, p.pl);
+          else copy_into_phases<T>(xp + c * padded, Hg, Wg, ps, src, p.H, p.W, p.pt, p.pl);
+          continue;
+        }
         T* dst = xp + c * padded + p.pt * Wp + p.pl;
         uk.copy_rows(dst, Wp, src, p.W, p.H, p.W);
       }
@@ -150,6 +213,17 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
         const T* wk = w + k * Cg * p.R * p.S;  // (Cg, R, S) weights of output channel k
         const T b = bias ? bias[k] : T(0);
         T* yk = y + (n * p.K + k) * out_plane;
+        if (ps > 1) {
+          for (int64_t t = 0; t < taps; ++t) {
+            rows[t] = xp + phase_taps[t].x_off;
+            wrow[t] = wphase + t * kw;
+          }
+          for (int64_t e = 0; e < taps * kw; ++e)
+            wphase[e] = phase_w_index[e] >= 0 ? wk[phase_w_index[e]] : T(0);
+          uk.row({rows, wrow, taps, 0, flat_run, 1, 1, kw, b, flat});
+          uk.copy_rows(yk, p.Wo, flat, Wg, p.Ho, p.Wo);
+          continue;
+        }
         for (int64_t t = 0; t < taps; ++t) wrow[t] = wk + t * p.S;
         if (flat) {
           for (int64_t c = 0; c < Cg; ++c)
