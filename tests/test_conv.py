@@ -287,9 +287,16 @@ def test_algorithm_refusals():
     x, w = np.zeros((1, 4, 5, 5), np.float32), np.zeros((4, 4, 3, 3), np.float32)
     with pytest.raises(ValueError, match="depthwise.*does not support this shape: more than 2 input"):
         fc.conv2d(x, w, algorithm="depthwise", backend="cpp")
-    with pytest.raises(ValueError, match="does not implement this op"):
+    with pytest.raises(ValueError, match="depthwise.*does not support this shape: more than 2 output"):
         fc.grad.conv2d_input(x.shape, w, np.zeros((1, 4, 3, 3), np.float32),
                              algorithm="depthwise", backend="cpp")
+    with pytest.raises(ValueError, match="depthwise.*does not support this shape: padding wider"):
+        fc.grad.conv2d_input((1, 4, 5, 5), np.zeros((4, 1, 3, 3), np.float32),
+                             np.zeros((1, 4, 9, 9), np.float32), padding=3, groups=4,
+                             algorithm="depthwise", backend="cpp")
+    with pytest.raises(ValueError, match="does not implement this op"):
+        fc.grad.conv2d_weight(x, w.shape, np.zeros((1, 4, 3, 3), np.float32),
+                              algorithm="winograd", backend="cpp")
     with pytest.raises(ValueError, match="algorithm must be 'auto' or one of"):
         fc.conv2d(x, w, algorithm="fft", backend="cpp")
 

@@ -33,7 +33,7 @@ const DwConvUkernel<double>& pick_ukernel<double>() {
 }
 
 // Growable per-thread buffer (grows, never shrinks; no per-call allocation once warm).
-template <class T, int Slots = 3>
+template <class T, int Slots = 5>
 T* thread_buffer(int slot, size_t n) {
   thread_local std::vector<T> bufs[Slots];
   if (bufs[slot].size() < n) bufs[slot].resize(n);
@@ -242,8 +242,80 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
     }
   });
 }
+namespace {
+
+// The forward conv whose output is p's input gradient (depthwise_conv2d_input); its padding
+// comes out negative where p's padding is wider than its dilated kernel.
+Conv2dParams input_as_forward(const Conv2dParams& p) {
+  const int64_t eh = (p.R - 1) * p.dh, ew = (p.S - 1) * p.dw;
+  Conv2dParams q = p;
+  q.C = p.K;
+  q.K = p.C;
+  q.H = (p.Ho - 1) * p.sh + 1;  // grad_output, zeros inserted
+  q.W = (p.Wo - 1) * p.sw + 1;
+  q.sh = q.sw = 1;
+  q.pt = eh - p.pt;
+  q.pl = ew - p.pl;
+  q.pb = p.H + eh - q.H - q.pt;  // so that the output is H x W
+  q.pr = p.W + ew - q.W - q.pl;
+  return q;
+}
+
+}  // namespace
+
+const char* depthwise_input_declines(const Conv2dParams& p) {
+  static_assert(kDepthwiseMaxInputsPerGroup == 2 && kDepthwiseMaxOutputsPerGroup == 4,
+                "update the messages below");
+  if (p.K / p.groups > kDepthwiseMaxInputsPerGroup)
+    return "more than 2 output channels per group (the gradient's inputs; blocked kernels reuse "
+           "loads across channels)";
+  if (p.C / p.groups > kDepthwiseMaxOutputsPerGroup)
+    return "more than 4 input channels per group (the gradient's outputs; blocked kernels reuse "
+           "loads across channels)";
+  const Conv2dParams q = input_as_forward(p);
+  if (q.pt < 0 || q.pb < 0 || q.pl < 0 || q.pr < 0)
+    return "padding wider than the dilated kernel";
+  return nullptr;
+}
+
+template <class T>
+void depthwise_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) {
+  if (p.N == 0) return;
+  Conv2dParams q = input_as_forward(p);
+  ops::finish_params(q);  // q.Ho, q.Wo = p.H, p.W
+  const int64_t Cg = p.C / p.groups, Kg = p.K / p.groups, RS = p.R * p.S;
+  // wq[g*Cg + c][k][r][s] = w[g*Kg + k][c][R-1-r][S-1-s] (slots past the forward's: the calling
+  // thread runs part of the forward too).
+  T* wq = thread_buffer<T>(3, static_cast<size_t>(p.K * Cg * RS));
+  for (int64_t g = 0; g < p.groups; ++g)
+    for (int64_t c = 0; c < Cg; ++c)
+      for (int64_t k = 0; k < Kg; ++k) {
+        const T* src = w + ((g * Kg + k) * Cg + c) * RS;
+        T* dst = wq + ((g * Cg + c) * Kg + k) * RS;
+        for (int64_t t = 0; t < RS; ++t) dst[t] = src[RS - 1 - t];
+      }
+  const T* src = gy;
+  if (p.sh > 1 || p.sw > 1) {
+    const int64_t planes = p.N * p.K, up = q.H * q.W, plane = p.Ho * p.Wo;
+    T* gu = thread_buffer<T>(4, static_cast<size_t>(planes * up));
+    parallel_for_cost(planes, stream_ns(2.0 * planes * up * sizeof(T)), [&](int64_t pl) {
+      T* dst = gu + pl * up;
+      std::fill(dst, dst + up, T(0));
+      const T* s = gy + pl * plane;
+      for (int64_t i = 0; i < p.Ho; ++i)
+        for (int64_t j = 0; j < p.Wo; ++j) dst[i * p.sh * q.W + j * p.sw] = s[i * p.Wo + j];
+    });
+    src = gu;
+  }
+  depthwise_conv2d_forward(q, src, wq, static_cast<const T*>(nullptr), dx);
+}
+
 template void depthwise_conv2d_forward<float>(const Conv2dParams&, const float*, const float*,
                                               const float*, float*);
+template void depthwise_conv2d_input<float>(const Conv2dParams&, const float*, const float*,
+                                            float*);
+template void depthwise_conv2d_input<double>(const Conv2dParams&, const double*, const double*,
+                                             double*);
 template void depthwise_conv2d_forward<double>(const Conv2dParams&, const double*,
                                                const double*, const double*, double*);
 

@@ -22,4 +22,13 @@ template <class T>
 void depthwise_conv2d_forward(const ops::Conv2dParams& p, const T* x, const T* w, const T* bias,
                               T* y);
 
+// The input gradient as the forward conv of grad_output (with stride - 1 zeros between its rows
+// and columns) by the flipped kernels, each group's input and output channels swapped: so it
+// takes at most kDepthwiseMaxInputsPerGroup output channels per group of p and at most
+// kDepthwiseMaxOutputsPerGroup input channels, and padding no wider than the dilated kernel.
+// Why p does not fit it, or null.
+const char* depthwise_input_declines(const ops::Conv2dParams& p);
+template <class T>
+void depthwise_conv2d_input(const ops::Conv2dParams& p, const T* gy, const T* w, T* dx);
+
 }  // namespace fastconv::algos

@@ -53,6 +53,14 @@ void run_depthwise_forward(const Conv2dParams& p, const T* x, const T* w, const 
   algos::depthwise_conv2d_forward<T>(p, x, w, b, y);
 }
 
+template <class T>
+void run_depthwise_input(const Conv2dParams& p, const T* gy, const T* w, const T*, T* dx) {
+  algos::depthwise_conv2d_input<T>(p, gy, w, dx);
+}
+const char* depthwise_input_declines(const Conv2dParams& p) {
+  return algos::depthwise_input_declines(p);
+}
+
 const char* depthwise_declines(const Conv2dParams& p) {
   static_assert(algos::kDepthwiseMaxInputsPerGroup == 2 && algos::kDepthwiseMaxOutputsPerGroup == 4,
                 "update the messages below");
@@ -203,6 +211,8 @@ const std::vector<Conv2dAlgo> kForward = {
      {run_winograd_forward<double, 6>}, explicit_only},
 };
 const std::vector<Conv2dAlgo> kInput = {
+    {"depthwise", depthwise_input_declines, {run_depthwise_input<float>},
+     {run_depthwise_input<double>}, nullptr},
     {"winograd", winograd_input_declines, {run_winograd_input<float>},
      {run_winograd_input<double>}, winograd_input_auto_declines},
     {"im2col", im2col_declines, {run_im2col_input<float>}, {run_im2col_input<double>},
