@@ -33,7 +33,7 @@ const DwConvUkernel<double>& pick_ukernel<double>() {
 }
 
 // Growable per-thread buffer (grows, never shrinks; no per-call allocation once warm).
-template <class T, int Slots = 5>
+template <class T, int Slots = 6>
 T* thread_buffer(int slot, size_t n) {
   thread_local std::vector<T> bufs[Slots];
   if (bufs[slot].size() < n) bufs[slot].resize(n);
@@ -70,6 +70,81 @@ void copy_into_phases(T* __restrict planes, int64_t Hg, int64_t Wg, int64_t ps_r
   }
 }
 
+// Flat runs: an output plane as one run over a grid, position oh * Wg + ow, so a small plane is
+// a few long vector runs instead of many short rows; columns ow >= Wo of that grid are junk. At
+// stride 1 the grid is the padded plane (Wg = Wp; tap (r, s) reads p + r*dh*Wp + s*dw). At
+// stride ps > 1 both ways, undilated, the padded plane is split into its ps x ps phases (padded
+// element (u, v) to phase (u % ps, v % ps) at (u / ps, v / ps)), Hg x Wg each, and tap (r, s)
+// reads phase (r % ps, s % ps) at p + (r / ps)*Wg + s / ps: a stride-1 run again, each kernel
+// row one row of taps per phase column (ceil(S / ps) taps, the forward's weights zero-padded).
+struct FlatGrid {
+  int64_t ps;           // phases per side (1: none)
+  int64_t Hg, Wg;       // one phase's (the padded plane's) size
+  int64_t padded;       // one channel's (phase-split) padded plane: ps * ps * Hg * Wg
+  int64_t kw;           // taps per row of taps
+  int64_t flat_n;       // the run's outputs, junk columns included
+  int64_t flat_run;     // flat_n rounded up to whole vectors
+  int64_t planes_elems; // a group's padded planes and the slack the runs read past them
+
+  // The run rounded up to whole vectors (16 elements: a multiple of every ISA's lanes): its
+  // last outputs are junk columns or past the plane, read from zeroed slack after the padded
+  // planes; a partial last vector would be computed as blocks of 8, 4, 2 and 1, each a
+  // latency-bound chain (15% of dw_512@14's time). The plane kernel's loads also reach into
+  // that slack (up to a vector past a row's end, DwConvPlaneArgs).
+  static constexpr int64_t kRunMultiple = 16;
+
+  static bool fits(const Conv2dParams& p) {
+    return (p.sh == 1 && p.sw == 1) || (p.sh == p.sw && p.dh == 1 && p.dw == 1);
+  }
+  // phases: whether strided p is split into phases (else ps = 1, the plain padded plane).
+  FlatGrid(const Conv2dParams& p, bool phases) {
+    const int64_t Hp = p.H + p.pt + p.pb, Wp = p.W + p.pl + p.pr;
+    ps = phases ? p.sh : 1;
+    Hg = (Hp + ps - 1) / ps;
+    Wg = (Wp + ps - 1) / ps;
+    padded = ps * ps * Hg * Wg;
+    kw = (p.S + ps - 1) / ps;
+    flat_n = (p.Ho - 1) * Wg + p.Wo;
+    flat_run = (flat_n + kRunMultiple - 1) / kRunMultiple * kRunMultiple;
+    planes_elems = p.C / p.groups * padded + kRunMultiple;
+  }
+  // Offset of tap (r, s) of channel c in the group's planes.
+  int64_t tap_offset(const Conv2dParams& p, int64_t c, int64_t r, int64_t s) const {
+    if (ps == 1) return c * padded + r * p.dh * Wg + s * p.dw;
+    return c * padded + ((r % ps) * ps + s % ps) * Hg * Wg + (r / ps) * Wg + s / ps;
+  }
+};
+
+// The calling thread's buffer for a group's zero-padded planes (slot 0), its borders zeroed
+// once per geometry: only the interior is written per plane, by copy_group_planes. The key is
+// everything that decides which elements are border; shared by every user of the slot.
+template <class T>
+T* padded_planes(const Conv2dParams& p, const FlatGrid& grid) {
+  thread_local int64_t geometry[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
+  T* xp = thread_buffer<T>(0, static_cast<size_t>(grid.planes_elems));
+  const int64_t key[8] = {p.C / p.groups, p.H, p.W, p.pt, p.pb, p.pl, p.pr, grid.ps};
+  if (!std::equal(key, key + 8, geometry)) {
+    std::fill(xp, xp + grid.planes_elems, T(0));
+    std::copy(key, key + 8, geometry);
+  }
+  return xp;
+}
+
+// The group's Cg input planes of image n into xp's interiors.
+template <class T>
+void copy_group_planes(const Conv2dParams& p, const FlatGrid& grid, const DwConvUkernel<T>& uk,
+                       const T* x, int64_t n, int64_t g, T* xp) {
+  const int64_t Cg = p.C / p.groups, plane = p.H * p.W;
+  for (int64_t c = 0; c < Cg; ++c) {
+    const T* src = x + (n * p.C + g * Cg + c) * plane;
+    T* dst = xp + c * grid.padded;
+    if (grid.ps == 2) copy_into_phases<T, 2>(dst, grid.Hg, grid.Wg, 2, src, p.H, p.W, p.pt, p.pl);
+    else if (grid.ps > 1)
+      copy_into_phases<T>(dst, grid.Hg, grid.Wg, grid.ps, src, p.H, p.W, p.pt, p.pl);
+    else uk.copy_rows(dst + p.pt * grid.Wg + p.pl, grid.Wg, src, p.W, p.H, p.W);
+  }
+}
+
 }  // namespace
 
 template <class T>
@@ -77,27 +152,17 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
                               T* y) {
   const DwConvUkernel<T>& uk = pick_ukernel<T>();
   const int64_t Cg = p.C / p.groups, Kg = p.K / p.groups;
-  const int64_t Hp = p.H + p.pt + p.pb, Wp = p.W + p.pl + p.pr;
+  const int64_t Wp = p.W + p.pl + p.pr;
   const int64_t plane = p.H * p.W, out_plane = p.Ho * p.Wo;
-  // Short rows: the output plane is one flat run over the padded grid, p = oh * Wg + ow, so a
-  // small plane is a few long vector runs instead of many short rows; columns ow >= Wo of that
-  // grid are junk, dropped on copy-out. Long rows are written in place, row by row (no copy-out
-  // pass). At stride 1 the grid is the padded plane (Wg = Wp; tap (r, s) reads
-  // p + r*dh*Wp + s*dw). At stride ps > 1 both ways, undilated, the padded plane is split into
-  // its ps x ps phases (padded element (u, v) to phase (u % ps, v % ps) at (u / ps, v / ps)),
-  // Hg x Wg each, and tap (r, s) reads phase (r % ps, s % ps) at p + (r / ps)*Wg + s / ps: a
-  // stride-1 run again, each kernel row one row of taps per phase column (ceil(S / ps) weights,
-  // zero-padded). Row by row, 7 outputs per row of a 14x14 plane at stride 2 ran as short
-  // latency-bound chains with strided loads, 4x slower than PyTorch (5x5, 672 channels, N=1).
+  // Short rows: the output plane is one flat run (FlatGrid), its junk columns dropped on
+  // copy-out. Long rows are written in place, row by row (no copy-out pass). Row by row, 7
+  // outputs per row of a 14x14 plane at stride 2 ran as short latency-bound chains with strided
+  // loads, 4x slower than PyTorch (5x5, 672 channels, N=1).
   constexpr int64_t kFlatBelowWidth = 64;
-  const bool flat_layout = p.Wo < kFlatBelowWidth &&
-                           ((p.sh == 1 && p.sw == 1) ||
-                            (p.sh == p.sw && p.dh == 1 && p.dw == 1));
-  const int64_t ps = flat_layout ? p.sh : 1;  // phases per side
-  const int64_t Hg = (Hp + ps - 1) / ps, Wg = (Wp + ps - 1) / ps;
-  const int64_t padded = ps * ps * Hg * Wg;  // one channel's (phase-split) padded plane
-  const int64_t kw = (p.S + ps - 1) / ps;    // taps per row of taps
-  const int64_t taps = Cg * p.R * ps;        // rows of taps (per phase column when ps > 1)
+  const bool flat_layout = p.Wo < kFlatBelowWidth && FlatGrid::fits(p);
+  const FlatGrid grid(p, flat_layout && p.sh > 1);
+  const int64_t ps = grid.ps, Wg = grid.Wg, padded = grid.padded, kw = grid.kw;
+  const int64_t taps = Cg * p.R * ps;  // rows of taps (per phase column when ps > 1)
   // Long rows of one input channel, stride 1, kernel rows not dilated: blocks of output rows at
   // once (the plane kernel), each loaded input vector serving every row whose window covers it.
   const bool plane_kernel = Cg == 1 && p.sh == 1 && p.sw == 1 && p.dh == 1;
@@ -108,25 +173,14 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
                            p.dw == 1 && p.Wo <= uk.small_plane_max_width &&
                            p.S <= ukernels::kDwConvSmallPlaneMaxS;
   constexpr int64_t kPlaneRowBlock = 4;  // output rows per plane-kernel call (its register block)
-  const int64_t flat_n = (p.Ho - 1) * Wg + p.Wo;
-  // The flat run rounded up to whole vectors (16 elements: a multiple of every ISA's lanes):
-  // its last outputs are junk columns or past the plane, read from zeroed slack after the
-  // padded planes, and never copied out; a partial last vector would be computed as blocks of
-  // 8, 4, 2 and 1, each a latency-bound chain (15% of dw_512@14's time). The plane kernel's
-  // loads also reach into that slack (up to a vector past a row's end, DwConvPlaneArgs).
-  constexpr int64_t kRunMultiple = 16;
-  const int64_t flat_run = (flat_n + kRunMultiple - 1) / kRunMultiple * kRunMultiple;
-  const int64_t xp_elems = Cg * padded + kRunMultiple;
+  const int64_t flat_run = grid.flat_run;
   // At stride ps > 1, row of taps t = (c, r, pc) reads phase (r % ps, pc) of channel c from its
   // row r / ps, with weights (c, r, pc + q * ps) for q < kw (-1: past the kernel, zero).
-  struct PhaseTap {
-    int64_t x_off;
-  };
-  std::vector<PhaseTap> phase_taps(ps > 1 ? taps : 0);
+  std::vector<int64_t> phase_x_off(ps > 1 ? taps : 0);
   std::vector<int64_t> phase_w_index(ps > 1 ? taps * kw : 0);
   for (int64_t t = 0; ps > 1 && t < taps; ++t) {
     const int64_t pc = t % ps, r = t / ps % p.R, c = t / ps / p.R;
-    phase_taps[t].x_off = c * padded + ((r % ps) * ps + pc) * Hg * Wg + (r / ps) * Wg;
+    phase_x_off[t] = grid.tap_offset(p, c, r, pc);
     for (int64_t q = 0; q < kw; ++q) {
       const int64_t sc = pc + q * ps;
       phase_w_index[t * kw + q] = sc < p.S ? (c * p.R + r) * p.S + sc : -1;
@@ -156,17 +210,8 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
       }
       return;
     }
-    // The group's input planes, zero-padded, shared by its Kg output channels. Only the
-    // interior is written per plane: the borders stay zero from the buffer's first use with
-    // this geometry (a thread's buffer is reused across calls). The key is everything that
-    // decides which elements are border.
-    thread_local int64_t geometry[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
-    T* xp = thread_buffer<T>(0, static_cast<size_t>(xp_elems));
-    const int64_t key[8] = {Cg, p.H, p.W, p.pt, p.pb, p.pl, p.pr, ps};
-    if (!std::equal(key, key + 8, geometry)) {
-      std::fill(xp, xp + xp_elems, T(0));
-      std::copy(key, key + 8, geometry);
-    }
+    // The group's input planes, zero-padded, shared by its Kg output channels.
+    T* xp = padded_planes<T>(p, grid);
     T* flat = flat_layout ? thread_buffer<T>(1, static_cast<size_t>(flat_run)) : nullptr;
     const T** rows = thread_buffer<const T*>(0, static_cast<size_t>(2 * taps));
     const T** wrow = rows + taps;
@@ -198,16 +243,7 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
         }
         continue;
       }
-      for (int64_t c = 0; c < Cg; ++c) {
-        const T* src = x + (n * p.C + g * Cg + c) * plane;
-        if (ps > 1) {
-          if (ps == 2) copy_into_phases<T, 2>(xp + c * padded, Hg, Wg, 2, src, p.H, p.W, p.pt, p.pl);
-          else copy_into_phases<T>(xp + c * padded, Hg, Wg, ps, src, p.H, p.W, p.pt, p.pl);
-          continue;
-        }
-        T* dst = xp + c * padded + p.pt * Wp + p.pl;
-        uk.copy_rows(dst, Wp, src, p.W, p.H, p.W);
-      }
+      copy_group_planes(p, grid, uk, x, n, g, xp);
       for (int64_t kk = 0; kk < Kg; ++kk) {
         const int64_t k = g * Kg + kk;
         const T* wk = w + k * Cg * p.R * p.S;  // (Cg, R, S) weights of output channel k
@@ -215,7 +251,7 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
         T* yk = y + (n * p.K + k) * out_plane;
         if (ps > 1) {
           for (int64_t t = 0; t < taps; ++t) {
-            rows[t] = xp + phase_taps[t].x_off;
+            rows[t] = xp + phase_x_off[t];
             wrow[t] = wphase + t * kw;
           }
           for (int64_t e = 0; e < taps * kw; ++e)
@@ -310,8 +346,65 @@ void depthwise_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* d
   depthwise_conv2d_forward(q, src, wq, static_cast<const T*>(nullptr), dx);
 }
 
+const char* depthwise_weight_declines(const Conv2dParams& p) {
+  static_assert(kDepthwiseMaxInputsPerGroup == 2 && kDepthwiseMaxOutputsPerGroup == 4,
+                "update the messages below");
+  if (p.C / p.groups > kDepthwiseMaxInputsPerGroup)
+    return "more than 2 input channels per group (blocked kernels reuse loads across channels)";
+  if (p.K / p.groups > kDepthwiseMaxOutputsPerGroup)
+    return "more than 4 output channels per group (blocked kernels reuse loads across channels)";
+  if (!FlatGrid::fits(p)) return "strides differ between the axes, or strided and dilated";
+  return nullptr;
+}
+
+template <class T>
+void depthwise_conv2d_weight(const Conv2dParams& p, const T* x, const T* gy, T* dw) {
+  const DwConvUkernel<T>& uk = pick_ukernel<T>();
+  const int64_t Cg = p.C / p.groups, Kg = p.K / p.groups, RS = p.R * p.S;
+  std::fill(dw, dw + p.K * Cg * RS, T(0));
+  if (p.N == 0) return;
+  const FlatGrid grid(p, p.sh > 1);
+  const int64_t out_plane = p.Ho * p.Wo;
+  // Tap (c, r, s)'s offset in the group's planes, the same for every group and image.
+  std::vector<int64_t> tap_off(Cg * RS);
+  for (int64_t c = 0; c < Cg; ++c)
+    for (int64_t r = 0; r < p.R; ++r)
+      for (int64_t s = 0; s < p.S; ++s) tap_off[(c * p.R + r) * p.S + s] = grid.tap_offset(p, c, r, s);
+  const double flops = 2.0 * p.N * p.K * Cg * RS * p.Ho * p.Wo;
+  const double bytes = static_cast<double>(sizeof(T)) * p.N * (p.C * p.H * p.W + p.K * out_plane);
+  const int64_t chunks =
+      std::min<int64_t>(p.groups, threads_for(std::max(flops_ns(flops), stream_ns(bytes))));
+  parallel_for(chunks, [&](int64_t chunk) {
+    const int64_t g0 = p.groups * chunk / chunks, g1 = p.groups * (chunk + 1) / chunks;
+    T* xp = padded_planes<T>(p, grid);
+    // grad_output along the run (slot 5, its own: its junk columns and the slack past the run
+    // stay zero from the first use with this geometry).
+    thread_local int64_t run_geometry[3] = {-1, -1, -1};
+    T* run = thread_buffer<T>(5, static_cast<size_t>(grid.flat_run));
+    const int64_t run_key[3] = {p.Ho, p.Wo, grid.Wg};
+    if (!std::equal(run_key, run_key + 3, run_geometry)) {
+      std::fill(run, run + grid.flat_run, T(0));
+      std::copy(run_key, run_key + 3, run_geometry);
+    }
+    const T** taps = thread_buffer<const T*>(0, static_cast<size_t>(Cg * RS));
+    for (int64_t g = g0; g < g1; ++g)
+      for (int64_t n = 0; n < p.N; ++n) {
+        copy_group_planes(p, grid, uk, x, n, g, xp);
+        for (int64_t t = 0; t < Cg * RS; ++t) taps[t] = xp + tap_off[t];
+        for (int64_t k = g * Kg; k < (g + 1) * Kg; ++k) {
+          uk.copy_rows(run, grid.Wg, gy + (n * p.K + k) * out_plane, p.Wo, p.Ho, p.Wo);
+          uk.taps_dot(run, taps, Cg * RS, grid.flat_run, dw + k * Cg * RS);
+        }
+      }
+  });
+}
+
 template void depthwise_conv2d_forward<float>(const Conv2dParams&, const float*, const float*,
                                               const float*, float*);
+template void depthwise_conv2d_weight<float>(const Conv2dParams&, const float*, const float*,
+                                             float*);
+template void depthwise_conv2d_weight<double>(const Conv2dParams&, const double*, const double*,
+                                              double*);
 template void depthwise_conv2d_input<float>(const Conv2dParams&, const float*, const float*,
                                             float*);
 template void depthwise_conv2d_input<double>(const Conv2dParams&, const double*, const double*,

@@ -31,4 +31,13 @@ const char* depthwise_input_declines(const ops::Conv2dParams& p);
 template <class T>
 void depthwise_conv2d_input(const ops::Conv2dParams& p, const T* gy, const T* w, T* dx);
 
+// The weight gradient: per group, image by image, the group's input planes padded as the
+// forward pads them (split into stride phases where strided), each output channel's
+// grad_output laid out along the same flat run, and one dot product of the two runs per tap.
+// Threads take whole groups (disjoint slices of dw). Takes the forward's channel limits and
+// strides equal both ways where dilated. Why p does not fit it, or null.
+const char* depthwise_weight_declines(const ops::Conv2dParams& p);
+template <class T>
+void depthwise_conv2d_weight(const ops::Conv2dParams& p, const T* x, const T* gy, T* dw);
+
 }  // namespace fastconv::algos

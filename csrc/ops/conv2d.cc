@@ -60,6 +60,13 @@ void run_depthwise_input(const Conv2dParams& p, const T* gy, const T* w, const T
 const char* depthwise_input_declines(const Conv2dParams& p) {
   return algos::depthwise_input_declines(p);
 }
+template <class T>
+void run_depthwise_weight(const Conv2dParams& p, const T* x, const T* gy, const T*, T* dw) {
+  algos::depthwise_conv2d_weight<T>(p, x, gy, dw);
+}
+const char* depthwise_weight_declines(const Conv2dParams& p) {
+  return algos::depthwise_weight_declines(p);
+}
 
 const char* depthwise_declines(const Conv2dParams& p) {
   static_assert(algos::kDepthwiseMaxInputsPerGroup == 2 && algos::kDepthwiseMaxOutputsPerGroup == 4,
@@ -220,6 +227,8 @@ const std::vector<Conv2dAlgo> kInput = {
     {"direct", direct_declines, {run_direct_input<float>}, {run_direct_input<double>}},
 };
 const std::vector<Conv2dAlgo> kWeight = {
+    {"depthwise", depthwise_weight_declines, {run_depthwise_weight<float>},
+     {run_depthwise_weight<double>}, nullptr},
     {"im2col", im2col_declines, {run_im2col_weight<float>}, {run_im2col_weight<double>},
      im2col_weight_auto_declines},
     {"direct", direct_declines, {run_direct_weight<float>}, {run_direct_weight<double>}},

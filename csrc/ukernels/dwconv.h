@@ -72,6 +72,9 @@ struct DwConvUkernel {
   // S <= kDwConvSmallPlaneMaxS.
   void (*small_plane)(const DwConvSmallPlaneArgs<T>&);
   int64_t small_plane_max_width;
+  // out[i] += sum_{j < n} g[j] * x[i][j] for i < count, n a multiple of 16: the weight
+  // gradient's dot products of one grad_output run with each tap's input run.
+  void (*taps_dot)(const T* g, const T* const* x, int64_t count, int64_t n, T* out);
 };
 inline constexpr int64_t kDwConvSmallPlaneMaxS = 8;
 

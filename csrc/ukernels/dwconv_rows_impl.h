@@ -352,17 +352,61 @@ void dwconv_small_plane(const DwConvSmallPlaneArgs<typename Tr::T>& a) {
   dwconv_small_plane_blocks<Tr, 3, 3, false>(a, kRowBlocks);
 }
 
+// Eight taps' dot products at a time (U <= 8), each its own accumulator chain, one load of g
+// serving all of them.
+template <class T, int B, int U>
+inline void taps_dot_block(const T* g, const T* const* x, int64_t n, T* out) {
+  using V = typename Block<T, B>::V;
+  const T* xu[U];
+  V acc[U];
+#pragma GCC unroll 8
+  for (int u = 0; u < U; ++u) {
+    xu[u] = x[u];
+    acc[u] = V{};
+  }
+  for (int64_t j = 0; j < n; j += B) {
+    V gv;
+    __builtin_memcpy(&gv, g + j, sizeof(V));
+#pragma GCC unroll 8
+    for (int u = 0; u < U; ++u) {
+      V xv;
+      __builtin_memcpy(&xv, xu[u] + j, sizeof(V));
+      acc[u] += gv * xv;
+    }
+  }
+#pragma GCC unroll 8
+  for (int u = 0; u < U; ++u) {
+    T sum = T(0);
+    for (int l = 0; l < B; ++l) sum += acc[u][l];
+    out[u] += sum;
+  }
+}
+template <class T, int B, int U>
+inline void taps_dot_tail(const T* g, const T* const* x, int64_t count, int64_t n, T* out) {
+  if (count == U) return taps_dot_block<T, B, U>(g, x, n, out);
+  if constexpr (U > 1) taps_dot_tail<T, B, U - 1>(g, x, count, n, out);
+}
+template <class T, int B>
+void dwconv_taps_dot(const T* g, const T* const* x, int64_t count, int64_t n, T* out) {
+  static_assert(16 % B == 0, "runs are whole multiples of 16");
+  constexpr int U = 8;
+  int64_t i = 0;
+  for (; i + U <= count; i += U) taps_dot_block<T, B, U>(g, x + i, n, out + i);
+  if (i < count) taps_dot_tail<T, B, U>(g, x + i, count - i, n, out + i);
+}
+
 // B: outputs per register block, the ISA's lanes for T (a block of two vectors measured
 // slower: GCC keeps vector-extension types wider than a register on the stack). The plane
 // kernel keeps 4 rows x UMAX vectors of accumulators: 2 with 16 vector registers, 4 with 32.
 template <class T, int B>
 constexpr DwConvUkernel<T> dwconv_ukernel(const char* name) {
-  return {name, dwconv_row<T, B>, dwconv_plane<T, B, 2>, copy_rows_blocks<T, B>, nullptr, 0};
+  return {name, dwconv_row<T, B>, dwconv_plane<T, B, 2>, copy_rows_blocks<T, B>, nullptr, 0,
+          dwconv_taps_dot<T, B>};
 }
 template <class T, int B, class Tr>
 constexpr DwConvUkernel<T> dwconv_ukernel_masked(const char* name) {
   return {name, dwconv_row<T, B>, dwconv_plane<T, B, 4>, copy_rows_masked<Tr>,
-          dwconv_small_plane<Tr>, Tr::L};
+          dwconv_small_plane<Tr>, Tr::L, dwconv_taps_dot<T, B>};
 }
 
 }  // namespace
