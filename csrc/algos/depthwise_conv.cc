@@ -278,6 +278,7 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
     }
   });
 }
+
 namespace {
 
 // The forward conv whose output is p's input gradient (depthwise_conv2d_input); its padding
@@ -369,9 +370,11 @@ void depthwise_conv2d_weight(const Conv2dParams& p, const T* x, const T* gy, T* 
   std::vector<int64_t> tap_off(Cg * RS);
   for (int64_t c = 0; c < Cg; ++c)
     for (int64_t r = 0; r < p.R; ++r)
-      for (int64_t s = 0; s < p.S; ++s) tap_off[(c * p.R + r) * p.S + s] = grid.tap_offset(p, c, r, s);
+      for (int64_t s = 0; s < p.S; ++s)
+        tap_off[(c * p.R + r) * p.S + s] = grid.tap_offset(p, c, r, s);
   const double flops = 2.0 * p.N * p.K * Cg * RS * p.Ho * p.Wo;
-  const double bytes = static_cast<double>(sizeof(T)) * p.N * (p.C * p.H * p.W + p.K * out_plane);
+  const double bytes =
+      static_cast<double>(sizeof(T)) * p.N * (p.C * p.H * p.W + p.K * out_plane);
   const int64_t chunks =
       std::min<int64_t>(p.groups, threads_for(std::max(flops_ns(flops), stream_ns(bytes))));
   parallel_for(chunks, [&](int64_t chunk) {
@@ -401,15 +404,15 @@ void depthwise_conv2d_weight(const Conv2dParams& p, const T* x, const T* gy, T* 
 
 template void depthwise_conv2d_forward<float>(const Conv2dParams&, const float*, const float*,
                                               const float*, float*);
-template void depthwise_conv2d_weight<float>(const Conv2dParams&, const float*, const float*,
-                                             float*);
-template void depthwise_conv2d_weight<double>(const Conv2dParams&, const double*, const double*,
-                                              double*);
+template void depthwise_conv2d_forward<double>(const Conv2dParams&, const double*,
+                                               const double*, const double*, double*);
 template void depthwise_conv2d_input<float>(const Conv2dParams&, const float*, const float*,
                                             float*);
 template void depthwise_conv2d_input<double>(const Conv2dParams&, const double*, const double*,
                                              double*);
-template void depthwise_conv2d_forward<double>(const Conv2dParams&, const double*,
-                                               const double*, const double*, double*);
+template void depthwise_conv2d_weight<float>(const Conv2dParams&, const float*, const float*,
+                                             float*);
+template void depthwise_conv2d_weight<double>(const Conv2dParams&, const double*, const double*,
+                                              double*);
 
 }  // namespace fastconv::algos
