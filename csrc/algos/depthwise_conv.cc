@@ -331,20 +331,31 @@ void depthwise_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* d
         T* dst = wq + ((g * Cg + c) * Kg + k) * RS;
         for (int64_t t = 0; t < RS; ++t) dst[t] = src[RS - 1 - t];
       }
-  const T* src = gy;
-  if (p.sh > 1 || p.sw > 1) {
-    const int64_t planes = p.N * p.K, up = q.H * q.W, plane = p.Ho * p.Wo;
-    T* gu = thread_buffer<T>(4, static_cast<size_t>(planes * up));
-    parallel_for_cost(planes, stream_ns(2.0 * planes * up * sizeof(T)), [&](int64_t pl) {
-      T* dst = gu + pl * up;
-      std::fill(dst, dst + up, T(0));
-      const T* s = gy + pl * plane;
-      for (int64_t i = 0; i < p.Ho; ++i)
-        for (int64_t j = 0; j < p.Wo; ++j) dst[i * p.sh * q.W + j * p.sw] = s[i * p.Wo + j];
-    });
-    src = gu;
+  if (p.sh == 1 && p.sw == 1) {
+    depthwise_conv2d_forward(q, gy, wq, static_cast<const T*>(nullptr), dx);
+    return;
   }
-  depthwise_conv2d_forward(q, src, wq, static_cast<const T*>(nullptr), dx);
+  // Strided: a few images at a time, so the zero-inserted copy (stride^2 times grad_output's
+  // size) stays within kUpsampledChunkBytes (or one image).
+  constexpr int64_t kUpsampledChunkBytes = 8 << 20;
+  const int64_t up = q.H * q.W, plane = p.Ho * p.Wo;
+  const int64_t image_bytes = p.K * up * static_cast<int64_t>(sizeof(T));
+  const int64_t chunk = std::max<int64_t>(1, std::min(p.N, kUpsampledChunkBytes / image_bytes));
+  T* gu = thread_buffer<T>(4, static_cast<size_t>(chunk * p.K * up));
+  for (int64_t n0 = 0; n0 < p.N; n0 += chunk) {
+    q.N = std::min(chunk, p.N - n0);
+    const int64_t planes = q.N * p.K;
+    const T* gyn = gy + n0 * p.K * plane;
+    parallel_for_cost(planes, stream_ns(2.0 * planes * up * sizeof(T)), [&](int64_t k) {
+      T* dst = gu + k * up;
+      std::fill(dst, dst + up, T(0));
+      const T* src = gyn + k * plane;
+      for (int64_t i = 0; i < p.Ho; ++i)
+        for (int64_t j = 0; j < p.Wo; ++j) dst[i * p.sh * q.W + j * p.sw] = src[i * p.Wo + j];
+    });
+    depthwise_conv2d_forward(q, gu, wq, static_cast<const T*>(nullptr),
+                             dx + n0 * p.C * p.H * p.W);
+  }
 }
 
 const char* depthwise_weight_declines(const Conv2dParams& p) {
