@@ -216,12 +216,18 @@ void serial_driver(int64_t M, int64_t N, int64_t K, const PackedA<T>* packed, Op
         const int64_t nc = min64(blk.nc, N - jc);
         // B's whole panels where B is row-major (and A packed): with one A panel, each element
         // of B is read once, so they are read where they lie (a DCGAN generator's first layer at
-        // N=1: 0.196 -> 0.140 ms); with more, the first A panel reads them where they lie and
-        // writes them packed as it goes, for the others (in place for all of them: dcgan_g3 at
+        // N=1: 0.196 -> 0.140 ms); with two, the first A panel reads them where they lie and
+        // writes them packed as it goes, for the second (in place for all of them: dcgan_g3 at
         // N=1, 8 A panels, 0.60 -> 0.71 ms), so no packing pass precedes the arithmetic, which
-        // hides the first reads of B (one thread, N=1: dcgan_g2 1.16-1.20x, dcgan_g3 1.05-1.06x
-        // faster; r50_1x1_64-256@56 on par). Only a partial last panel is packed beforehand.
-        const T* brows = ablock.full == 0 ? b.rows_at(pc, col0 + jc) : nullptr;
+        // hides the first reads of B (one thread, dcgan_g2 at N=1: 1.13-1.20x faster). The
+        // first panel reads a few lines from each of kc rows in turn, which the hardware
+        // prefetchers do not follow, so each read waits on its miss; with more A panels a
+        // packing pass, which reads B row by row, won: B from memory (1x1 convs at N=8, one
+        // thread: 64->80 channels on 147x147 maps 1.47x faster, r50_1x1_64-256@56 1.04x), and
+        // from L3 within 4% either way (dcgan_g3 at N=1 on par, 64x2048x256 0.96x).
+        // Only a partial last panel is packed beforehand.
+        const bool read_b_in_place = ablock.full == 0 && ceil_div(M, mr) <= 2;
+        const T* brows = read_b_in_place ? b.rows_at(pc, col0 + jc) : nullptr;
         const int64_t whole = brows ? nc / nr * nr : 0;
         b.pack_panels(bpack + whole * kc, nr, col0 + jc + whole, nc - whole, pc, kc);
         for (int64_t ir = 0; ir < M; ir += mr) {
