@@ -152,7 +152,6 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
                               T* y) {
   const DwConvUkernel<T>& uk = pick_ukernel<T>();
   const int64_t Cg = p.C / p.groups, Kg = p.K / p.groups;
-  const int64_t Wp = p.W + p.pl + p.pr;
   const int64_t plane = p.H * p.W, out_plane = p.Ho * p.Wo;
   // Short rows: the output plane is one flat run (FlatGrid), its junk columns dropped on
   // copy-out. Long rows are written in place, row by row (no copy-out pass). Row by row, 7
@@ -161,6 +160,7 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
   constexpr int64_t kFlatBelowWidth = 64;
   const bool flat_layout = p.Wo < kFlatBelowWidth && FlatGrid::fits(p);
   const FlatGrid grid(p, flat_layout && p.sh > 1);
+  // Wg: the padded plane's width off the phase path (ps = 1).
   const int64_t ps = grid.ps, Wg = grid.Wg, padded = grid.padded, kw = grid.kw;
   const int64_t taps = Cg * p.R * ps;  // rows of taps (per phase column when ps > 1)
   // Long rows of one input channel, stride 1, kernel rows not dilated: blocks of output rows at
@@ -229,7 +229,7 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
         auto copy_input_to = [&](int64_t padded_row_end) {
           const int64_t end = std::min(p.H, padded_row_end - p.pt);
           if (end <= copied) return;
-          uk.copy_rows(xp + (p.pt + copied) * Wp + p.pl, Wp, src + copied * p.W, p.W,
+          uk.copy_rows(xp + (p.pt + copied) * Wg + p.pl, Wg, src + copied * p.W, p.W,
                        end - copied, p.W);
           copied = end;
         };
@@ -238,7 +238,7 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
           const int64_t rows = std::min(kPlaneRowBlock, p.Ho - oh);
           copy_input_to(oh + 2 * kPlaneRowBlock + p.R - 1);
           for (int64_t k = g * Kg; k < (g + 1) * Kg; ++k)
-            uk.plane({xp + oh * Wp, Wp, w + k * p.R * p.S, p.R, p.S, p.dw, bias ? bias[k] : T(0),
+            uk.plane({xp + oh * Wg, Wg, w + k * p.R * p.S, p.R, p.S, p.dw, bias ? bias[k] : T(0),
                       y + (n * p.K + k) * out_plane + oh * p.Wo, p.Wo, rows, p.Wo});
         }
         continue;
@@ -263,20 +263,30 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
         for (int64_t t = 0; t < taps; ++t) wrow[t] = wk + t * p.S;
         if (flat) {
           for (int64_t c = 0; c < Cg; ++c)
-            for (int64_t r = 0; r < p.R; ++r) rows[c * p.R + r] = xp + c * padded + r * p.dh * Wp;
+            for (int64_t r = 0; r < p.R; ++r) rows[c * p.R + r] = xp + c * padded + r * p.dh * Wg;
           uk.row({rows, wrow, taps, 0, flat_run, 1, p.dw, p.S, b, flat});
-          uk.copy_rows(yk, p.Wo, flat, Wp, p.Ho, p.Wo);
+          uk.copy_rows(yk, p.Wo, flat, Wg, p.Ho, p.Wo);
           continue;
         }
         for (int64_t oh = 0; oh < p.Ho; ++oh) {
           for (int64_t c = 0; c < Cg; ++c)
             for (int64_t r = 0; r < p.R; ++r)
-              rows[c * p.R + r] = xp + c * padded + (oh * p.sh + r * p.dh) * Wp;
+              rows[c * p.R + r] = xp + c * padded + (oh * p.sh + r * p.dh) * Wg;
           uk.row({rows, wrow, taps, 0, p.Wo, p.sw, p.dw, p.S, b, yk + oh * p.Wo});
         }
       }
     }
   });
+}
+
+const char* depthwise_forward_declines(const Conv2dParams& p) {
+  static_assert(kDepthwiseMaxInputsPerGroup == 2 && kDepthwiseMaxOutputsPerGroup == 4,
+                "update the messages below");
+  if (p.C / p.groups > kDepthwiseMaxInputsPerGroup)
+    return "more than 2 input channels per group (blocked kernels reuse loads across channels)";
+  if (p.K / p.groups > kDepthwiseMaxOutputsPerGroup)
+    return "more than 4 output channels per group (blocked kernels reuse loads across channels)";
+  return nullptr;
 }
 
 namespace {
@@ -359,12 +369,7 @@ void depthwise_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* d
 }
 
 const char* depthwise_weight_declines(const Conv2dParams& p) {
-  static_assert(kDepthwiseMaxInputsPerGroup == 2 && kDepthwiseMaxOutputsPerGroup == 4,
-                "update the messages below");
-  if (p.C / p.groups > kDepthwiseMaxInputsPerGroup)
-    return "more than 2 input channels per group (blocked kernels reuse loads across channels)";
-  if (p.K / p.groups > kDepthwiseMaxOutputsPerGroup)
-    return "more than 4 output channels per group (blocked kernels reuse loads across channels)";
+  if (const char* why = depthwise_forward_declines(p)) return why;
   if (!FlatGrid::fits(p)) return "strides differ between the axes, or strided and dilated";
   return nullptr;
 }

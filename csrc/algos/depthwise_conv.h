@@ -18,6 +18,8 @@ namespace fastconv::algos {
 constexpr int64_t kDepthwiseMaxInputsPerGroup = 2;
 constexpr int64_t kDepthwiseMaxOutputsPerGroup = 4;
 
+// Why p exceeds the forward's channel limits, or null.
+const char* depthwise_forward_declines(const ops::Conv2dParams& p);
 template <class T>
 void depthwise_conv2d_forward(const ops::Conv2dParams& p, const T* x, const T* w, const T* bias,
                               T* y);

@@ -69,13 +69,7 @@ const char* depthwise_weight_declines(const Conv2dParams& p) {
 }
 
 const char* depthwise_declines(const Conv2dParams& p) {
-  static_assert(algos::kDepthwiseMaxInputsPerGroup == 2 && algos::kDepthwiseMaxOutputsPerGroup == 4,
-                "update the messages below");
-  if (p.C / p.groups > algos::kDepthwiseMaxInputsPerGroup)
-    return "more than 2 input channels per group (blocked kernels reuse loads across channels)";
-  if (p.K / p.groups > algos::kDepthwiseMaxOutputsPerGroup)
-    return "more than 4 output channels per group (blocked kernels reuse loads across channels)";
-  return nullptr;
+  return algos::depthwise_forward_declines(p);
 }
 
 template <class T>

@@ -88,9 +88,8 @@ inline void multiply_tile(typename Tr::V (&acc)[MR][NV], int64_t kc, AReader a,
 
 // MR rows x NV vectors of C live in registers for the whole k loop (multiply_tile; B's rows ldb
 // apart: a packed panel's width, or B's row stride where B is read in place). The accumulators
-// start from C
-// when accumulating and from the row bias when there is one, so the result is stored once and
-// no add pass is needed.
+// start from C when accumulating and from the row bias when there is one, so the result is
+// stored once and no add pass is needed.
 template <class Tr, int MR, int NV, class AReader>
 inline void gemm_tile_vectors(int64_t kc, AReader a, const typename Tr::T* __restrict b,
                               int64_t ldb, typename Tr::T* c, int64_t ldc, int64_t m, int64_t n,
