@@ -68,6 +68,12 @@ CONV_CASES = [
     (2, 4, 7, 6, 6, 3, 2, (2**20, 2**40), (1, 2), (2, 1), 2),  # strides past the input: 1x1 out
     (1, 2, 9, 90, 3, 3, 3, 2, 1, 1, 1),             # stride 2, rows of 45: 3 vectors a run
     (1, 2, 26, 27, 3, 23, 23, 1, 11, 1, 1),         # 529 taps: more than im2col's tap table
+    # direct's input gradient by stride phases: phases no tap lands on (kernel under the
+    # stride), unequal strides with groups, a stride past the input with dilation 1
+    (1, 3, 9, 8, 4, 1, 1, 2, 0, 1, 1),
+    (1, 8, 5, 4, 8, 2, 2, 3, 0, 1, 1),
+    (2, 4, 10, 11, 6, 3, 5, (3, 2), (1, 2), 1, 2),
+    (2, 4, 7, 6, 6, 3, 2, (2**20, 2**40), (1, 2), 1, 2),
 ]
 
 
@@ -387,6 +393,40 @@ def test_im2col_batches_small_maps(threads, dtype):
     dw_mag = fc.grad.conv2d_weight(np.abs(f64(x)), wt.shape, np.abs(f64(gy)), *args,
                                    backend="reference")
     assert_close(dw, dw_ref, dw_mag, dtype, what="batched grouped im2col conv2d_weight")
+
+
+@pytest.mark.skipif(_dispatch._core is None, reason="fastconv._core is not built")
+@pytest.mark.parametrize("n, c, hw, k, kernel, stride, pad, groups, expected", [
+    (1, 256, 28, 256, 4, 2, 1, 32, "direct"),   # 8 channels per group: 14x14 phases
+    (8, 128, 56, 128, 3, 2, 1, 1, "direct"),    # r50_3x3s2_128@56: 28x28 phases
+    (1, 512, 14, 512, 3, 2, 1, 1, "im2col"),    # 7x7 phases
+    (8, 3, 224, 64, 7, 2, 3, 1, "im2col"),      # the stem: 3 input channels
+    (8, 256, 56, 512, 1, 2, 0, 1, "im2col"),    # 1x1 stride 2: three phases get no tap
+])
+def test_auto_input_grad_by_stride_phases(n, c, hw, k, kernel, stride, pad, groups, expected):
+    """"auto" leaves a strided kernel's input gradient to direct's stride phases where they
+    have 196+ positions, 8+ input channels per group and a tap each."""
+    name, why = _dispatch._core.select_conv2d("input_grad", n, c, hw, hw, k, kernel, kernel,
+                                              stride, stride, pad, pad, pad, pad, 1, 1, groups,
+                                              "auto")
+    assert name == expected, why
+
+
+@pytest.mark.skipif(_dispatch._core is None, reason="fastconv._core is not built")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_direct_input_grad_phase_passes(impl, threads, dtype):
+    """direct's input gradient by stride phases takes the batch in passes of images whose
+    phase planes stay in L2 (at least one image a pass): 16 channels of 130x130 in float32 or
+    float64 are over 1 MiB an image, so here each image is a pass of its own."""
+    x_shape, wt = (3, 16, 130, 129), random((8, 8, 3, 4), dtype, 45)
+    gy = random((3, 8, 65, 64), dtype, 46)
+    args = (2, 1, 1, 2)
+    f64 = lambda a: a.astype(np.float64)
+    dx = fc.grad.conv2d_input(x_shape, wt, gy, *args, algorithm="direct", backend=impl)
+    ref = fc.grad.conv2d_input(x_shape, f64(wt), f64(gy), *args, backend="reference")
+    mag = fc.grad.conv2d_input(x_shape, np.abs(f64(wt)), np.abs(f64(gy)), *args,
+                               backend="reference")
+    assert_close(dx, ref, mag, dtype, what="direct conv2d_input in passes")
 
 
 @pytest.mark.skipif(_dispatch._core is None, reason="fastconv._core is not built")

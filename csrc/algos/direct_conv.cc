@@ -72,6 +72,9 @@ T* scratch(int slot, size_t n) {
   return static_cast<T*>(b.p);
 }
 
+// The most stride phases direct_input_by_phases takes (strides up to 8 x 8).
+constexpr int64_t kMaxInputPhases = 64;
+
 // Output grid per chunk of images: small enough to be re-read from cache (L2 + a share of L3).
 constexpr int64_t kGridChunkBytes = 4 << 20;
 
@@ -129,6 +132,18 @@ void strided_copy(T* __restrict dst, const T* __restrict src, int64_t n, int64_t
   for (int64_t j = 0; j < n; ++j) dst[j] = src[j * st];
 }
 
+// row[j] = src[j - j0] for j0 <= j < j1, else 0 (j < width). Loops, not memcpy and memset: the
+// rows are often a few vectors long, where the calls cost more than the copy (a 4x4 stride-2
+// transposed conv from 14x14 maps at N=8 spent 19% of its time on the padded copy with them,
+// 11% with loops).
+template <class T>
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) void padded_row(
+    T* __restrict row, const T* __restrict src, int64_t j0, int64_t j1, int64_t width) {
+  for (int64_t j = 0; j < j0; ++j) row[j] = T(0);
+  for (int64_t j = j0; j < j1; ++j) row[j] = src[j - j0];
+  for (int64_t j = j1; j < width; ++j) row[j] = T(0);
+}
+
 // xs[n][c][pr][pc][i][j] for all N * G * Cg channels, plus zeroed slack for over-reads. Which
 // source row feeds each phase row, and which columns of a phase row read the source (the rest
 // is padding), is the same for every channel: worked out once per call (per row, with its
@@ -161,6 +176,16 @@ T* phase_split(const Corr& q, const Src& s, const T* src, int64_t max_pos) {
   }
   parallel_for_cost(nch, stream_ns(2.0 * nch * q.cstride * sizeof(T)), [&](int64_t nc) {
     const T* sp = src + nc * s.Hs * s.Ws;
+    if (q.sh == 1 && q.sw == 1 && s.up_w == 1) {  // a zero-padded copy: one phase
+      const Cols c = cols[0];
+      T* row = xs + nc * q.cstride;
+      for (int64_t i = 0; i < q.Hi; ++i, row += q.Wj) {
+        const int64_t z = src_row[i];
+        if (z < 0) padded_row(row, sp, 0, 0, q.Wj);
+        else padded_row(row, sp + z * s.Ws + c.first, c.j0, c.j1, q.Wj);
+      }
+      return;
+    }
     // Rows in source order, each row's phases together: the source is read once, in sequence
     // (phase by phase it was read sh * sw times, with row strides the prefetchers lost: half of
     // r50_3x3s2_128@56's split time sat on one load).
@@ -196,33 +221,41 @@ T* phase_split(const Corr& q, const Src& s, const T* src, int64_t max_pos) {
   return xs;
 }
 
-// A weight tensor seen through strides: element (g, k, c, tap) of the correlation's weights is
-// base[g*sg + k*sk + c*sc + tap*st], tap = r * S + s (st = -1 walks a flipped kernel for the
-// input gradient).
+// A weight tensor seen through strides: element (g, k, c, r, s) of the correlation's R x S
+// kernels is base[g*sg + k*sk + c*sc + r*sr + s*ss] (negative sr and ss walk a flipped kernel,
+// or every stride-th tap of one, for the input gradient).
 template <class T>
 struct WSrc {
   const T* base;
-  int64_t sg, sk, sc, st;
+  int64_t sg, sk, sc, sr, ss;
 };
 
-// One k-block: dst[(c * taps + t) * KB + k] = rows[k][c * sc + t * st]. KB is a compile-time
-// constant so the k loop unrolls into KB independent loads and one contiguous store run; with a
-// run-time width the gather cost ~1-2 ns per element (a 512x512x3x3 layer spent ~2 ms here).
+// One k-block: dst[((c * R + r) * S + s) * KB + k] = rows[k][c * sc + r * sr + s * ss]. KB is a
+// compile-time constant so the k loop unrolls into KB independent loads and one contiguous
+// store run; with a run-time width the gather cost ~1-2 ns per element (a 512x512x3x3 layer
+// spent ~2 ms here).
 template <class T, int KB>
-void pack_weight_block(T* __restrict dst, const T* const* rows, int64_t Cg, int64_t taps,
-                       int64_t sc, int64_t st) {
+void pack_weight_block(T* __restrict dst, const T* const* rows, int64_t Cg, int64_t R, int64_t S,
+                       const WSrc<T>& w) {
   for (int64_t c = 0; c < Cg; ++c)
-    for (int64_t t = 0; t < taps; ++t, dst += KB) {
-      const int64_t off = c * sc + t * st;
-      for (int k = 0; k < KB; ++k) dst[k] = rows[k][off];
-    }
+    for (int64_t r = 0; r < R; ++r)
+      for (int64_t s = 0; s < S; ++s, dst += KB) {
+        const int64_t off = c * w.sc + r * w.sr + s * w.ss;
+        for (int k = 0; k < KB; ++k) dst[k] = rows[k][off];
+      }
 }
 
-// Packs weights as [g][k-block][c][tap][KB] (zero-padded output channels).
+// Elements of pack_weights' result.
+int64_t packed_weights_elems(const Corr& q, int kb) {
+  return q.G * ((q.Kg + kb - 1) / kb) * q.Cg * q.R * q.S * kb;
+}
+
+// Packs weights as [g][k-block][c][tap][KB] (zero-padded output channels) into wp, or where
+// null into a scratch buffer.
 template <class T>
-T* pack_weights(const Corr& q, int kb, const WSrc<T>& w) {
+T* pack_weights(const Corr& q, int kb, const WSrc<T>& w, T* wp = nullptr) {
   const int64_t T_ = q.R * q.S, nkb = (q.Kg + kb - 1) / kb, block = q.Cg * T_ * kb;
-  T* wp = scratch<T>(1, static_cast<size_t>(q.G * nkb * block));
+  if (!wp) wp = scratch<T>(1, static_cast<size_t>(packed_weights_elems(q, kb)));
   parallel_for_cost(q.G * nkb, stream_ns(2.0 * q.G * nkb * block * sizeof(T)), [&](int64_t gb) {
     const int64_t g = gb / nkb, b = gb % nkb;
     const int64_t kvalid = q.Kg - b * kb < kb ? q.Kg - b * kb : kb;
@@ -233,12 +266,14 @@ T* pack_weights(const Corr& q, int kb, const WSrc<T>& w) {
     for (int64_t k = 0; k < kb; ++k)
       rows[k] = w.base + g * w.sg + (b * kb + (k < kvalid ? k : kvalid - 1)) * w.sk;
     switch (kb) {
-      case 4: pack_weight_block<T, 4>(dst, rows, q.Cg, T_, w.sc, w.st); break;
-      case 8: pack_weight_block<T, 8>(dst, rows, q.Cg, T_, w.sc, w.st); break;
+      case 4: pack_weight_block<T, 4>(dst, rows, q.Cg, q.R, q.S, w); break;
+      case 8: pack_weight_block<T, 8>(dst, rows, q.Cg, q.R, q.S, w); break;
       default:
-        for (int64_t j = 0; j < q.Cg * T_; ++j)
-          for (int64_t k = 0; k < kb; ++k)
-            dst[j * kb + k] = rows[k][(j / T_) * w.sc + (j % T_) * w.st];
+        for (int64_t j = 0; j < q.Cg * T_; ++j) {
+          const int64_t c = j / T_, r = j % T_ / q.S, s = j % q.S;
+          const int64_t off = c * w.sc + r * w.sr + s * w.ss;
+          for (int64_t k = 0; k < kb; ++k) dst[j * kb + k] = rows[k][off];
+        }
     }
     if (kvalid < kb)
       for (int64_t j = 0; j < q.Cg * T_; ++j)
@@ -398,14 +433,152 @@ void direct_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, const 
   const ConvDirectUkernel<T>& uk = pick_ukernel<T>();
   Corr q = forward_corr(p);
   const int64_t Cg = q.Cg, Kg = q.Kg, R = p.R, S = p.S;
-  const T* wp = pack_weights<T>(q, uk.kb, WSrc<T>{w, Kg * Cg * R * S, Cg * R * S, R * S, 1});
+  const T* wp = pack_weights<T>(q, uk.kb, WSrc<T>{w, Kg * Cg * R * S, Cg * R * S, R * S, S, 1});
   split_and_correlate<T>(q, Src{p.H, p.W, 1, 1, p.pt, p.pl}, x, uk, wp, bias, y);
+}
+
+// dst[2j] = even[j], dst[2j + 1] = odd[j] for 2j, 2j + 1 < n.
+template <class T>
+void interleave_pair(T* __restrict dst, const T* __restrict even, const T* __restrict odd,
+                     int64_t n) {
+  for (int64_t j = 0; j < n / 2; ++j) {
+    dst[2 * j] = even[j];
+    dst[2 * j + 1] = odd[j];
+  }
+  if (n % 2) dst[n - 1] = even[n / 2];
+}
+
+// The input gradient of a strided, undilated conv by stride phases: dx's rows ih = a + sh*i
+// take only the kernel rows r = (a + pt) mod sh, that plus sh, ..., and the j-th of them reads
+// grad_output row (a + pt) / sh + i - j (columns alike). So each of the sh x sw phases is a
+// stride-1 correlation of grad_output as it lies with its sub-kernel, flipped: one zero-padded
+// copy of grad_output serves them all, each phase reading it from its own corner. The phases
+// are computed as dense planes, then interleaved into dx. (Zero insertion does sh * sw times the
+// multiply-adds: a 4x4 stride-2 transposed conv with 8 channels per group ran at 17 GFLOP/s.)
+template <class T>
+void input_by_phases(const Conv2dParams& p, const ConvDirectUkernel<T>& uk, const T* gy,
+                     const T* w, T* dx) {
+  const int64_t Cg = p.C / p.groups, Kg = p.K / p.groups, sh = p.sh, sw = p.sw;
+  const int64_t HW = p.H * p.W;
+  auto count = [](int64_t n, int64_t first, int64_t step) {  // first, first + step, ... < n
+    return n > first ? (n - first + step - 1) / step : 0;
+  };
+  // Phase (a, b): Hi x Wi outputs, Rm x Sm taps from kernel row r0 and column s0 on, the first
+  // tap reading grad_output from row base_h - (Rm - 1), column base_w - (Sm - 1).
+  struct Phase {
+    int64_t Hi, Wi, r0, s0, Rm, Sm, base_h, base_w, at;  // at: offset of its planes / (N * C)
+  };
+  // Phases past the input's last row or column hold nothing (strides may pass the input).
+  const int64_t ah = std::min(sh, p.H), bw = std::min(sw, p.W);
+  std::vector<Phase> ph(ah * bw);
+  int64_t top = 0, left = 0, at = 0;
+  for (int64_t a = 0; a < ah; ++a)
+    for (int64_t b = 0; b < bw; ++b) {
+      Phase& f = ph[a * bw + b];
+      f.Hi = count(p.H, a, sh);
+      f.Wi = count(p.W, b, sw);
+      f.r0 = (a + p.pt) % sh;
+      f.s0 = (b + p.pl) % sw;
+      f.Rm = count(p.R, f.r0, sh);
+      f.Sm = count(p.S, f.s0, sw);
+      f.base_h = (a + p.pt) / sh;
+      f.base_w = (b + p.pl) / sw;
+      f.at = at;
+      at += f.Hi * f.Wi;
+      top = std::max(top, f.Rm - 1 - f.base_h);
+      left = std::max(left, f.Sm - 1 - f.base_w);
+    }
+  // The padded grad_output: rows from -top on, as many as the deepest-reaching phase needs.
+  int64_t Hpad = top + p.Ho, Wpad = left + p.Wo;
+  for (const Phase& f : ph) {
+    Hpad = std::max(Hpad, top + f.base_h + f.Hi);
+    Wpad = std::max(Wpad, left + f.base_w + f.Wi);
+  }
+  Corr split;
+  split.N = 0; split.G = p.groups; split.Cg = Kg; split.Kg = Cg;
+  split.Hp = Hpad; split.Wp = Wpad;
+  split.sh = 1; split.sw = 1; split.dh = 1; split.dw = 1; split.R = 1; split.S = 1;
+  split.Ho = 0; split.Wo = 0;
+  split.finish();
+  // Each phase's correlation and its packed weights, once for all images. Tap (m, n) of a phase
+  // is kernel row r0 + (Rm - 1 - m) * sh, column s0 + (Sm - 1 - n) * sw.
+  std::vector<Corr> corr(ph.size(), split);
+  std::vector<int64_t> wp_at(ph.size() + 1, 0);
+  for (size_t i = 0; i < ph.size(); ++i) {
+    Corr& q = corr[i];
+    q.R = std::max<int64_t>(1, ph[i].Rm); q.S = std::max<int64_t>(1, ph[i].Sm);
+    q.Ho = ph[i].Hi; q.Wo = ph[i].Wi;
+    q.finish();
+    const bool taps = ph[i].Rm > 0 && ph[i].Sm > 0;
+    wp_at[i + 1] = wp_at[i] + (taps ? packed_weights_elems(q, uk.kb) : 0);
+  }
+  T* wp = scratch<T>(1, static_cast<size_t>(wp_at.back()));
+  for (size_t i = 0; i < ph.size(); ++i) {
+    const Phase& f = ph[i];
+    if (f.Rm == 0 || f.Sm == 0) continue;
+    const T* w_first = w + (f.r0 + (f.Rm - 1) * sh) * p.S + f.s0 + (f.Sm - 1) * sw;
+    pack_weights<T>(corr[i], uk.kb, WSrc<T>{w_first, Kg * Cg * p.R * p.S, p.R * p.S,
+                                            Cg * p.R * p.S, -sh * p.S, -sw}, wp + wp_at[i]);
+  }
+  // Images per pass: phase planes the interleave reads back from L2 (or one image).
+  const int64_t image_bytes = p.C * HW * static_cast<int64_t>(sizeof(T));
+  const int64_t chunk = std::max<int64_t>(1, std::min(p.N, kL2Bytes / image_bytes));
+  T* planes = scratch<T>(3, static_cast<size_t>(chunk * p.C * HW));
+  for (int64_t n0 = 0; n0 < p.N; n0 += chunk) {
+    const int64_t nc = std::min(chunk, p.N - n0);
+    split.N = nc;
+    const T* xs = phase_split<T>(split, Src{p.Ho, p.Wo, 1, 1, top, left},
+                                 gy + n0 * p.K * p.Ho * p.Wo, uk.max_pos);
+    for (size_t i = 0; i < ph.size(); ++i) {
+      const Phase& f = ph[i];
+      T* out = planes + f.at * nc * p.C;
+      if (f.Hi == 0 || f.Wi == 0) continue;
+      if (f.Rm == 0 || f.Sm == 0) {  // no tap lands on this phase
+        std::memset(out, 0, sizeof(T) * static_cast<size_t>(nc * p.C * f.Hi * f.Wi));
+        continue;
+      }
+      Corr q = corr[i];
+      q.N = nc;
+      const int64_t corner = (top + f.base_h - (f.Rm - 1)) * q.Wj + left + f.base_w - (f.Sm - 1);
+      correlate<T>(q, uk, xs + corner, wp + wp_at[i], nullptr, out);
+    }
+    // dx[n][c][a + sh*i][b + sw*j] = phase (a, b)'s plane [n][c][i][j].
+    parallel_for_cost(nc * p.C, stream_ns(2.0 * nc * p.C * HW * sizeof(T)), [&](int64_t nch) {
+      T* d = dx + (n0 * p.C + nch) * HW;
+      for (int64_t a = 0; a < ah; ++a) {
+        const Phase* row_phases = &ph[a * bw];
+        for (int64_t i = 0; i < row_phases[0].Hi; ++i) {
+          T* row = d + (a + sh * i) * p.W;
+          auto src = [&](int64_t b) {
+            const Phase& f = row_phases[b];
+            return planes + f.at * nc * p.C + (nch * f.Hi + i) * f.Wi;
+          };
+          if (sw == 2 && bw == 2) {
+            interleave_pair(row, src(0), src(1), p.W);
+            continue;
+          }
+          for (int64_t b = 0; b < bw; ++b) {
+            const T* s = src(b);
+            for (int64_t j = 0; j < row_phases[b].Wi; ++j) row[b + j * sw] = s[j];
+          }
+        }
+      }
+    });
+  }
+}
+
+bool direct_input_by_phases(const Conv2dParams& p) {
+  // At most kMaxInputPhases phases that hold inputs: a stride past the input leaves one row or
+  // column per phase, each phase a correlation call.
+  return (p.sh > 1 || p.sw > 1) && p.dh == 1 && p.dw == 1 &&
+         std::min(p.sh, p.H) * std::min(p.sw, p.W) <= kMaxInputPhases;
 }
 
 template <class T>
 void direct_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) {
   if (p.N == 0) return;
   const ConvDirectUkernel<T>& uk = pick_ukernel<T>();
+  if (direct_input_by_phases(p)) return input_by_phases(p, uk, gy, w, dx);
   // dx[ih] = sum_r gz[ih + pt - r*dh] w[r], gz = grad_output zero-inserted by the stride:
   // a stride-1 correlation with the flipped kernel over gz shifted by (R-1)*dh - pt.
   const int64_t Cg = p.C / p.groups, Kg = p.K / p.groups, R = p.R, S = p.S;
@@ -416,9 +589,9 @@ void direct_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) 
   q.Ho = p.H; q.Wo = p.W;
   q.finish();
   Src src{p.Ho, p.Wo, p.sh, p.sw, (R - 1) * p.dh - p.pt, (S - 1) * p.dw - p.pl};
-  // element (g, c, k, tap) = w[g*Kg + k][c][R*S-1 - tap]: the flipped kernel
+  // element (g, c, k, r, s) = w[g*Kg + k][c][R-1-r][S-1-s]: the flipped kernel
   const T* wp = pack_weights<T>(
-      q, uk.kb, WSrc<T>{w + R * S - 1, Kg * Cg * R * S, R * S, Cg * R * S, -1});
+      q, uk.kb, WSrc<T>{w + R * S - 1, Kg * Cg * R * S, R * S, Cg * R * S, -S, -1});
   split_and_correlate<T>(q, src, gy, uk, wp, nullptr, dx);
 }
 

@@ -5,8 +5,10 @@
 // so tap (r, s) reads xs[c][(r*dh) % sh][(s*dw) % sw] at ((r*dh)/sh)*Wj + (s*dw)/sw + oh*Wj + ow:
 // contiguous in the flattened index p = oh*Wj + ow. One micro-kernel therefore serves every
 // stride, dilation and padding; columns ow >= Wout of that grid are junk, dropped on copy-out.
-// The input gradient is the same correlation over the zero-inserted grad_output with the
-// transposed, flipped weights; the weight gradient is dot products over the same layout.
+// The input gradient is the same correlation with the transposed, flipped weights: for a
+// strided, undilated kernel one per stride phase of the input, each over grad_output as it lies
+// with the taps that land on that phase, the phases then interleaved; otherwise one over the
+// zero-inserted grad_output. The weight gradient is dot products over the forward's layout.
 #pragma once
 
 #include "ops/conv2d.h"
@@ -16,6 +18,8 @@ namespace fastconv::algos {
 template <class T>
 void direct_conv2d_forward(const ops::Conv2dParams& p, const T* x, const T* w, const T* bias,
                            T* y);
+// Whether direct_conv2d_input goes by stride phases (strided and undilated).
+bool direct_input_by_phases(const ops::Conv2dParams& p);
 template <class T>
 void direct_conv2d_input(const ops::Conv2dParams& p, const T* grad_output, const T* w, T* dx);
 template <class T>
