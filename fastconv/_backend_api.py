@@ -40,8 +40,10 @@ class Backend(Protocol):
         """y[n, k, oh, ow] = bias[k] + sum_{c, r, s} x_pad[n, g*C/g + c, oh*sh + r*dh, ow*sw + s*dw] * w[k, c, r, s]."""
 
     def conv2d_input(self, grad_output: np.ndarray, w: np.ndarray, input_hw: Pair, stride: Pair,
-                     padding: Quad, dilation: Pair, groups: int, algorithm: str) -> np.ndarray:
-        """Gradient of conv2d with respect to x, shape (N, C, *input_hw); also conv_transpose2d."""
+                     padding: Quad, dilation: Pair, groups: int, algorithm: str,
+                     bias: Optional[np.ndarray] = None) -> np.ndarray:
+        """Gradient of conv2d with respect to x, shape (N, C, *input_hw); also conv_transpose2d,
+        whose bias (C values, grad_output's dtype) is added to channel c of the result."""
 
     def conv2d_weight(self, x: np.ndarray, grad_output: np.ndarray, kernel: Pair, stride: Pair,
                       padding: Quad, dilation: Pair, groups: int, algorithm: str) -> np.ndarray:

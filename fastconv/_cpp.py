@@ -11,8 +11,10 @@ def conv2d(x, w, bias, stride, padding, dilation, groups, algorithm="auto"):
     return _core.conv2d(x, w, bias, *stride, *padding, *dilation, groups, algorithm)
 
 
-def conv2d_input(grad_output, w, input_hw, stride, padding, dilation, groups, algorithm="auto"):
-    return _core.conv2d_input(grad_output, w, *input_hw, *stride, *padding, *dilation, groups, algorithm)
+def conv2d_input(grad_output, w, input_hw, stride, padding, dilation, groups, algorithm="auto",
+                 bias=None):
+    return _core.conv2d_input(grad_output, w, *input_hw, *stride, *padding, *dilation, groups,
+                              algorithm, bias)
 
 
 def conv2d_weight(x, grad_output, kernel, stride, padding, dilation, groups, algorithm="auto"):

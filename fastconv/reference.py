@@ -50,7 +50,8 @@ def conv2d(x, w, bias, stride, padding, dilation, groups, algorithm="direct"):
     return y.astype(x.dtype)
 
 
-def conv2d_input(grad_output, w, input_hw, stride, padding, dilation, groups, algorithm="direct"):
+def conv2d_input(grad_output, w, input_hw, stride, padding, dilation, groups, algorithm="direct",
+                 bias=None):
     n, k, ho, wo = grad_output.shape
     _, cg, kh, kw = w.shape
     kg = k // groups
@@ -63,6 +64,8 @@ def conv2d_input(grad_output, w, input_hw, stride, padding, dilation, groups, al
             for s in range(kw):
                 _tap(dxp[:, g * cg:(g + 1) * cg], r, s, (ho, wo), stride, dilation)[...] += \
                     np.einsum("nkhw,kc->nchw", gyg, wg[:, :, r, s])
+    if bias is not None:
+        dxp += bias.astype(np.float64)[:, None, None]
     return dxp[:, :, t:t + input_hw[0], l:l + input_hw[1]].astype(grad_output.dtype)
 
 

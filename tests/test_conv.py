@@ -169,7 +169,9 @@ TRANSPOSE_CASES = [
 @every_algorithm_with_gradients
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", TRANSPOSE_CASES, ids=_ids(TRANSPOSE_CASES))
-def test_conv_transpose2d(impl, algorithm, case, dtype):
+def test_conv_transpose2d(impl, algorithm, case, dtype, threads):
+    """With the bias, which the C++ algorithms add as they write the result (two threads: im2col
+    then shares each tile's product and fills the output with the bias up front)."""
     n, c, h, w, k, r, s, stride, padding, output_padding, groups, dilation = case
     x = random((n, c, h, w), dtype, 9)
     wt = random((c, k // groups, r, s), dtype, 10)

@@ -326,7 +326,8 @@ const char* depthwise_input_declines(const Conv2dParams& p) {
 }
 
 template <class T>
-void depthwise_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) {
+void depthwise_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, const T* bias,
+                            T* dx) {
   if (p.N == 0) return;
   Conv2dParams q = input_as_forward(p);
   ops::finish_params(q);  // q.Ho, q.Wo = p.H, p.W
@@ -342,7 +343,7 @@ void depthwise_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* d
         for (int64_t t = 0; t < RS; ++t) dst[t] = src[RS - 1 - t];
       }
   if (p.sh == 1 && p.sw == 1) {
-    depthwise_conv2d_forward(q, gy, wq, static_cast<const T*>(nullptr), dx);
+    depthwise_conv2d_forward(q, gy, wq, bias, dx);
     return;
   }
   // Strided: a few images at a time, so the zero-inserted copy (stride^2 times grad_output's
@@ -363,8 +364,7 @@ void depthwise_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* d
       for (int64_t i = 0; i < p.Ho; ++i)
         for (int64_t j = 0; j < p.Wo; ++j) dst[i * p.sh * q.W + j * p.sw] = src[i * p.Wo + j];
     });
-    depthwise_conv2d_forward(q, gu, wq, static_cast<const T*>(nullptr),
-                             dx + n0 * p.C * p.H * p.W);
+    depthwise_conv2d_forward(q, gu, wq, bias, dx + n0 * p.C * p.H * p.W);
   }
 }
 
@@ -423,9 +423,9 @@ template void depthwise_conv2d_forward<float>(const Conv2dParams&, const float*,
 template void depthwise_conv2d_forward<double>(const Conv2dParams&, const double*,
                                                const double*, const double*, double*);
 template void depthwise_conv2d_input<float>(const Conv2dParams&, const float*, const float*,
-                                            float*);
+                                            const float*, float*);
 template void depthwise_conv2d_input<double>(const Conv2dParams&, const double*, const double*,
-                                             double*);
+                                             const double*, double*);
 template void depthwise_conv2d_weight<float>(const Conv2dParams&, const float*, const float*,
                                              float*);
 template void depthwise_conv2d_weight<double>(const Conv2dParams&, const double*, const double*,

@@ -31,7 +31,8 @@ void depthwise_conv2d_forward(const ops::Conv2dParams& p, const T* x, const T* w
 // Why p does not fit it, or null.
 const char* depthwise_input_declines(const ops::Conv2dParams& p);
 template <class T>
-void depthwise_conv2d_input(const ops::Conv2dParams& p, const T* gy, const T* w, T* dx);
+void depthwise_conv2d_input(const ops::Conv2dParams& p, const T* gy, const T* w, const T* bias,
+                            T* dx);
 
 // The weight gradient: per group, image by image, the group's input planes padded as the
 // forward pads them (split into stride phases where strided), each output channel's

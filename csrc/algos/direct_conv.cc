@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "algos/interleave.h"
 #include "runtime/cpu.h"
 #include "runtime/parallel.h"
 #include "ukernels/conv_direct.h"
@@ -437,17 +438,6 @@ void direct_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, const 
   split_and_correlate<T>(q, Src{p.H, p.W, 1, 1, p.pt, p.pl}, x, uk, wp, bias, y);
 }
 
-// dst[2j] = even[j], dst[2j + 1] = odd[j] for 2j, 2j + 1 < n.
-template <class T>
-void interleave_pair(T* __restrict dst, const T* __restrict even, const T* __restrict odd,
-                     int64_t n) {
-  for (int64_t j = 0; j < n / 2; ++j) {
-    dst[2 * j] = even[j];
-    dst[2 * j + 1] = odd[j];
-  }
-  if (n % 2) dst[n - 1] = even[n / 2];
-}
-
 // The input gradient of a strided, undilated conv by stride phases: dx's rows ih = a + sh*i
 // take only the kernel rows r = (a + pt) mod sh, that plus sh, ..., and the j-th of them reads
 // grad_output row (a + pt) / sh + i - j (columns alike). So each of the sh x sw phases is a
@@ -457,7 +447,7 @@ void interleave_pair(T* __restrict dst, const T* __restrict even, const T* __res
 // multiply-adds: a 4x4 stride-2 transposed conv with 8 channels per group ran at 17 GFLOP/s.)
 template <class T>
 void input_by_phases(const Conv2dParams& p, const ConvDirectUkernel<T>& uk, const T* gy,
-                     const T* w, T* dx) {
+                     const T* w, const T* bias, T* dx) {
   const int64_t Cg = p.C / p.groups, Kg = p.K / p.groups, sh = p.sh, sw = p.sw;
   const int64_t HW = p.H * p.W;
   auto count = [](int64_t n, int64_t first, int64_t step) {  // first, first + step, ... < n
@@ -533,14 +523,15 @@ void input_by_phases(const Conv2dParams& p, const ConvDirectUkernel<T>& uk, cons
       const Phase& f = ph[i];
       T* out = planes + f.at * nc * p.C;
       if (f.Hi == 0 || f.Wi == 0) continue;
-      if (f.Rm == 0 || f.Sm == 0) {  // no tap lands on this phase
-        std::memset(out, 0, sizeof(T) * static_cast<size_t>(nc * p.C * f.Hi * f.Wi));
+      if (f.Rm == 0 || f.Sm == 0) {  // no tap lands on this phase: the bias alone
+        for (int64_t nch = 0; nch < nc * p.C; ++nch)
+          std::fill_n(out + nch * f.Hi * f.Wi, f.Hi * f.Wi, bias ? bias[nch % p.C] : T(0));
         continue;
       }
       Corr q = corr[i];
       q.N = nc;
       const int64_t corner = (top + f.base_h - (f.Rm - 1)) * q.Wj + left + f.base_w - (f.Sm - 1);
-      correlate<T>(q, uk, xs + corner, wp + wp_at[i], nullptr, out);
+      correlate<T>(q, uk, xs + corner, wp + wp_at[i], bias, out);
     }
     // dx[n][c][a + sh*i][b + sw*j] = phase (a, b)'s plane [n][c][i][j].
     parallel_for_cost(nc * p.C, stream_ns(2.0 * nc * p.C * HW * sizeof(T)), [&](int64_t nch) {
@@ -575,10 +566,10 @@ bool direct_input_by_phases(const Conv2dParams& p) {
 }
 
 template <class T>
-void direct_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) {
+void direct_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, const T* bias, T* dx) {
   if (p.N == 0) return;
   const ConvDirectUkernel<T>& uk = pick_ukernel<T>();
-  if (direct_input_by_phases(p)) return input_by_phases(p, uk, gy, w, dx);
+  if (direct_input_by_phases(p)) return input_by_phases(p, uk, gy, w, bias, dx);
   // dx[ih] = sum_r gz[ih + pt - r*dh] w[r], gz = grad_output zero-inserted by the stride:
   // a stride-1 correlation with the flipped kernel over gz shifted by (R-1)*dh - pt.
   const int64_t Cg = p.C / p.groups, Kg = p.K / p.groups, R = p.R, S = p.S;
@@ -592,7 +583,7 @@ void direct_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) 
   // element (g, c, k, r, s) = w[g*Kg + k][c][R-1-r][S-1-s]: the flipped kernel
   const T* wp = pack_weights<T>(
       q, uk.kb, WSrc<T>{w + R * S - 1, Kg * Cg * R * S, R * S, Cg * R * S, -S, -1});
-  split_and_correlate<T>(q, src, gy, uk, wp, nullptr, dx);
+  split_and_correlate<T>(q, src, gy, uk, wp, bias, dx);
 }
 
 template <class T>
@@ -646,9 +637,10 @@ template void direct_conv2d_forward<float>(const Conv2dParams&, const float*, co
                                            const float*, float*);
 template void direct_conv2d_forward<double>(const Conv2dParams&, const double*, const double*,
                                             const double*, double*);
-template void direct_conv2d_input<float>(const Conv2dParams&, const float*, const float*, float*);
+template void direct_conv2d_input<float>(const Conv2dParams&, const float*, const float*,
+                                         const float*, float*);
 template void direct_conv2d_input<double>(const Conv2dParams&, const double*, const double*,
-                                          double*);
+                                          const double*, double*);
 template void direct_conv2d_weight<float>(const Conv2dParams&, const float*, const float*, float*);
 template void direct_conv2d_weight<double>(const Conv2dParams&, const double*, const double*,
                                            double*);

@@ -21,7 +21,8 @@ void direct_conv2d_forward(const ops::Conv2dParams& p, const T* x, const T* w, c
 // Whether direct_conv2d_input goes by stride phases (strided and undilated).
 bool direct_input_by_phases(const ops::Conv2dParams& p);
 template <class T>
-void direct_conv2d_input(const ops::Conv2dParams& p, const T* grad_output, const T* w, T* dx);
+void direct_conv2d_input(const ops::Conv2dParams& p, const T* grad_output, const T* w,
+                         const T* bias, T* dx);
 template <class T>
 void direct_conv2d_weight(const ops::Conv2dParams& p, const T* x, const T* grad_output, T* dw);
 

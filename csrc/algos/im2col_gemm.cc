@@ -637,6 +637,20 @@ void im2col_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, const 
   im2col_conv2d_forward(p, x, packed, bias, y);
 }
 
+// The input gradient's starting value, which col2im adds onto: channels [0, channels) of
+// `images` images (image_stride apart, planes of hw) from first, each its bias (bias[c], or 0
+// where bias is null).
+template <class T>
+void fill_planes(T* first, int64_t image_stride, int64_t images, int64_t channels, int64_t hw,
+                 const T* bias) {
+  for (int64_t n = 0; n < images; ++n)
+    for (int64_t c = 0; c < channels; ++c) {
+      T* plane = first + n * image_stride + c * hw;
+      if (bias) std::fill_n(plane, hw, bias[c]);
+      else std::memset(plane, 0, hw * sizeof(T));
+    }
+}
+
 // The input gradient of a call whose images all fit one tile (N*Ho*Wo <= kIm2colTileColumns)
 // and whose grad_output is at most kIm2colInputByChannelsMaxBytes:
 // per group, dcol^T (N*Ho*Wo x Cg*R*S) = grad_output^T * W_g, grad_output^T packed once and W_g
@@ -647,7 +661,7 @@ void im2col_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, const 
 // thread); threads take whole chunks (disjoint channels of dx: no races).
 template <class T>
 void im2col_input_by_channels(const Conv2dParams& p, int threads, const T* gy, const T* w,
-                              T* dx) {
+                              const T* bias, T* dx) {
   const Shape sh(p);
   const int64_t cols = p.N * sh.P, elem = static_cast<int64_t>(sizeof(T));
   int64_t chunk = max64(1, kIm2colInputChunkBytes / (cols * sh.RS * elem));
@@ -679,8 +693,7 @@ void im2col_input_by_channels(const Conv2dParams& p, int threads, const T* gy, c
         gemm::gemm(gyt, n_cols, gemm::Operand<T>{wg + c0 * sh.RS, sh.CRS, 1}, dcol_t, n_cols,
                    false, 1);
         T* dxc = dxg + c0 * sh.HW;  // channel c0 of image 0; channels counted from it
-        for (int64_t n = 0; n < p.N; ++n)
-          std::memset(dxc + n * p.C * sh.HW, 0, (c1 - c0) * sh.HW * elem);
+        fill_planes(dxc, p.C * sh.HW, p.N, c1 - c0, sh.HW, bias ? bias + g * sh.Cg + c0 : bias);
         col2im_positions(p, dcol_t, n_cols, p.N, p.C * sh.HW, c1 - c0, dxc);
       }
     };
@@ -690,7 +703,7 @@ void im2col_input_by_channels(const Conv2dParams& p, int threads, const T* gy, c
 }
 
 template <class T>
-void im2col_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) {
+void im2col_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, const T* bias, T* dx) {
   if (p.N == 0) return;  // no images: nothing to write (and no columns to cut into chunks)
   const Shape sh(p);
   // dcol = W_g^T * grad_output: the transposed weights are a stride choice, packed once.
@@ -715,7 +728,8 @@ void im2col_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) 
       const int64_t n = job / sh.G, g = job % sh.G;
       const int64_t oh0 = s.oh0(tile), oh1 = min64(oh0 + s.rows, p.Ho);
       gemm::gemm(wt[g], (oh1 - oh0) * p.Wo, gy_tile(n, g, oh0),
-                 dx + (n * p.C + g * sh.Cg) * sh.HW + oh0 * p.W, sh.HW, false, 1);
+                 dx + (n * p.C + g * sh.Cg) * sh.HW + oh0 * p.W, sh.HW, false, 1,
+                 bias ? bias + g * sh.Cg : bias);
     });
     return;
   }
@@ -734,7 +748,7 @@ void im2col_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) 
                                   p.pt == 0 && p.pl == 0 && p.dh == 1 && p.dw == 1;
   if (!dcol_t_shape_is_dx && p.N * sh.P <= kIm2colTileColumns &&
       p.N * sh.P * sh.Kg * elem <= kIm2colInputByChannelsMaxBytes)
-    return im2col_input_by_channels(p, s.threads, gy, w, dx);
+    return im2col_input_by_channels(p, s.threads, gy, w, bias, dx);
   int64_t batch = 1;
   if (s.tiles == 1 && sh.P > 0)
     batch = max64(1, min64(p.N, min64(kIm2colTileColumns / sh.P,
@@ -776,10 +790,10 @@ void im2col_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) 
                       sh.P * sizeof(T));
       b = {gb, ncols, 1};
     }
-    if (dcol_t_is_dx) {
+    if (dcol_t_is_dx) {  // onto the bias that start_dx wrote, if any
       gemm::gemm(ncols, sh.CRS, sh.Kg, gemm::Operand<T>{b.p, b.cs, b.rs},
                  gemm::Operand<T>{w + g * sh.Kg * sh.CRS, sh.CRS, 1},
-                 dx + (n0 * p.C + g * sh.Cg) * sh.HW, p.C * sh.HW, false, threads);
+                 dx + (n0 * p.C + g * sh.Cg) * sh.HW, p.C * sh.HW, bias != nullptr, threads);
       return;
     }
     if (few_columns) {
@@ -818,10 +832,10 @@ void im2col_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) 
       }
     }
   };
-  auto zero_dx = [&](int64_t job) {
+  auto start_dx = [&](int64_t job) {
     const int64_t g = job % sh.G, n0 = job / sh.G * batch, n1 = min64(p.N, n0 + batch);
-    for (int64_t n = n0; n < n1; ++n)
-      std::memset(dx + (n * p.C + g * sh.Cg) * sh.HW, 0, sh.Cg * sh.HW * sizeof(T));
+    fill_planes(dx + (n0 * p.C + g * sh.Cg) * sh.HW, p.C * sh.HW, n1 - n0, sh.Cg, sh.HW,
+                bias ? bias + g * sh.Cg : bias);
   };
   if (s.threads <= 1 || balance(jobs, s.threads) >= 0.75) {
     const int threads = jobs < s.threads ? static_cast<int>(jobs) : s.threads;
@@ -830,7 +844,7 @@ void im2col_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) 
       split(jobs, threads, static_cast<int>(t), &j0, &j1);
       T* dcol = thread_scratch(ScratchSlot::im2col).get<T>(tile_elems);
       for (int64_t job = j0; job < j1; ++job) {
-        zero_dx(job);
+        start_dx(job);
         for (int64_t tile = 0; tile < s.tiles; ++tile) one_tile(job, tile, 1, dcol);
       }
     };
@@ -838,7 +852,7 @@ void im2col_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) 
     else parallel_for(threads, run);
   } else {
     T* dcol = thread_scratch(ScratchSlot::im2col).get<T>(tile_elems);
-    std::memset(dx, 0, p.N * p.C * sh.HW * sizeof(T));
+    fill_planes(dx, p.C * sh.HW, p.N, p.C, sh.HW, bias);
     for (int64_t job = 0; job < jobs; ++job)
       for (int64_t tile = 0; tile < s.tiles; ++tile) one_tile(job, tile, s.threads, dcol);
   }
@@ -941,7 +955,7 @@ void im2col_conv2d_weight(const Conv2dParams& p, const T* x, const T* gy, T* dw)
   template void im2col_conv2d_forward<T>(const Conv2dParams&, const T*, const Im2colWeights<T>&, \
                                          const T*, T*);                                          \
   template void im2col_conv2d_forward<T>(const Conv2dParams&, const T*, const T*, const T*, T*); \
-  template void im2col_conv2d_input<T>(const Conv2dParams&, const T*, const T*, T*);             \
+  template void im2col_conv2d_input<T>(const Conv2dParams&, const T*, const T*, const T*, T*);  \
   template void im2col_conv2d_weight<T>(const Conv2dParams&, const T*, const T*, T*);
 FASTCONV_INSTANTIATE(float)
 FASTCONV_INSTANTIATE(double)

@@ -92,7 +92,8 @@ void im2col_conv2d_forward(const ops::Conv2dParams& p, const T* x, const Im2colW
 template <class T>
 void im2col_conv2d_forward(const ops::Conv2dParams& p, const T* x, const T* w, const T* bias, T* y);
 template <class T>
-void im2col_conv2d_input(const ops::Conv2dParams& p, const T* grad_output, const T* w, T* dx);
+void im2col_conv2d_input(const ops::Conv2dParams& p, const T* grad_output, const T* w,
+                         const T* bias, T* dx);
 template <class T>
 void im2col_conv2d_weight(const ops::Conv2dParams& p, const T* x, const T* grad_output, T* dw);
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "algos/interleave.h"
 #include "runtime/cpu.h"
 #include "runtime/parallel.h"
 
@@ -836,7 +837,7 @@ void run_phase_items(int threads, const Schedule* s, Item&& item) {
 // items' own transforms: 0.400 against 0.422).
 template <class T>
 void transform_and_run_phases(const Conv2dParams* q, const WinogradFilters<T>* f, const T* x,
-                              T* y, const int64_t* offset) {
+                              const T* bias, T* y, const int64_t* offset) {
   WinogradWeights<T>* w = call_weights<T>(4 > max_threads() ? 4 : max_threads());
   Schedule s[4];
   int m[4];
@@ -858,13 +859,13 @@ void transform_and_run_phases(const Conv2dParams* q, const WinogradFilters<T>* f
       for (int i = 0; i < 4; ++i) w[i].lay_out(q[i], m[i]);
       WinogradWeights<T>::transform_all_sets(phases, f, 4);
       run_phase_items(threads, s, [&](int i, int64_t it, int64_t) {
-        run_item(q[i], x, w[i], static_cast<const T*>(nullptr), y + offset[i], s[i], it,
+        run_item(q[i], x, w[i], bias, y + offset[i], s[i], it,
                  [](int64_t, int64_t, int64_t) {});
       });
       return;
     }
     for (int i = 0; i < 4; ++i)
-      transform_and_run(q[i], x, f[i], m[i], static_cast<const T*>(nullptr), y + offset[i]);
+      transform_and_run(q[i], x, f[i], m[i], bias, y + offset[i]);
     return;
   }
   for (int i = 0; i < 4; ++i) {
@@ -876,7 +877,7 @@ void transform_and_run_phases(const Conv2dParams* q, const WinogradFilters<T>* f
   run_phase_items(threads, s, [&](int i, int64_t it, int64_t t) {
     WinogradWeights<T>& wt = w[t];  // a buffer per thread, one for all four phases on one thread
     wt.lay_out(q[i], m[i]);
-    run_item(q[i], x, wt, static_cast<const T*>(nullptr), y + offset[i], s[i], it,
+    run_item(q[i], x, wt, bias, y + offset[i], s[i], it,
              [&](int64_t g, int64_t kp0, int64_t kp1) { wt.transform_panels(f[i], g, kp0, kp1); });
   });
 }
@@ -947,7 +948,8 @@ bool input_phases_fit(const Conv2dParams& p) {
 }
 
 template <class T>
-void space_to_depth_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) {
+void space_to_depth_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, const T* bias,
+                                 T* dx) {
   const int64_t Kg = p.K / p.groups, Cg = p.C / p.groups;
   Conv2dParams q[4];
   // Each phase's 2x2 filters are read straight out of the 4x4 ones: the phase conv's filter
@@ -971,7 +973,7 @@ void space_to_depth_conv2d_input(const Conv2dParams& p, const T* gy, const T* w,
   for (int64_t phase = 0; phase < 4; ++phase)
     offset[phase + 1] = offset[phase] + q[phase].N * q[phase].K * q[phase].Ho * q[phase].Wo;
   T* zq = thread_scratch(ScratchSlot::winograd_phases_out).get<T>(offset[4]);
-  transform_and_run_phases(q, f, gy, zq, offset);
+  transform_and_run_phases(q, f, gy, bias, zq, offset);
   parallel_for_cost(p.N * p.C, stream_ns(2.0 * p.N * p.C * p.H * p.W * sizeof(T)),
                     [&](int64_t nc) {
     T* plane = dx + nc * p.H * p.W;
@@ -980,12 +982,7 @@ void space_to_depth_conv2d_input(const Conv2dParams& p, const T* gy, const T* w,
       const Conv2dParams &q0 = q[a * 2], &q1 = q[a * 2 + 1];
       const T* even = zq + offset[a * 2] + (nc * q0.Ho + i) * q0.Wo;
       const T* odd = zq + offset[a * 2 + 1] + (nc * q1.Ho + i) * q1.Wo;
-      T* row = plane + ih * p.W;
-      for (int64_t j = 0; j < q1.Wo; ++j) {
-        row[2 * j] = even[j];
-        row[2 * j + 1] = odd[j];
-      }
-      if (q0.Wo > q1.Wo) row[2 * q1.Wo] = even[q1.Wo];  // odd width: one more even column
+      interleave_pair(plane + ih * p.W, even, odd, p.W);
     }
   });
 }
@@ -1021,10 +1018,11 @@ const char* winograd_input_declines(const Conv2dParams& p) {
 }
 
 template <class T>
-void winograd_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx) {
+void winograd_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, const T* bias,
+                           T* dx) {
   if (p.N == 0) return;  // no images: nothing to write (and no tiles to schedule)
   if (winograd_on_space_to_depth(p)) {
-    space_to_depth_conv2d_input(p, gy, w, dx);
+    space_to_depth_conv2d_input(p, gy, w, bias, dx);
     return;
   }
   const Conv2dParams q = winograd_input_params(p);
@@ -1034,7 +1032,7 @@ void winograd_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, T* dx
   // a cache miss per filter).
   WinogradFilters<T> f{w, Kg * Cg * 9, 9, Cg * 9, {}};
   for (int t = 0; t < 9; ++t) f.taps[t] = 8 - t;
-  transform_and_run(q, gy, f, winograd_default_tile(q, false), static_cast<const T*>(nullptr), dx);
+  transform_and_run(q, gy, f, winograd_default_tile(q, false), bias, dx);
 }
 
 template class WinogradWeights<float>;
@@ -1049,8 +1047,8 @@ template void winograd_conv2d_forward<float>(const Conv2dParams&, const float*, 
 template void winograd_conv2d_forward<double>(const Conv2dParams&, const double*, const double*,
                                               const double*, double*, int);
 template void winograd_conv2d_input<float>(const Conv2dParams&, const float*, const float*,
-                                           float*);
+                                           const float*, float*);
 template void winograd_conv2d_input<double>(const Conv2dParams&, const double*, const double*,
-                                            double*);
+                                            const double*, double*);
 
 }  // namespace fastconv::algos

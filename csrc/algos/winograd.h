@@ -168,6 +168,7 @@ void winograd_conv2d_forward(const ops::Conv2dParams& p, const T* x, const T* w,
 ops::Conv2dParams winograd_input_params(const ops::Conv2dParams& p);
 const char* winograd_input_declines(const ops::Conv2dParams& p);
 template <class T>
-void winograd_conv2d_input(const ops::Conv2dParams& p, const T* grad_output, const T* w, T* dx);
+void winograd_conv2d_input(const ops::Conv2dParams& p, const T* grad_output, const T* w,
+                           const T* bias, T* dx);
 
 }  // namespace fastconv::algos

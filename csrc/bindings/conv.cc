@@ -46,6 +46,17 @@ void check(bool ok, const std::string& msg) {
   if (!ok) throw py::value_error(msg);
 }
 
+// The data of an optional bias (null for None) of n values, where `size` names n; holder keeps
+// the array alive.
+template <class T>
+const T* optional_bias(const py::object& ba, int64_t n, const std::string& op,
+                       const std::string& size, carray<T>* holder) {
+  if (ba.is_none()) return nullptr;
+  *holder = require<T>(py::reinterpret_borrow<py::array>(ba), 1, (op + ": bias").c_str());
+  check(holder->shape(0) == n, op + ": bias must have " + size + " elements");
+  return holder->data();
+}
+
 template <class T>
 py::array conv2d_t(const py::array& xa, const py::array& wa, const py::object& ba,
                    Conv2dParams p, const std::string& algorithm) {
@@ -55,13 +66,8 @@ py::array conv2d_t(const py::array& xa, const py::array& wa, const py::object& b
   p.K = w.shape(0); p.R = w.shape(2); p.S = w.shape(3);
   check(p.groups >= 1 && w.shape(1) * p.groups == p.C,
         "conv2d: weight.shape[1] * groups must equal the input channels");
-  const T* bias = nullptr;
   carray<T> b;
-  if (!ba.is_none()) {
-    b = require<T>(py::reinterpret_borrow<py::array>(ba), 1, "conv2d: bias");
-    check(b.shape(0) == p.K, "conv2d: bias must have weight.shape[0] elements");
-    bias = b.data();
-  }
+  const T* bias = optional_bias<T>(ba, p.K, "conv2d", "weight.shape[0]", &b);
   ops::finish_params(p);
   const ops::Conv2dAlgo& algo = select(Conv2dOp::forward, p, algorithm);
   carray<T> y = empty<T>({p.N, p.K, p.Ho, p.Wo});
@@ -78,7 +84,7 @@ py::array conv2d_t(const py::array& xa, const py::array& wa, const py::object& b
 
 template <class T>
 py::array conv2d_input_t(const py::array& ga, const py::array& wa, int64_t H, int64_t W,
-                         Conv2dParams p, const std::string& algorithm) {
+                         Conv2dParams p, const std::string& algorithm, const py::object& ba) {
   carray<T> g = require<T>(ga, 4, "conv2d_input: grad_output");
   carray<T> w = require<T>(wa, 4, "conv2d_input: weight");
   p.N = g.shape(0); p.H = H; p.W = W;
@@ -86,6 +92,8 @@ py::array conv2d_input_t(const py::array& ga, const py::array& wa, int64_t H, in
   p.C = w.shape(1) * p.groups;
   check(p.groups >= 1, "conv2d_input: groups must be >= 1");
   check(g.shape(1) == p.K, "conv2d_input: grad_output.shape[1] must equal weight.shape[0]");
+  carray<T> b;
+  const T* bias = optional_bias<T>(ba, p.C, "conv2d_input", "weight.shape[1] * groups", &b);
   ops::finish_params(p);
   check(g.shape(2) == p.Ho && g.shape(3) == p.Wo,
         "conv2d_input: grad_output spatial size does not match the convolution's output");
@@ -96,8 +104,8 @@ py::array conv2d_input_t(const py::array& ga, const py::array& wa, int64_t H, in
   T* dp = dx.mutable_data();
   {
     KernelScope scope;
-    if constexpr (std::is_same_v<T, float>) algo.f32.fn(p, gp, wp, nullptr, dp);
-    else algo.f64.fn(p, gp, wp, nullptr, dp);
+    if constexpr (std::is_same_v<T, float>) algo.f32.fn(p, gp, wp, bias, dp);
+    else algo.f64.fn(p, gp, wp, bias, dp);
   }
   return std::move(dx);
 }
@@ -199,16 +207,16 @@ void register_conv(py::module_& m) {
       "conv2d_input",
       [](const py::array& g, const py::array& w, int64_t H, int64_t W, int64_t sh, int64_t sw,
          int64_t pt, int64_t pb, int64_t pl, int64_t pr, int64_t dh, int64_t dw, int64_t groups,
-         const std::string& algorithm) -> py::array {
+         const std::string& algorithm, const py::object& bias) -> py::array {
         same_dtype(g, w, "conv2d_input");
         Conv2dParams p = geometry(sh, sw, pt, pb, pl, pr, dh, dw, groups);
-        if (is_f32(g)) return conv2d_input_t<float>(g, w, H, W, p, algorithm);
-        if (is_f64(g)) return conv2d_input_t<double>(g, w, H, W, p, algorithm);
+        if (is_f32(g)) return conv2d_input_t<float>(g, w, H, W, p, algorithm, bias);
+        if (is_f64(g)) return conv2d_input_t<double>(g, w, H, W, p, algorithm, bias);
         throw py::type_error("conv2d_input: expected float32 or float64 arrays");
       },
       py::arg("grad_output"), py::arg("w"), py::arg("H"), py::arg("W"), py::arg("sh"),
       py::arg("sw"), py::arg("pt"), py::arg("pb"), py::arg("pl"), py::arg("pr"), py::arg("dh"),
-      py::arg("dw"), py::arg("groups"), py::arg("algorithm"));
+      py::arg("dw"), py::arg("groups"), py::arg("algorithm"), py::arg("bias") = py::none());
   m.def(
       "conv2d_weight",
       [](const py::array& x, const py::array& g, int64_t R, int64_t S, int64_t sh, int64_t sw,

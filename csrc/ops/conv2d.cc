@@ -38,8 +38,8 @@ void run_direct_forward(const Conv2dParams& p, const T* x, const T* w, const T* 
   algos::direct_conv2d_forward<T>(p, x, w, b, y);
 }
 template <class T>
-void run_direct_input(const Conv2dParams& p, const T* gy, const T* w, const T*, T* dx) {
-  algos::direct_conv2d_input<T>(p, gy, w, dx);
+void run_direct_input(const Conv2dParams& p, const T* gy, const T* w, const T* b, T* dx) {
+  algos::direct_conv2d_input<T>(p, gy, w, b, dx);
 }
 template <class T>
 void run_direct_weight(const Conv2dParams& p, const T* x, const T* gy, const T*, T* dw) {
@@ -54,8 +54,8 @@ void run_depthwise_forward(const Conv2dParams& p, const T* x, const T* w, const 
 }
 
 template <class T>
-void run_depthwise_input(const Conv2dParams& p, const T* gy, const T* w, const T*, T* dx) {
-  algos::depthwise_conv2d_input<T>(p, gy, w, dx);
+void run_depthwise_input(const Conv2dParams& p, const T* gy, const T* w, const T* b, T* dx) {
+  algos::depthwise_conv2d_input<T>(p, gy, w, b, dx);
 }
 const char* depthwise_input_declines(const Conv2dParams& p) {
   return algos::depthwise_input_declines(p);
@@ -77,8 +77,8 @@ void run_im2col_forward(const Conv2dParams& p, const T* x, const T* w, const T* 
   algos::im2col_conv2d_forward<T>(p, x, w, b, y);
 }
 template <class T>
-void run_im2col_input(const Conv2dParams& p, const T* gy, const T* w, const T*, T* dx) {
-  algos::im2col_conv2d_input<T>(p, gy, w, dx);
+void run_im2col_input(const Conv2dParams& p, const T* gy, const T* w, const T* b, T* dx) {
+  algos::im2col_conv2d_input<T>(p, gy, w, b, dx);
 }
 template <class T>
 void run_im2col_weight(const Conv2dParams& p, const T* x, const T* gy, const T*, T* dw) {
@@ -203,8 +203,8 @@ const char* winograd_f6_declines(const Conv2dParams& p) {
 // Input gradient by Winograd: the forward conv of winograd_input_params, whose shape "auto"
 // judges as it would a forward call (one more filter transform per call, same tile rule).
 template <class T>
-void run_winograd_input(const Conv2dParams& p, const T* gy, const T* w, const T*, T* dx) {
-  algos::winograd_conv2d_input<T>(p, gy, w, dx);
+void run_winograd_input(const Conv2dParams& p, const T* gy, const T* w, const T* b, T* dx) {
+  algos::winograd_conv2d_input<T>(p, gy, w, b, dx);
 }
 const char* winograd_input_declines(const Conv2dParams& p) {
   return algos::winograd_input_declines(p);

@@ -29,7 +29,8 @@ enum class Conv2dOp { forward, input_grad, weight_grad };
 template <class T>
 struct Conv2dRun {
   // forward:      a = x, b = w, c = bias (may be null), out = y
-  // input_grad:   a = grad_output, b = w, out = dx
+  // input_grad:   a = grad_output, b = w, c = a bias of dx's channels added to it (may be null;
+  //               conv_transpose2d's bias), out = dx
   // weight_grad:  a = x, b = grad_output, out = dw
   void (*fn)(const Conv2dParams&, const T* a, const T* b, const T* c, T* out);
 };

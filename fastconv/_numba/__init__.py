@@ -17,9 +17,9 @@ def conv2d(x, w, bias, stride, padding, dilation, groups, algorithm="direct"):
 
 
 def conv2d_input(grad_output, w, input_hw, stride, padding, dilation, groups,
-                 algorithm="direct"):
+                 algorithm="direct", bias=None):
     return _load("conv").conv2d_input(grad_output, w, input_hw, stride, padding, dilation, groups,
-                             algorithm)
+                                      algorithm, bias)
 
 
 def conv2d_weight(x, grad_output, kernel, stride, padding, dilation, groups,

@@ -320,7 +320,7 @@ def _upsample_pad(g, sh, sw, ptop, pleft, Hu, Wu):
 
 
 def conv2d_input(grad_output, w, input_hw, stride, padding, dilation, groups,
-                 algorithm="direct"):
+                 algorithm="direct", bias=None):
     N, K, Ho, Wo = grad_output.shape
     Kw, Cg, R, S = w.shape
     H, W = input_hw
@@ -329,7 +329,8 @@ def conv2d_input(grad_output, w, input_hw, stride, padding, dilation, groups,
     dh, dw = dilation
     top, _, left, _ = padding
     if N == 0 or C == 0 or H == 0 or W == 0:
-        return np.zeros((N, C, H, W), dtype=grad_output.dtype)
+        dx = np.zeros((N, C, H, W), dtype=grad_output.dtype)
+        return dx if bias is None else dx + bias[:, None, None]
     Hu = H + (R - 1) * dh
     Wu = W + (S - 1) * dw
     gu = _upsample_pad(grad_output, sh, sw, (R - 1) * dh - top, (S - 1) * dw - left, Hu, Wu)
@@ -337,7 +338,7 @@ def conv2d_input(grad_output, w, input_hw, stride, padding, dilation, groups,
     # wt[g*Cg + c, kk, r, s] = w[g*Kg + kk, c, R-1-r, S-1-s]
     wt = w.reshape(groups, Kg, Cg, R, S)[:, :, :, ::-1, ::-1].transpose(0, 2, 1, 3, 4)
     wt = np.ascontiguousarray(wt).reshape(C, Kg, R, S)
-    return _forward(gu, wt, None, (1, 1), (0, 0, 0, 0), dilation, groups)
+    return _forward(gu, wt, bias, (1, 1), (0, 0, 0, 0), dilation, groups)
 
 
 @njit_cached(parallel=True, fastmath=FASTMATH)
