@@ -109,6 +109,20 @@ def test_packed_a_reused(isa, threads, dtype):
                  dtype, what="packed gemm + row_bias")
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_packed_a_with_width_hint(isa, threads, dtype):
+    """A packed for a stated width of B: one panel of A against a B over 1 MiB takes shallow
+    k blocks, several of them for a depth of 300."""
+    a = random((9, 300), dtype, 6)
+    packed = core.GemmPackedA(a, n_hint=2048)
+    b = random((300, 2048), dtype, 7)
+    _check(packed.matmul(b, threads), a, b, dtype)
+    b = random((300, 5), dtype, 8)   # another width works all the same
+    _check(packed.matmul(b, threads), a, b, dtype)
+    with pytest.raises(ValueError, match="n_hint"):
+        core.GemmPackedA(a, n_hint=-1)
+
+
 def test_tile_choice_follows_shape():
     if core is None or core.isa_detected() != "avx512":
         pytest.skip("needs AVX-512")
