@@ -320,8 +320,60 @@ class ConvTransposeArgs:
     unbatched: bool
 
 
+def _plain_arrays(*arrays) -> bool:
+    """Whether every array (None skipped) is a NumPy array of one float dtype, native-endian,
+    C-contiguous and aligned: what the kernels take as they are."""
+    dt = arrays[0].dtype if type(arrays[0]) is np.ndarray else None
+    if dt not in FLOAT_DTYPES or not dt.isnative:
+        return False
+    for a in arrays:
+        if a is None:
+            continue
+        if type(a) is not np.ndarray or a.dtype != dt:
+            return False
+        f = a.flags
+        if not (f.c_contiguous and f.aligned):
+            return False
+    return True
+
+
+def _conv_transpose2d_common_args(x, w, b, stride, padding, output_padding, groups,
+                                  dilation) -> Optional[ConvTransposeArgs]:
+    """conv_transpose2d's common call in a few cheap tests, or None, as _conv2d_common_args:
+    4-D arrays as the kernels take them, plain int (pair) arguments in range, output_padding
+    under the stride (so no overhang), an output of at least one element."""
+    stride, pads = _plain_int_pair(stride), _plain_int_pair(padding)
+    dilation, out_pad = _plain_int_pair(dilation), _plain_int_pair(output_padding)
+    if stride is None or pads is None or dilation is None or out_pad is None or \
+            type(groups) is not int or not _plain_arrays(x, w, b):
+        return None
+    (sh, sw), (ph, pw), (dh, dw), (oph, opw) = stride, pads, dilation, out_pad
+    if not (sh >= 1 and sw >= 1 and ph >= 0 and pw >= 0 and dh >= 1 and dw >= 1 and groups >= 1
+            and 0 <= oph < sh and 0 <= opw < sw) or x.ndim != 4 or w.ndim != 4:
+        return None
+    n, c, h, wd = x.shape
+    c_w, kg, r, s = w.shape
+    if not (n and c and h and wd and kg and r and s) or c != c_w or c % groups:
+        return None
+    if b is not None and b.shape != (kg * groups,):
+        return None
+    out_hw = (shapes.conv_transpose_output_size(h, r, sh, ph, oph, dh),
+              shapes.conv_transpose_output_size(wd, s, sw, pw, opw, dw))
+    if out_hw[0] < 1 or out_hw[1] < 1:
+        return None
+    return ConvTransposeArgs(x, w, b, stride, (ph, ph, pw, pw), dilation, groups, out_hw, False)
+
+
 def conv_transpose2d_args(input, weight, bias, stride, padding, output_padding, groups,
                           dilation) -> ConvTransposeArgs:
+    a = _conv_transpose2d_common_args(input, weight, bias, stride, padding, output_padding,
+                                      groups, dilation)
+    return a if a is not None else _conv_transpose2d_general_args(
+        input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+def _conv_transpose2d_general_args(input, weight, bias, stride, padding, output_padding, groups,
+                                   dilation) -> ConvTransposeArgs:
     op = "conv_transpose2d"
     x = float_array(input, "input")
     w = _weight(weight, op)
@@ -467,7 +519,35 @@ class PadArgs:
     generic: Optional[Tuple[Tuple[int, int], ...]]   # constant padding beyond the last two dims
 
 
+def _pad_common_args(x, pad, mode, value) -> Optional[PadArgs]:
+    """F.pad's common call in a few cheap tests, or None, as _conv2d_common_args: a 4-D array
+    as the kernels take it, a tuple of four non-negative plain ints, a mode from PAD_MODES with a
+    plain number value only for 'constant'. The mode's size rule is checked as the general path
+    checks it (same error)."""
+    if type(pad) is not tuple or len(pad) != 4 or not _plain_arrays(x) or x.ndim != 4:
+        return None
+    l, r, t, b = pad
+    if not (type(l) is int and type(r) is int and type(t) is int and type(b) is int and
+            l >= 0 and r >= 0 and t >= 0 and b >= 0):
+        return None
+    if mode == "constant":
+        value = 0.0 if value is None else value
+        if type(value) not in (int, float):
+            return None
+    elif mode in PAD_MODES and value is None:
+        _check_mode_pad(x.shape, pad, mode, "pad")
+        value = 0.0
+    else:
+        return None
+    n, c, h, w = x.shape
+    return PadArgs(x, (Ellipsis, slice(0, h), slice(0, w)), pad, mode, float(value),
+                   (n, c, h + t + b, w + l + r), None)
+
+
 def pad_args(input, pad, mode, value) -> PadArgs:
+    fast = _pad_common_args(input, pad, mode, value)
+    if fast is not None:
+        return fast
     x = float_array(input, "input")
     if not isinstance(pad, (tuple, list)) or not all(_is_int(p) for p in pad):
         raise TypeError(f"pad must be a tuple of ints, got {pad!r}")
@@ -544,6 +624,11 @@ def _kernel_pair(kernel_size) -> Tuple[int, int]:
 _POOL_ARG_MAX = 2 ** 31 - 1
 
 
+def _pool_padding_limit(kernel: int, dilation: int, max_like: bool) -> int:
+    """The most padding a pooling window takes: half its (effective, for max) size."""
+    return (dilation * (kernel - 1) + 1) // 2 if max_like else kernel // 2
+
+
 def _pool_geometry(op, shape4, kernel_size, stride, padding, dilation, ceil_mode, max_like: bool):
     kernel = _kernel_pair(kernel_size)
     stride = kernel if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) \
@@ -558,8 +643,7 @@ def _pool_geometry(op, shape4, kernel_size, stride, padding, dilation, ceil_mode
     if not isinstance(ceil_mode, (bool, np.bool_)):
         raise TypeError(f"ceil_mode must be a bool, got {ceil_mode!r}")
     for p, k, d in zip(padding, kernel, dilation):
-        limit = (d * (k - 1) + 1) // 2 if max_like else k // 2
-        if p > limit:
+        if p > _pool_padding_limit(k, d, max_like):
             what = "effective kernel size" if max_like else "kernel size"
             raise ValueError(f"{op}: padding should be at most half of {what}, but got "
                              f"padding={padding}, kernel_size={kernel}, dilation={dilation}")
@@ -571,7 +655,36 @@ def _pool_geometry(op, shape4, kernel_size, stride, padding, dilation, ceil_mode
     return kernel, stride, padding, dilation, out_hw
 
 
+def _pool_common_fast(x, kernel_size, stride, padding, dilation, ceil_mode,
+                      max_like: bool) -> Optional[PoolArgs]:
+    """The common pooling call in a few cheap tests, or None, as _conv2d_common_args: a 4-D
+    array as the kernels take it, plain int (pair) sizes in range, a bool ceil_mode."""
+    kernel = _plain_int_pair(kernel_size)
+    stride = kernel if stride is None else _plain_int_pair(stride)
+    padding, dilation = _plain_int_pair(padding), _plain_int_pair(dilation)
+    if kernel is None or stride is None or padding is None or dilation is None or \
+            type(ceil_mode) is not bool or not _plain_arrays(x) or x.ndim != 4:
+        return None
+    _, c, h, w = x.shape
+    if not (c and h and w):
+        return None
+    for v, low in ((kernel, 1), (stride, 1), (padding, 0), (dilation, 1)):
+        if not (low <= v[0] <= _POOL_ARG_MAX and low <= v[1] <= _POOL_ARG_MAX):
+            return None
+    for p, k, d in zip(padding, kernel, dilation):
+        if p > _pool_padding_limit(k, d, max_like):
+            return None
+    out_hw = (shapes.pool_output_size(h, kernel[0], stride[0], padding[0], dilation[0], ceil_mode),
+              shapes.pool_output_size(w, kernel[1], stride[1], padding[1], dilation[1], ceil_mode))
+    if out_hw[0] < 1 or out_hw[1] < 1:
+        return None
+    return PoolArgs(x, kernel, stride, padding, dilation, out_hw, False)
+
+
 def _pool_common(op, input, kernel_size, stride, padding, dilation, ceil_mode, max_like: bool) -> PoolArgs:
+    fast = _pool_common_fast(input, kernel_size, stride, padding, dilation, ceil_mode, max_like)
+    if fast is not None:
+        return fast
     x = float_array(input, "input")
     x4, unbatched = batched(x, "input", op)
     geometry = _pool_geometry(op, x4.shape, kernel_size, stride, padding, dilation, ceil_mode, max_like)

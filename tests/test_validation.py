@@ -174,3 +174,49 @@ def test_common_call_fast_path_agrees_with_the_rules():
     ]
     for args in invalid_or_unusual:
         assert V._conv2d_common_args(*args) is None
+
+
+def _same_args(a, b):
+    """Two argument records hold the same arrays (the very objects) and equal values."""
+    return all((u is v) if isinstance(u, np.ndarray) else (u == v)
+               for u, v in zip(vars(a).values(), vars(b).values()))
+
+
+def test_transpose_pool_pad_fast_paths_agree_with_the_rules():
+    """conv_transpose2d's, pooling's and pad's fast paths take only calls that the general rules
+    accept and return what they return; unusual or invalid calls go the general way. (A size
+    rule the pad fast path checks itself raises the general path's error.)"""
+    from fastconv import _validate as V
+    xt, wt = np.zeros((1, 4, 5, 5), f32), np.zeros((4, 3, 3, 3), f32)
+    for args in [(xt, wt, None, 1, 0, 0, 1, 1), (xt, wt, np.ones(6, f32), 2, 1, 1, 2, 1),
+                 (xt.astype(f64), np.ones((4, 1, 4, 2), f64), None, (2, 3), (1, 0), (1, 2), 4,
+                  (1, 2))]:
+        fast = V._conv_transpose2d_common_args(*args)
+        assert fast is not None and _same_args(fast, V._conv_transpose2d_general_args(*args))
+    for args in [(xt, wt, None, 1, 0, 1, 1, 2),             # output_padding >= stride (allowed)
+                 (xt[0], wt, None, 1, 0, 0, 1, 1), (xt, wt, None, 1, 0, 0, 3, 1),  # 3-D; groups
+                 (xt, wt, np.ones(6, f64), 1, 0, 0, 1, 1), (xt, wt, None, 1, 4, 0, 1, 1),
+                 (xt, wt[:, :, ::2], None, 1, 0, 0, 1, 1), (xt, wt, None, [1, 1], 0, 0, 1, 1)]:
+        assert V._conv_transpose2d_common_args(*args) is None
+    for max_like in (True, False):
+        for args in [(X, 2, None, 0, 1, False), (X, (3, 2), (1, 2), (1, 0), 1, True),
+                     (X.astype(f64), 3, 2, 1, (1, 2) if max_like else 1, False)]:
+            fast = V._pool_common_fast(*args, max_like)
+            assert fast is not None and _same_args(fast, V._pool_common("op", *args, max_like))
+        for args in [(X, 2, None, 2, 1, False),                 # padding over half the kernel
+                     (X, 2, (), 0, 1, False), (X[0], 2, None, 0, 1, False),
+                     (X, 2, None, 0, 1, 0), (X, 9, None, 0, 1, False), (X, [2, 2], None, 0, 1, False),
+                     (X, 2 ** 31, None, 0, 1, False), (X.astype(np.int32), 2, None, 0, 1, False)]:
+            assert V._pool_common_fast(*args, max_like) is None
+    for args in [(X, (1, 2, 3, 0), "constant", None), (X, (1, 1, 1, 1), "constant", 2),
+                 (X, (0, 1, 2, 3), "reflect", None), (X, (8, 0, 1, 1), "circular", None),
+                 (X, (3, 3, 0, 0), "replicate", None)]:
+        fast = V._pad_common_args(*args)
+        assert fast is not None and _same_args(fast, V.pad_args(*args[:2], *args[2:]))
+    for args in [(X, (1, 1), "constant", None), (X, (-1, 1, 0, 0), "constant", None),
+                 (X, [1, 1, 1, 1], "constant", None), (X, (1, 1, 1, 1), "reflect", 0.0),
+                 (X, (1, 1, 1, 1), "constant", True), (X, (1, 1, 1, 1), "wrap", None),
+                 (X[0], (1, 1, 1, 1), "constant", None)]:
+        assert V._pad_common_args(*args) is None
+    with pytest.raises(ValueError, match="reflect padding must be less than the input size"):
+        V._pad_common_args(X, (8, 0, 0, 0), "reflect", None)
