@@ -492,7 +492,7 @@ Schedule schedule(const Conv2dParams& p, size_t elem, bool split_tiles,
   const Shape sh(p);
   Schedule s;
   s.jobs = p.N * sh.G;
-  s.threads = gemm::gemm_threads(sh.Kg, s.jobs * sh.P, sh.CRS);
+  s.threads = gemm::gemm_threads(sh.Kg, s.jobs * sh.P, sh.CRS, static_cast<int64_t>(elem));
   s.rows = im2col_tile_rows(p, elem, max_tile_bytes);
   s.tiles = ceil_div(p.Ho, s.rows);
   // As many tiles, as even as they go: threads share items by count (r50_3x3s2_128@56 at N=1

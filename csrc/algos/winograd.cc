@@ -98,7 +98,8 @@ Schedule schedule(const Conv2dParams& p, const WinogradWeights<T>& w) {
   s.block = s.panels * nr;
   s.blocks = ceil_div(s.total, s.block);
   const int64_t work = s.blocks * w.groups();
-  s.threads = gemm::gemm_threads(w.k_per_group() * s.X, s.total * w.groups(), w.c_per_group());
+  s.threads = gemm::gemm_threads(w.k_per_group() * s.X, s.total * w.groups(), w.c_per_group(),
+                                 sizeof(T));
   // Output-channel parts of a unit repeat its input transform, so units are split only where
   // threads would idle: all of them when there are too few to go round, else the last round's
   // (7 blocks on 2 threads: 6 whole and the 7th in halves; r50_3x3_64@56 at N=1).

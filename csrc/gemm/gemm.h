@@ -69,9 +69,9 @@ inline constexpr int64_t kAInPlaceMaxColumns = 512;
 // Whether a product reads A in place (PackedA::view refuses an A it cannot read so).
 bool a_in_place(AMode mode, int64_t a_col_stride, int64_t K, int64_t N);
 
-// Threads worth using for an M x N x K product (1 below a size where forking costs more than
-// it saves), at most max_threads().
-int gemm_threads(int64_t M, int64_t N, int64_t K);
+// Threads worth using for an M x N x K product of elem-byte elements (1 below a size where
+// forking costs more than it saves), at most max_threads().
+int gemm_threads(int64_t M, int64_t N, int64_t K, int64_t elem);
 
 // A packed once for many products with different B (convolution weights, plans). The layout
 // belongs to the micro-kernel active when pack() ran; products use that kernel even if the ISA
