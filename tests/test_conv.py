@@ -39,6 +39,7 @@ CONV_CASES = [
     (2, 6, 14, 13, 6, 5, 5, 2, 2, 1, 6),            # depthwise stride 2: phase-split flat run
     (1, 4, 11, 10, 8, 3, 3, 3, 1, 1, 4),            # depthwise stride 3, two outputs per group
     (1, 3, 9, 12, 3, 4, 4, 2, (1, 2), 1, 3),        # depthwise stride 2, even kernel
+    (2, 4, 9, 70, 4, 3, 3, 2, (2, 1), 1, 4),        # depthwise stride 2, rows of several vectors
     (2, 5, 8, 10, 7, 1, 1, 1, 0, 1, 1),             # 1x1
     (5, 12, 7, 7, 34, 1, 1, 1, 0, 1, 2),            # 1x1 on 7x7 maps: images side by side
     (1, 3, 5, 5, 2, 5, 5, 1, 0, 1, 1),              # kernel == input

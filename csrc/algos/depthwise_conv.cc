@@ -43,11 +43,9 @@ T* thread_buffer(int slot, size_t n) {
 // The interior of one channel's zero-padded plane, split into its ps x ps phases (Hg x Wg each,
 // phase (a, b) at planes + (a * ps + b) * Hg * Wg): padded element (u, v) = source (u - pt,
 // v - pl) goes to phase (u % ps, v % ps) at (u / ps, v / ps). The borders are left alone.
-// Stride 2 as a constant lets the compiler turn the column gathers into shuffles.
-template <class T, int64_t kPs = 0>
-void copy_into_phases(T* __restrict planes, int64_t Hg, int64_t Wg, int64_t ps_rt,
+template <class T>
+void copy_into_phases(T* __restrict planes, int64_t Hg, int64_t Wg, int64_t ps,
                       const T* __restrict src, int64_t H, int64_t W, int64_t pt, int64_t pl) {
-  const int64_t ps = kPs ? kPs : ps_rt;
   // Phase column b starts at phase column j0[b] with source column first[b].
   int64_t j0[8], first[8];
   for (int64_t b = 0; b < ps; ++b) {
@@ -130,6 +128,23 @@ T* padded_planes(const Conv2dParams& p, const FlatGrid& grid) {
   return xp;
 }
 
+// copy_into_phases for ps = 2: each source row split into its even and odd columns by the
+// micro-kernel's split_pairs (strided copies per phase cost ~1 ns an element on 14-wide rows:
+// half of a stride-2 depthwise weight gradient on 14x14 maps). Source column iw lands in phase
+// column (iw + pl) % 2 at (iw + pl) / 2: the even columns in phase pl % 2 from pl / 2 on, the
+// odd ones in the other from (pl + 1) / 2.
+template <class T>
+void copy_into_two_phases(const DwConvUkernel<T>& uk, T* planes, int64_t Hg, int64_t Wg,
+                          const T* src, int64_t H, int64_t W, int64_t pt, int64_t pl) {
+  const int64_t phase = Hg * Wg, even_b = pl % 2;
+  for (int64_t ih = 0; ih < 2 && ih < H; ++ih) {  // the source rows of each phase row parity
+    const int64_t u = ih + pt;
+    T* row = planes + (u % 2) * 2 * phase + u / 2 * Wg;  // row u / 2 of phase (u % 2, 0)
+    uk.split_pairs(row + even_b * phase + pl / 2, row + (1 - even_b) * phase + (pl + 1) / 2, Wg,
+                   src + ih * W, 2 * W, (H - ih + 1) / 2, W);
+  }
+}
+
 // The group's Cg input planes of image n into xp's interiors.
 template <class T>
 void copy_group_planes(const Conv2dParams& p, const FlatGrid& grid, const DwConvUkernel<T>& uk,
@@ -138,7 +153,7 @@ void copy_group_planes(const Conv2dParams& p, const FlatGrid& grid, const DwConv
   for (int64_t c = 0; c < Cg; ++c) {
     const T* src = x + (n * p.C + g * Cg + c) * plane;
     T* dst = xp + c * grid.padded;
-    if (grid.ps == 2) copy_into_phases<T, 2>(dst, grid.Hg, grid.Wg, 2, src, p.H, p.W, p.pt, p.pl);
+    if (grid.ps == 2) copy_into_two_phases(uk, dst, grid.Hg, grid.Wg, src, p.H, p.W, p.pt, p.pl);
     else if (grid.ps > 1)
       copy_into_phases<T>(dst, grid.Hg, grid.Wg, grid.ps, src, p.H, p.W, p.pt, p.pl);
     else uk.copy_rows(dst + p.pt * grid.Wg + p.pl, grid.Wg, src, p.W, p.H, p.W);

@@ -75,6 +75,12 @@ struct DwConvUkernel {
   // out[i] += sum_{j < n} g[j] * x[i][j] for i < count, n a multiple of 16: the weight
   // gradient's dot products of one grad_output run with each tap's input run.
   void (*taps_dot)(const T* g, const T* const* x, int64_t count, int64_t n, T* out);
+  // even[i * dst_pitch + j] = src[i * src_pitch + 2j], odd[...] = src[... + 2j + 1] for i < rows
+  // and the n elements of each source row: rows' two column phases, for the stride-2 phase
+  // split of a padded plane (rows often shorter than two vectors: one pair of masked loads
+  // where the ISA has them).
+  void (*split_pairs)(T* even, T* odd, int64_t dst_pitch, const T* src, int64_t src_pitch,
+                      int64_t rows, int64_t n);
 };
 inline constexpr int64_t kDwConvSmallPlaneMaxS = 8;
 

@@ -398,15 +398,79 @@ void dwconv_taps_dot(const T* g, const T* const* x, int64_t count, int64_t n, T*
 // B: outputs per register block, the ISA's lanes for T (a block of two vectors measured
 // slower: GCC keeps vector-extension types wider than a register on the stack). The plane
 // kernel keeps 4 rows x UMAX vectors of accumulators: 2 with 16 vector registers, 4 with 32.
+// The even and the odd lanes of the pair (a, b): elements 0, 2, ... and 1, 3, ... of a followed
+// by b.
+template <class V, size_t... L>
+inline V pick_even(V a, V b, std::index_sequence<L...>) {
+  return __builtin_shufflevector(a, b, (2 * L)...);
+}
+template <class V, size_t... L>
+inline V pick_odd(V a, V b, std::index_sequence<L...>) {
+  return __builtin_shufflevector(a, b, (2 * L + 1)...);
+}
+
+// split_pairs, one row: whole pairs of B-vectors, then element by element.
+template <class T, int B>
+inline void split_pairs_row(T* __restrict even, T* __restrict odd, const T* __restrict src,
+                            int64_t n) {
+  using V = typename Block<T, B>::V;
+  int64_t j = 0;
+  for (; j + 2 * B <= n; j += 2 * B) {
+    V a, b;
+    __builtin_memcpy(&a, src + j, sizeof(V));
+    __builtin_memcpy(&b, src + j + B, sizeof(V));
+    const V e = pick_even(a, b, std::make_index_sequence<B>{});
+    const V o = pick_odd(a, b, std::make_index_sequence<B>{});
+    __builtin_memcpy(even + j / 2, &e, sizeof(V));
+    __builtin_memcpy(odd + j / 2, &o, sizeof(V));
+  }
+  for (; j + 1 < n; j += 2) {
+    even[j / 2] = src[j];
+    odd[j / 2] = src[j + 1];
+  }
+  if (j < n) even[j / 2] = src[j];
+}
+template <class T, int B>
+void split_pairs_blocks(T* even, T* odd, int64_t dst_pitch, const T* src, int64_t src_pitch,
+                        int64_t rows, int64_t n) {
+  for (int64_t i = 0; i < rows; ++i)
+    split_pairs_row<T, B>(even + i * dst_pitch, odd + i * dst_pitch, src + i * src_pitch, n);
+}
+
+// split_pairs: whole pairs of vectors, then the rest as one masked pair (a 14-wide row: no
+// element loop, which took half of a stride-2 depthwise weight gradient on 14x14 maps).
+template <class Tr>
+void split_pairs_masked(typename Tr::T* even, typename Tr::T* odd, int64_t dst_pitch,
+                        const typename Tr::T* src, int64_t src_pitch, int64_t rows, int64_t n) {
+  using V = typename Tr::V;
+  constexpr int L = Tr::L;
+  constexpr auto lanes = std::make_index_sequence<L>{};
+  const int64_t full = n / (2 * L) * (2 * L), r = n - full;
+  const unsigned lo = lanes_below(r), hi = lanes_below(r - L);
+  const unsigned even_tail = lanes_below((r + 1) / 2), odd_tail = lanes_below(r / 2);
+  for (int64_t i = 0; i < rows; ++i, even += dst_pitch, odd += dst_pitch, src += src_pitch) {
+    for (int64_t j = 0; j < full; j += 2 * L) {
+      const V a = Tr::load(src + j), b = Tr::load(src + j + L);
+      Tr::store(even + j / 2, pick_even(a, b, lanes));
+      Tr::store(odd + j / 2, pick_odd(a, b, lanes));
+    }
+    if (r > 0) {
+      const V a = Tr::load_masked(src + full, lo), b = Tr::load_masked(src + full + L, hi);
+      Tr::store_masked(even + full / 2, even_tail, pick_even(a, b, lanes));
+      Tr::store_masked(odd + full / 2, odd_tail, pick_odd(a, b, lanes));
+    }
+  }
+}
+
 template <class T, int B>
 constexpr DwConvUkernel<T> dwconv_ukernel(const char* name) {
   return {name, dwconv_row<T, B>, dwconv_plane<T, B, 2>, copy_rows_blocks<T, B>, nullptr, 0,
-          dwconv_taps_dot<T, B>};
+          dwconv_taps_dot<T, B>, split_pairs_blocks<T, B>};
 }
 template <class T, int B, class Tr>
 constexpr DwConvUkernel<T> dwconv_ukernel_masked(const char* name) {
   return {name, dwconv_row<T, B>, dwconv_plane<T, B, 4>, copy_rows_masked<Tr>,
-          dwconv_small_plane<Tr>, Tr::L, dwconv_taps_dot<T, B>};
+          dwconv_small_plane<Tr>, Tr::L, dwconv_taps_dot<T, B>, split_pairs_masked<Tr>};
 }
 
 }  // namespace
