@@ -20,11 +20,13 @@ template <class T>
 using carray = py::array_t<T, py::array::c_style>;
 
 // Dtypes compare by value (==), not identity: numba and other producers create their own,
-// equal dtype objects. Requires a C-contiguous array of exactly dtype T (no silent conversion) and the given ndim.
+// equal dtype objects. Requires a C-contiguous array of exactly dtype T (no silent conversion)
+// and the given ndim.
 template <class T>
 carray<T> require(const py::array& a, int ndim, const char* name) {
   if (!py::isinstance<carray<T>>(a) || !(a.flags() & py::array::c_style))
-    throw py::type_error(std::string(name) + ": expected a C-contiguous array of the kernel's dtype");
+    throw py::type_error(std::string(name) +
+                         ": expected a C-contiguous array of the kernel's dtype");
   if (a.ndim() != ndim)
     throw py::value_error(std::string(name) + ": expected " + std::to_string(ndim) + " dimensions");
   return py::reinterpret_borrow<carray<T>>(a);

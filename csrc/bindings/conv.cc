@@ -156,7 +156,8 @@ void register_conv(py::module_& m) {
   m.attr("IM2COL_INPUT_FEW_COLUMNS") = algos::kIm2colInputFewColumns;
   m.attr("IM2COL_INPUT_CHUNK_BYTES") = algos::kIm2colInputChunkBytes;
   m.def("im2col_last_tile_bytes", &algos::im2col_last_tile_bytes,
-        "Bytes of the col tile buffer the last im2col call used per thread (0: 1x1 conv, no copy).");
+        "Bytes of the col tile buffer the last im2col call used per thread (0: 1x1 conv, no "
+        "copy).");
   m.def(
       "select_conv2d",
       [](const std::string& op, int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t R,
@@ -166,7 +167,8 @@ void register_conv(py::module_& m) {
                                : op == "input_grad" ? Conv2dOp::input_grad
                                : op == "weight_grad"
                                    ? Conv2dOp::weight_grad
-                                   : throw py::value_error("op: 'forward', 'input_grad' or 'weight_grad'");
+                                   : throw py::value_error(
+                                         "op: 'forward', 'input_grad' or 'weight_grad'");
         Conv2dParams p = geometry(sh, sw, pt, pb, pl, pr, dh, dw, groups);
         p.N = N; p.C = C; p.H = H; p.W = W; p.K = K; p.R = R; p.S = S;
         ops::finish_params(p);

@@ -8,7 +8,9 @@
 namespace fastconv::ops {
 
 void check_pool_params(const PoolParams& p, const char* op) {
-  auto bad = [op](const std::string& m) { throw std::invalid_argument(std::string(op) + ": " + m); };
+  auto bad = [op](const std::string& m) {
+    throw std::invalid_argument(std::string(op) + ": " + m);
+  };
   if (p.N < 0 || p.C < 0 || p.H < 1 || p.W < 1) bad("input sizes must be positive");
   if (p.kh < 1 || p.kw < 1 || p.sh < 1 || p.sw < 1 || p.dh < 1 || p.dw < 1)
     bad("kernel, stride and dilation must be >= 1");

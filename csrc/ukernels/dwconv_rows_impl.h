@@ -201,7 +201,8 @@ inline void copy_row_blocks(T* dst, const T* src, int64_t n, int64_t j = 0) {
 template <class T, int B>
 void copy_rows_blocks(T* dst, int64_t dst_pitch, const T* src, int64_t src_pitch, int64_t rows,
                       int64_t n) {
-  for (int64_t i = 0; i < rows; ++i) copy_row_blocks<T, B>(dst + i * dst_pitch, src + i * src_pitch, n);
+  for (int64_t i = 0; i < rows; ++i)
+    copy_row_blocks<T, B>(dst + i * dst_pitch, src + i * src_pitch, n);
 }
 
 // The same with a masked move for the partial vector, for ISA traits Tr that have

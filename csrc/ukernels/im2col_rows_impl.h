@@ -18,7 +18,8 @@ namespace {
 template <class Tr, int kStride, class At>
 inline typename Tr::V load_run(At at, int64_t e, int64_t lo, int64_t hi) {
   constexpr int L = Tr::L;
-  if constexpr (kStride == 1) return Tr::load_masked(at(e), lanes_below(hi - e) & ~lanes_below(lo - e));
+  if constexpr (kStride == 1)
+    return Tr::load_masked(at(e), lanes_below(hi - e) & ~lanes_below(lo - e));
   const int64_t s = 2 * e;
   return Tr::even_lanes(
       Tr::load_masked(at(s), lanes_below(2 * hi - 1 - s) & ~lanes_below(2 * lo - s)),

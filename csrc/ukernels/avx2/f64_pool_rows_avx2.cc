@@ -3,6 +3,7 @@
 
 namespace fastconv::ukernels {
 
-const PoolRowUkernels<double> f64_pool_rows_avx2 = pool_row_ukernels<double, 4>("f64_pool_rows_avx2");
+const PoolRowUkernels<double> f64_pool_rows_avx2 =
+    pool_row_ukernels<double, 4>("f64_pool_rows_avx2");
 
 }  // namespace fastconv::ukernels

@@ -3,6 +3,7 @@
 
 namespace fastconv::ukernels {
 
-const PoolRowUkernels<float> f32_pool_rows_avx512 = pool_row_ukernels<float, 16>("f32_pool_rows_avx512");
+const PoolRowUkernels<float> f32_pool_rows_avx512 =
+    pool_row_ukernels<float, 16>("f32_pool_rows_avx512");
 
 }  // namespace fastconv::ukernels

@@ -3,6 +3,7 @@
 
 namespace fastconv::ukernels {
 
-const PoolRowUkernels<double> f64_pool_rows_avx512 = pool_row_ukernels<double, 8>("f64_pool_rows_avx512");
+const PoolRowUkernels<double> f64_pool_rows_avx512 =
+    pool_row_ukernels<double, 8>("f64_pool_rows_avx512");
 
 }  // namespace fastconv::ukernels

@@ -3,6 +3,7 @@
 
 namespace fastconv::ukernels {
 
-const PoolRowUkernels<float> f32_pool_rows_scalar = pool_row_ukernels<float, 4>("f32_pool_rows_scalar");
+const PoolRowUkernels<float> f32_pool_rows_scalar =
+    pool_row_ukernels<float, 4>("f32_pool_rows_scalar");
 
 }  // namespace fastconv::ukernels

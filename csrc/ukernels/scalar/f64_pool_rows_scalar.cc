@@ -3,6 +3,7 @@
 
 namespace fastconv::ukernels {
 
-const PoolRowUkernels<double> f64_pool_rows_scalar = pool_row_ukernels<double, 2>("f64_pool_rows_scalar");
+const PoolRowUkernels<double> f64_pool_rows_scalar =
+    pool_row_ukernels<double, 2>("f64_pool_rows_scalar");
 
 }  // namespace fastconv::ukernels
