@@ -403,12 +403,14 @@ def test_im2col_batches_small_maps(threads, dtype):
     (1, 256, 28, 256, 4, 2, 1, 32, "direct"),   # 8 channels per group: 14x14 phases
     (8, 128, 56, 128, 3, 2, 1, 1, "direct"),    # r50_3x3s2_128@56: 28x28 phases
     (1, 512, 14, 512, 3, 2, 1, 1, "im2col"),    # 7x7 phases
+    (1, 256, 28, 256, 3, 2, 1, 1, "im2col"),    # 14x14 phases, a GEMM 256 deep
     (8, 3, 224, 64, 7, 2, 3, 1, "im2col"),      # the stem: 3 input channels
     (8, 256, 56, 512, 1, 2, 0, 1, "im2col"),    # 1x1 stride 2: three phases get no tap
 ])
 def test_auto_input_grad_by_stride_phases(n, c, hw, k, kernel, stride, pad, groups, expected):
     """"auto" leaves a strided kernel's input gradient to direct's stride phases where they
-    have 196+ positions, 8+ input channels per group and a tap each."""
+    have 784+ positions (196+ under 64 filters per group), 8+ input channels per group and a
+    tap each."""
     name, why = _dispatch._core.select_conv2d("input_grad", n, c, hw, hw, k, kernel, kernel,
                                               stride, stride, pad, pad, pad, pad, 1, 1, groups,
                                               "auto")

@@ -143,20 +143,22 @@ const char* im2col_forward_auto_declines(const Conv2dParams& p) {
 // Input gradient: direct computes a strided, undilated kernel's gradient as one stride-1
 // correlation per stride phase with the taps that land on it, while im2col's GEMM is only as
 // deep as the filters per group and col2im adds every column back (measured with
-// benchmarks/auto_choice.py --ops input, one thread, N=1 and 8: direct 1.04-1.15x faster on
+// benchmarks/auto_choice.py --ops input, one thread, N=1 and 8: direct 1.06-1.14x faster on
 // r50_3x3s2_128@56, 1.3-1.8x on 5x5 and 7x7 stride-2 kernels with 16-64 channels on 56x56 and
-// 64x64 inputs, 1.6-2x on a 4x4 stride-2 transposed conv with 8 channels per group to 28x28).
-// im2col keeps phase planes under 14x14 (3x3 stride 2 with 512 channels from 14x14: 1.4-1.9x
-// faster; from 28x28, 14x14 phases, the two within 3%), kernels smaller than their stride (1x1
-// stride 2: 1.16x), and under 8 input channels per group, which leave direct's block of 8
-// channels mostly empty (the 7x7 stem: 1.8x).
+// 64x64 inputs, 1.8-2.3x on a 4x4 stride-2 transposed conv with 8 channels per group to 28x28).
+// That is for phases of 28x28 and more, or of 14x14 and more with under 64 filters per group
+// (the GEMM's depth); im2col keeps 14x14 phases with 256 filters (3x3 stride 2 from 28x28:
+// 1.31x faster at N=1, on par at N=8) and smaller ones (512 channels from 14x14: 1.4-1.9x),
+// kernels smaller than their stride (1x1 stride 2: 1.16x), and under 8 input channels per
+// group, which leave direct's block of 8 channels mostly empty (the 7x7 stem: 1.8x).
 const char* im2col_input_auto_declines(const Conv2dParams& p) {
   if (const char* why = few_channels(p)) return why;
   const int64_t phase_positions = (p.H + p.sh - 1) / p.sh * ((p.W + p.sw - 1) / p.sw);
+  const bool big_phases = phase_positions >= 784 || (phase_positions >= 196 && p.K / p.groups < 64);
   if (algos::direct_input_by_phases(p) && p.R >= p.sh && p.S >= p.sw && p.C / p.groups >= 8 &&
-      phase_positions >= 196)
-    return "strided kernel with stride phases of 196+ positions and 8+ input channels per "
-           "group: direct computes each phase with its own taps";
+      big_phases)
+    return "strided kernel with stride phases of 784+ positions (196+ under 64 filters per "
+           "group) and 8+ input channels per group: direct computes each phase with its own taps";
   return nullptr;
 }
 // Weight gradient: im2col packs a channels-last copy of the input, measured on par with
