@@ -241,6 +241,25 @@ def _conv2d_planned_args(plan: ConvPlanArgs, x: np.ndarray) -> ConvArgs:
                     mode_pads, plan.padding_mode, unbatched)
 
 
+def _plain_arrays(*arrays) -> bool:
+    """Whether every array (None skipped) is a NumPy array of one float dtype, native-endian,
+    C-contiguous and aligned: what the kernels take as they are."""
+    if type(arrays[0]) is not np.ndarray:   # (None would pass `in FLOAT_DTYPES`: float64)
+        return False
+    dt = arrays[0].dtype
+    if dt not in FLOAT_DTYPES or not dt.isnative:
+        return False
+    for a in arrays:
+        if a is None:
+            continue
+        if type(a) is not np.ndarray or a.dtype != dt:
+            return False
+        f = a.flags
+        if not (f.c_contiguous and f.aligned):
+            return False
+    return True
+
+
 def _plain_int_pair(v) -> Optional[Tuple[int, int]]:
     if type(v) is int:
         return (v, v)
@@ -257,8 +276,7 @@ def _conv2d_common_args(x, w, b, stride, padding, dilation, groups) -> Optional[
     (tests/test_validation.py compares them); anything else, and every error, goes the general
     way, which words the messages. (The general path costs ~3 us a call, a third of a small
     layer's whole call.)"""
-    if type(x) is not np.ndarray or type(w) is not np.ndarray or (
-            b is not None and type(b) is not np.ndarray):
+    if not _plain_arrays(x, w, b):
         return None
     stride, pads = _plain_int_pair(stride), _plain_int_pair(padding)
     dilation = _plain_int_pair(dilation)
@@ -267,21 +285,16 @@ def _conv2d_common_args(x, w, b, stride, padding, dilation, groups) -> Optional[
     (sh, sw), (ph, pw), (dh, dw) = stride, pads, dilation
     if not (sh >= 1 and sw >= 1 and ph >= 0 and pw >= 0 and dh >= 1 and dw >= 1 and groups >= 1):
         return None
-    dt = x.dtype
-    if dt not in FLOAT_DTYPES or w.dtype != dt or x.ndim != 4 or w.ndim != 4:
+    if x.ndim != 4 or w.ndim != 4:
         return None
     n, c, h, wd = x.shape
     k, cg, r, s = w.shape
     if not (n and c and h and wd and k and cg and r and s) or k % groups or c != cg * groups:
         return None
-    if b is not None and (b.dtype != dt or b.shape != (k,)):
+    if b is not None and b.shape != (k,):
         return None
-    if h + 2 * ph < dh * (r - 1) + 1 or wd + 2 * pw < dw * (s - 1) + 1 or not dt.isnative:
+    if h + 2 * ph < dh * (r - 1) + 1 or wd + 2 * pw < dw * (s - 1) + 1:
         return None
-    for a in (x, w) if b is None else (x, w, b):
-        f = a.flags
-        if not (f.c_contiguous and f.aligned):
-            return None
     return ConvArgs(x, w, b, stride, (ph, ph, pw, pw), dilation, groups, None, "zeros", False)
 
 
@@ -318,23 +331,6 @@ class ConvTransposeArgs:
     groups: int
     out_hw: Tuple[int, int]
     unbatched: bool
-
-
-def _plain_arrays(*arrays) -> bool:
-    """Whether every array (None skipped) is a NumPy array of one float dtype, native-endian,
-    C-contiguous and aligned: what the kernels take as they are."""
-    dt = arrays[0].dtype if type(arrays[0]) is np.ndarray else None
-    if dt not in FLOAT_DTYPES or not dt.isnative:
-        return False
-    for a in arrays:
-        if a is None:
-            continue
-        if type(a) is not np.ndarray or a.dtype != dt:
-            return False
-        f = a.flags
-        if not (f.c_contiguous and f.aligned):
-            return False
-    return True
 
 
 def _conv_transpose2d_common_args(x, w, b, stride, padding, output_padding, groups,

@@ -196,7 +196,8 @@ def test_transpose_pool_pad_fast_paths_agree_with_the_rules():
     for args in [(xt, wt, None, 1, 0, 1, 1, 2),             # output_padding >= stride (allowed)
                  (xt[0], wt, None, 1, 0, 0, 1, 1), (xt, wt, None, 1, 0, 0, 3, 1),  # 3-D; groups
                  (xt, wt, np.ones(6, f64), 1, 0, 0, 1, 1), (xt, wt, None, 1, 4, 0, 1, 1),
-                 (xt, wt[:, :, ::2], None, 1, 0, 0, 1, 1), (xt, wt, None, [1, 1], 0, 0, 1, 1)]:
+                 (xt, wt[:, :, ::2], None, 1, 0, 0, 1, 1), (xt, wt, None, [1, 1], 0, 0, 1, 1),
+                 (xt.tolist(), wt, None, 1, 0, 0, 1, 1), (xt, wt.tolist(), None, 1, 0, 0, 1, 1)]:
         assert V._conv_transpose2d_common_args(*args) is None
     for max_like in (True, False):
         for args in [(X, 2, None, 0, 1, False), (X, (3, 2), (1, 2), (1, 0), 1, True),
@@ -206,7 +207,8 @@ def test_transpose_pool_pad_fast_paths_agree_with_the_rules():
         for args in [(X, 2, None, 2, 1, False),                 # padding over half the kernel
                      (X, 2, (), 0, 1, False), (X[0], 2, None, 0, 1, False),
                      (X, 2, None, 0, 1, 0), (X, 9, None, 0, 1, False), (X, [2, 2], None, 0, 1, False),
-                     (X, 2 ** 31, None, 0, 1, False), (X.astype(np.int32), 2, None, 0, 1, False)]:
+                     (X, 2 ** 31, None, 0, 1, False), (X.astype(np.int32), 2, None, 0, 1, False),
+                     (X.tolist(), 2, None, 0, 1, False)]:
             assert V._pool_common_fast(*args, max_like) is None
     for args in [(X, (1, 2, 3, 0), "constant", None), (X, (1, 1, 1, 1), "constant", 2),
                  (X, (0, 1, 2, 3), "reflect", None), (X, (8, 0, 1, 1), "circular", None),
@@ -216,7 +218,12 @@ def test_transpose_pool_pad_fast_paths_agree_with_the_rules():
     for args in [(X, (1, 1), "constant", None), (X, (-1, 1, 0, 0), "constant", None),
                  (X, [1, 1, 1, 1], "constant", None), (X, (1, 1, 1, 1), "reflect", 0.0),
                  (X, (1, 1, 1, 1), "constant", True), (X, (1, 1, 1, 1), "wrap", None),
-                 (X[0], (1, 1, 1, 1), "constant", None)]:
+                 (X[0], (1, 1, 1, 1), "constant", None), (X.tolist(), (1, 1, 1, 1), "constant", None)]:
         assert V._pad_common_args(*args) is None
     with pytest.raises(ValueError, match="reflect padding must be less than the input size"):
         V._pad_common_args(X, (8, 0, 0, 0), "reflect", None)
+    # array-likes go the general way, converted (the short paths take NumPy arrays only)
+    xl = np.ones((1, 1, 4, 4)).tolist()
+    assert fc.conv_transpose2d(xl, np.ones((1, 1, 3, 3))).shape == (1, 1, 6, 6)
+    assert fc.max_pool2d(xl, 2).shape == fc.avg_pool2d(xl, 2).shape == (1, 1, 2, 2)
+    assert fc.pad(xl, (1, 1, 1, 1), "reflect").shape == (1, 1, 6, 6)

@@ -528,7 +528,7 @@ void input_by_phases(const Conv2dParams& p, const ConvDirectUkernel<T>& uk, cons
           std::fill_n(out + nch * f.Hi * f.Wi, f.Hi * f.Wi, bias ? bias[nch % p.C] : T(0));
         continue;
       }
-      Corr q = corr[i];
+      Corr& q = corr[i];
       q.N = nc;
       const int64_t corner = (top + f.base_h - (f.Rm - 1)) * q.Wj + left + f.base_w - (f.Sm - 1);
       correlate<T>(q, uk, xs + corner, wp + wp_at[i], bias, out);
