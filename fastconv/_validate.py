@@ -396,7 +396,7 @@ def _conv_transpose2d_general_args(input, weight, bias, stride, padding, output_
     same_dtype(("input", x), ("bias", b))
     out_hw = (shapes.conv_transpose_output_size(x4.shape[2], w.shape[2], stride[0], ph, oph, dilation[0]),
               shapes.conv_transpose_output_size(x4.shape[3], w.shape[3], stride[1], pw, opw, dilation[1]))
-    if min(out_hw) < 1:
+    if min(out_hw) < 0:  # an empty output (a size of 0) is PyTorch's answer too
         raise ValueError(f"{op}: given input size ({x4.shape[2]} x {x4.shape[3]}), the calculated "
                          f"output size ({out_hw[0]} x {out_hw[1]}) is too small")
     over_h = shapes.conv_transpose_overhang(stride[0], oph)

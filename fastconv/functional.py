@@ -52,8 +52,8 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     be = _dispatch.get(backend)
     algorithm = _algorithm(be, algorithm)
     k = a.weight.shape[1] * a.groups
-    if a.x.shape[0] == 0:
-        return _unbatch(np.zeros((0, k, *a.out_hw), a.x.dtype), a.unbatched)
+    if a.x.shape[0] == 0 or min(a.out_hw) == 0:
+        return _unbatch(np.zeros((a.x.shape[0], k, *a.out_hw), a.x.dtype), a.unbatched)
     y = be.conv2d_input(a.x, a.weight, a.out_hw, a.stride, a.padding, a.dilation, a.groups,
                         algorithm, a.bias)
     return _unbatch(y, a.unbatched)

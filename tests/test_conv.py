@@ -233,6 +233,17 @@ def test_empty_batch(impl, algorithm):
     assert y.shape == (0, 4, 6, 6)
 
 
+@every_algorithm
+def test_conv_transpose2d_empty_output(impl, algorithm):
+    # An output size of exactly 0 is an empty array, as PyTorch returns; below 0 is an error.
+    x, w = np.ones((2, 4, 1, 17), np.float32), np.ones((4, 3, 1, 2), np.float32)
+    y = run(fc.conv_transpose2d, x, w, np.ones(3, np.float32), stride=(2, 3), padding=(1, 0),
+            output_padding=(1, 2), algorithm=algorithm, backend=impl)
+    assert y.shape == (2, 3, 0, 52) and y.dtype == np.float32
+    with pytest.raises(ValueError, match="too small"):
+        fc.conv_transpose2d(x, w, stride=(2, 3), padding=(2, 0), backend=impl)
+
+
 @pytest.mark.skipif(_dispatch._core is None, reason="fastconv._core is not built")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", [
