@@ -1,5 +1,5 @@
 // AVX2 FMA throughput probe; see fma_peak.h.
-#include <immintrin.h>
+#include "ukernels/intrinsics.h"
 
 #include "ukernels/fma_peak.h"
 

@@ -1,6 +1,6 @@
 // 8 x 8 float transpose in registers: 32-bit and 64-bit interleaves within 128-bit lanes, then
 // a 128-bit lane permute; see ukernels/transpose.h.
-#include <immintrin.h>
+#include "ukernels/intrinsics.h"
 
 #include "ukernels/transpose.h"
 

@@ -1,7 +1,7 @@
 // AVX2+FMA traits. Include only from csrc/ukernels/avx2/ files.
 #pragma once
 
-#include <immintrin.h>
+#include "ukernels/intrinsics.h"
 
 #include <cstdint>
 

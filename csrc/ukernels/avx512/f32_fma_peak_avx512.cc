@@ -1,5 +1,5 @@
 // AVX-512 FMA throughput probe; see fma_peak.h.
-#include <immintrin.h>
+#include "ukernels/intrinsics.h"
 
 #include "ukernels/fma_peak.h"
 

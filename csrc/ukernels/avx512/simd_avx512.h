@@ -1,7 +1,7 @@
 // AVX-512F traits. Include only from csrc/ukernels/avx512/ files.
 #pragma once
 
-#include <immintrin.h>
+#include "ukernels/intrinsics.h"
 
 #include <cstdint>
 

@@ -1,7 +1,7 @@
 // 16 x 16 float transpose in registers. Include only from csrc/ukernels/avx512/ files.
 #pragma once
 
-#include <immintrin.h>
+#include "ukernels/intrinsics.h"
 
 namespace fastconv::ukernels {
 namespace {
