@@ -30,6 +30,10 @@ def run(fn, *args, **kwargs):
         raise
 
 
+def _pair(v):
+    return v if isinstance(v, tuple) else (v, v)
+
+
 # (N, C, H, W, K, R, S, stride, padding, dilation, groups)
 CONV_CASES = [
     (1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1),              # 1x1 image, 1x1 kernel
@@ -407,6 +411,51 @@ def test_im2col_batches_small_maps(threads, dtype):
     dw_mag = fc.grad.conv2d_weight(np.abs(f64(x)), wt.shape, np.abs(f64(gy)), *args,
                                    backend="reference")
     assert_close(dw, dw_ref, dw_mag, dtype, what="batched grouped im2col conv2d_weight")
+
+
+# (N, C, H, W, R, S, stride, padding) of depthwise input gradients by stride phases: phases
+# read in place by the small-plane kernel (at most a vector wide) or along a padded copy's rows
+# (wider), phases with no tap (kernel under the stride), unequal strides, a stride of 3, and
+# padding that puts a phase's window before grad_output (no small-plane call: padded copy).
+# The 3x3 with phases of 8 columns or fewer goes by zero insertion (compared as well).
+DEPTHWISE_PHASE_CASES = [
+    (2, 6, 14, 13, 5, 5, 2, 2),
+    (1, 5, 28, 30, 3, 3, 2, 1),
+    (1, 4, 14, 14, 3, 3, 2, 1),
+    (2, 3, 20, 45, 5, 5, 2, 2),
+    (1, 3, 17, 19, 7, 7, 3, 3),
+    (1, 4, 9, 11, 2, 2, 3, 0),
+    (2, 4, 12, 40, 3, 5, (2, 1), (1, 2)),
+    (1, 3, 11, 40, 3, 3, (1, 3), (1, 1)),
+    (1, 2, 10, 12, 3, 3, 2, 2),
+    (1, 2, 40, 36, 4, 4, 2, (1, 3)),
+]
+
+
+@pytest.mark.backends("cpp")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", DEPTHWISE_PHASE_CASES, ids=_ids(DEPTHWISE_PHASE_CASES))
+def test_depthwise_input_grad_by_stride_phases(impl, threads, dtype, case):
+    n, c, h, w, r, s, stride, padding = case
+    wt, b = random((c, 1, r, s), dtype, 47), random((c,), dtype, 48)
+    y_shape = fc.conv2d(np.zeros((n, c, h, w)), wt.astype(np.float64), None, stride, padding,
+                        groups=c, backend="reference").shape
+    gy = random(y_shape, dtype, 49)
+    f64 = lambda a: a.astype(np.float64)
+    args = (stride, padding, 1, c)
+    dx = fc.grad.conv2d_input((n, c, h, w), wt, gy, *args, algorithm="depthwise", backend=impl)
+    ref = fc.grad.conv2d_input((n, c, h, w), f64(wt), f64(gy), *args, backend="reference")
+    mag = fc.grad.conv2d_input((n, c, h, w), np.abs(f64(wt)), np.abs(f64(gy)), *args,
+                               backend="reference")
+    assert_close(dx, ref, mag, dtype, what="depthwise conv2d_input by phases")
+    # The same as a transposed conv with a bias, which every phase starts from (those with no
+    # tap hold only it).
+    out_pad = tuple((h, w)[i] - ((y_shape[2 + i] - 1) * _pair(stride)[i] - 2 * _pair(padding)[i]
+                                 + (r, s)[i]) for i in range(2))
+    y = fc.conv_transpose2d(gy, wt, b, stride, padding, out_pad, c, algorithm="depthwise",
+                            backend=impl)
+    assert_close(y, ref + f64(b)[:, None, None], mag + np.abs(f64(b))[:, None, None], dtype,
+                 what="depthwise conv_transpose2d by phases")
 
 
 @pytest.mark.skipif(_dispatch._core is None, reason="fastconv._core is not built")

@@ -28,7 +28,9 @@ void depthwise_conv2d_forward(const ops::Conv2dParams& p, const T* x, const T* w
 // and columns) by the flipped kernels, each group's input and output channels swapped: so it
 // takes at most kDepthwiseMaxInputsPerGroup output channels per group of p and at most
 // kDepthwiseMaxOutputsPerGroup input channels, and padding no wider than the dilated kernel.
-// Why p does not fit it, or null.
+// A strided, undilated depthwise kernel (one channel per group each way) goes by stride phases
+// instead, each a stride-1 correlation of grad_output as it lies with the taps that land on
+// that phase of dx (a quarter of the multiply-adds at stride 2). Why p does not fit, or null.
 const char* depthwise_input_declines(const ops::Conv2dParams& p);
 template <class T>
 void depthwise_conv2d_input(const ops::Conv2dParams& p, const T* gy, const T* w, const T* bias,

@@ -81,6 +81,11 @@ struct DwConvUkernel {
   // where the ISA has them).
   void (*split_pairs)(T* even, T* odd, int64_t dst_pitch, const T* src, int64_t src_pitch,
                       int64_t rows, int64_t n);
+  // dst[i * dst_pitch + 2j] = even[i * even_pitch + j], dst[... + 2j + 1] = odd[i * odd_pitch
+  // + j] for i < rows and the n elements of each destination row: two column phases back into
+  // rows (a stride-2 input gradient's phases).
+  void (*merge_pairs)(T* dst, int64_t dst_pitch, const T* even, int64_t even_pitch,
+                      const T* odd, int64_t odd_pitch, int64_t rows, int64_t n);
 };
 inline constexpr int64_t kDwConvSmallPlaneMaxS = 8;
 

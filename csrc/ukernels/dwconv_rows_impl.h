@@ -477,18 +477,86 @@ void split_pairs_masked(typename Tr::T* even, typename Tr::T* odd, int64_t dst_p
   }
 }
 
+// The lanes of e and o alternating, e's first: lanes 0..B/2-1 of each (zip_low), then lanes
+// B/2..B-1 (zip_high).
+template <class V, size_t... L>
+inline V zip_low(V e, V o, std::index_sequence<L...>) {
+  constexpr size_t B = sizeof...(L);
+  return __builtin_shufflevector(e, o, (L % 2 ? B + L / 2 : L / 2)...);
+}
+template <class V, size_t... L>
+inline V zip_high(V e, V o, std::index_sequence<L...>) {
+  constexpr size_t B = sizeof...(L);
+  return __builtin_shufflevector(e, o, (L % 2 ? B + B / 2 + L / 2 : B / 2 + L / 2)...);
+}
+
+// merge_pairs, one row: whole pairs of B-vectors, then element by element.
+template <class T, int B>
+inline void merge_pairs_row(T* __restrict dst, const T* __restrict even,
+                            const T* __restrict odd, int64_t n) {
+  using V = typename Block<T, B>::V;
+  int64_t j = 0;
+  for (; j + 2 * B <= n; j += 2 * B) {
+    V e, o;
+    __builtin_memcpy(&e, even + j / 2, sizeof(V));
+    __builtin_memcpy(&o, odd + j / 2, sizeof(V));
+    const V lo = zip_low(e, o, std::make_index_sequence<B>{});
+    const V hi = zip_high(e, o, std::make_index_sequence<B>{});
+    __builtin_memcpy(dst + j, &lo, sizeof(V));
+    __builtin_memcpy(dst + j + B, &hi, sizeof(V));
+  }
+  for (; j + 1 < n; j += 2) {
+    dst[j] = even[j / 2];
+    dst[j + 1] = odd[j / 2];
+  }
+  if (j < n) dst[j] = even[j / 2];
+}
+template <class T, int B>
+void merge_pairs_blocks(T* dst, int64_t dst_pitch, const T* even, int64_t even_pitch,
+                        const T* odd, int64_t odd_pitch, int64_t rows, int64_t n) {
+  for (int64_t i = 0; i < rows; ++i)
+    merge_pairs_row<T, B>(dst + i * dst_pitch, even + i * even_pitch, odd + i * odd_pitch, n);
+}
+
+// merge_pairs: whole pairs of vectors, then the rest as one masked pair.
+template <class Tr>
+void merge_pairs_masked(typename Tr::T* dst, int64_t dst_pitch, const typename Tr::T* even,
+                        int64_t even_pitch, const typename Tr::T* odd, int64_t odd_pitch,
+                        int64_t rows, int64_t n) {
+  using V = typename Tr::V;
+  constexpr int L = Tr::L;
+  constexpr auto lanes = std::make_index_sequence<L>{};
+  const int64_t full = n / (2 * L) * (2 * L), r = n - full;
+  const unsigned lo = lanes_below(r), hi = lanes_below(r - L);
+  const unsigned even_tail = lanes_below((r + 1) / 2), odd_tail = lanes_below(r / 2);
+  for (int64_t i = 0; i < rows; ++i, dst += dst_pitch, even += even_pitch, odd += odd_pitch) {
+    for (int64_t j = 0; j < full; j += 2 * L) {
+      const V e = Tr::load(even + j / 2), o = Tr::load(odd + j / 2);
+      Tr::store(dst + j, zip_low(e, o, lanes));
+      Tr::store(dst + j + L, zip_high(e, o, lanes));
+    }
+    if (r > 0) {
+      const V e = Tr::load_masked(even + full / 2, even_tail);
+      const V o = Tr::load_masked(odd + full / 2, odd_tail);
+      Tr::store_masked(dst + full, lo, zip_low(e, o, lanes));
+      Tr::store_masked(dst + full + L, hi, zip_high(e, o, lanes));
+    }
+  }
+}
+
 // B: outputs per register block, the ISA's lanes for T (a block of two vectors measured
 // slower: GCC keeps vector-extension types wider than a register on the stack). The plane
 // kernel keeps 4 rows x UMAX vectors of accumulators: 2 with 16 vector registers, 4 with 32.
 template <class T, int B>
 constexpr DwConvUkernel<T> dwconv_ukernel(const char* name) {
   return {name, dwconv_row<T, B>, dwconv_plane<T, B, 2>, copy_rows_blocks<T, B>, nullptr, 0,
-          dwconv_taps_dot<T, B>, split_pairs_blocks<T, B>};
+          dwconv_taps_dot<T, B>, split_pairs_blocks<T, B>, merge_pairs_blocks<T, B>};
 }
 template <class T, int B, class Tr>
 constexpr DwConvUkernel<T> dwconv_ukernel_masked(const char* name) {
   return {name, dwconv_row<T, B>, dwconv_plane<T, B, 4>, copy_rows_masked<Tr>,
-          dwconv_small_plane<Tr>, Tr::L, dwconv_taps_dot<T, B>, split_pairs_masked<Tr>};
+          dwconv_small_plane<Tr>, Tr::L, dwconv_taps_dot<T, B>, split_pairs_masked<Tr>,
+          merge_pairs_masked<Tr>};
 }
 
 }  // namespace
