@@ -350,8 +350,11 @@ SMALL_PLANE_CASES = [
     (1, 3, 9, 17, 1, 3, 3, (1, 1, 1, 1)),     # 17 wide: the padded-plane path
     (2, 3, 9, 6, 2, 3, 3, (4, 5, 0, 4)),      # padding beyond the kernel, multiplier 2
     (1, 6, 7, 2, 4, 3, 3, (2, 1, 3, 2)),      # rows narrower than the kernel, multiplier 4
-    (2, 4, 11, 9, 1, 5, 5, (2, 2, 2, 2)),     # 5x5: kernel size read at run time
-    (1, 2, 9, 12, 1, 7, 3, (3, 3, 1, 1)),     # 7x3
+    (2, 4, 11, 9, 1, 5, 5, (2, 2, 2, 2)),     # 5x5, compiled for its size as 3x3 and 7x7 are
+    (1, 2, 14, 14, 1, 5, 5, (2, 2, 2, 2)),    # 5x5 on 14x14: 18 columns from -2
+    (1, 3, 6, 5, 2, 5, 5, (4, 0, 1, 3)),      # 5x5, multiplier 2, asymmetric padding
+    (2, 3, 17, 15, 1, 7, 7, (3, 3, 3, 3)),    # 7x7: three blocks of 6 rows, two vectors a row
+    (1, 2, 9, 12, 1, 7, 3, (3, 3, 1, 1)),     # 7x3: kernel size read at run time
     (1, 2, 5, 5, 1, 1, 9, (0, 0, 4, 4)),      # 9 kernel columns: beyond the kernel's 8
     # 3x3 row blocks are of equal height, at most 8: 1, 3, 8, 7 + 7 (the last row past the
     # output), 5 x 8; a row reaching a second vector (16 floats, 8 doubles) past its pl pad
@@ -417,9 +420,11 @@ def test_im2col_batches_small_maps(threads, dtype):
 # read in place by the small-plane kernel (at most a vector wide) or along a padded copy's rows
 # (wider), phases with no tap (kernel under the stride), unequal strides, a stride of 3, and
 # padding that puts a phase's window before grad_output (no small-plane call: padded copy).
-# The 3x3 with phases of 8 columns or fewer goes by zero insertion (compared as well).
+# The 3x3 and 5x5 on maps at most a vector wide go by zero insertion (compared as well).
 DEPTHWISE_PHASE_CASES = [
     (2, 6, 14, 13, 5, 5, 2, 2),
+    (2, 3, 13, 15, 4, 4, 2, 1),
+    (1, 3, 12, 30, 5, 5, 2, 2),
     (1, 5, 28, 30, 3, 3, 2, 1),
     (1, 4, 14, 14, 3, 3, 2, 1),
     (2, 3, 20, 45, 5, 5, 2, 2),

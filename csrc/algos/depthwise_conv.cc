@@ -376,17 +376,20 @@ PhaseAxes phase_axes(int64_t X, int64_t O, int64_t R, int64_t stride, int64_t pa
   return ax;
 }
 
-// Whether the input gradient goes by stride phases (depthwise_input_by_phases): one input and
-// one output channel per group, strided, undilated, and not a 3x3 kernel whose phases are at
-// most 8 columns wide. That one is left to zero insertion, whose stride-1 3x3 is compiled for
-// its size, where the phases' 2x2, 2x1, 1x2 and 1x1 kernels are not and would leave most of
-// each vector idle (512 channels on 14x14 maps, stride 2, one thread: by phases 0.45-0.55x as
-// fast on AVX-512, 0.71-0.82x on AVX2; 5x5 at that size 1.34-1.37x faster on AVX-512, on par
-// on AVX2).
-bool input_by_phases(const Conv2dParams& p) {
+// Whether the input gradient goes by stride phases: one input and one output channel per
+// group, strided, undilated, unless zero insertion measured faster. That is where grad_output
+// with zeros inserted goes by the small-plane kernel compiled for its size (dx rows at most
+// small_plane_width wide, 0 where the ISA has no small-plane kernel; 3x3, 5x5, 7x7), whose
+// phases would be narrow planes on kernels read at run time (one thread, 14x14 maps, stride 2:
+// by phases 0.50-0.57x as fast with 3x3 and 512 channels, 0.70-0.79x with 5x5 and 7x7; 28x28
+// maps, 5x5, 1.6-1.7x faster), and a 3x3 whose phases are at most 8 columns wide elsewhere
+// (AVX2, 512 channels at 14x14: by phases 0.71-0.82x as fast).
+bool input_by_phases(const Conv2dParams& p, int64_t small_plane_width) {
   if (!(p.sh > 1 || p.sw > 1) || p.dh != 1 || p.dw != 1 || p.C != p.groups ||
       p.K != p.groups || p.sh > kMaxPhaseStride || p.sw > kMaxPhaseStride)
     return false;
+  const bool compiled = p.R == p.S && (p.R == 3 || p.R == 5 || p.R == 7);
+  if (compiled && p.W <= small_plane_width) return false;
   return !(p.R == 3 && p.S == 3 && (p.W + p.sw - 1) / p.sw <= 8);
 }
 
@@ -523,7 +526,8 @@ template <class T>
 void depthwise_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, const T* bias,
                             T* dx) {
   if (p.N == 0) return;
-  if (input_by_phases(p)) {
+  const DwConvUkernel<T>& uk = pick_ukernel<T>();
+  if (input_by_phases(p, uk.small_plane ? uk.small_plane_max_width : 0)) {
     input_by_phases(p, gy, w, bias, dx);
     return;
   }
@@ -544,8 +548,8 @@ void depthwise_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, cons
     depthwise_conv2d_forward(q, gy, wq, bias, dx);
     return;
   }
-  // Otherwise strided (dilated, several channels per group, or the narrow 3x3 of
-  // input_by_phases): a few images at a time, so the zero-inserted copy (stride^2 times
+  // Otherwise strided (dilated, several channels per group, or where input_by_phases found zero
+  // insertion faster): a few images at a time, so the zero-inserted copy (stride^2 times
   // grad_output's size) stays within kUpsampledChunkBytes (or one image).
   constexpr int64_t kUpsampledChunkBytes = 8 << 20;
   const int64_t up = q.H * q.W, plane = p.Ho * p.Wo;

@@ -230,8 +230,10 @@ inline const T* plane_element(const DwConvSmallPlaneArgs<T>& a, int64_t q, int64
       plane + static_cast<uintptr_t>((ih * a.W + iw) * static_cast<int64_t>(sizeof(T))));
 }
 
-// The small-plane kernel of ukernels/dwconv.h for ISA traits Tr with masked moves, 3x3 (the
-// depthwise layers' kernel: MobileNet, EfficientNet's stride-1 blocks) compiled for its size:
+// The small-plane kernel of ukernels/dwconv.h for ISA traits Tr with masked moves, a kR x kS
+// kernel compiled for its size (3x3, 5x5 and 7x7: the depthwise layers' kernels, MobileNet's,
+// EfficientNet's, ConvNeXt's; the 5x5 and 7x7 weights do not all fit registers and are
+// reloaded, from L1):
 // each input row is loaded once, lanes j of `lo` holding columns j - pl (those outside the row
 // masked off, so zero) and `hi` the next L columns (kHi: only where the row reaches them); tap
 // column s is lanes s, ..., s + L - 1 of the pair, formed in registers (shifted_columns,
@@ -345,12 +347,25 @@ void dwconv_small_plane_any(const DwConvSmallPlaneArgs<typename Tr::T>& args) {
   }
 }
 
+// The K x K kernel compiled for its size, if a's kernel is K x K (each tap of each output row
+// loaded, as dwconv_small_plane_any does, ran 5x5 and 7x7 2.0-2.8x slower: 672 channels on 14x14
+// maps at N=1 and 8, one thread, 0.36 -> 0.15 and 2.7 -> 1.1 ms; 7x7, 256 channels, 1.8 -> 0.84
+// ms at N=8).
+template <class Tr, int K>
+inline bool dwconv_small_plane_square(const DwConvSmallPlaneArgs<typename Tr::T>& a) {
+  if (a.R != K || a.S != K) return false;
+  constexpr auto kRowBlocks = std::make_integer_sequence<int, 8>{};
+  if (a.W + a.pl > Tr::L) dwconv_small_plane_blocks<Tr, K, K, true>(a, kRowBlocks);
+  else dwconv_small_plane_blocks<Tr, K, K, false>(a, kRowBlocks);
+  return true;
+}
+
 template <class Tr>
 void dwconv_small_plane(const DwConvSmallPlaneArgs<typename Tr::T>& a) {
-  if (a.R != 3 || a.S != 3) return dwconv_small_plane_any<Tr>(a);
-  constexpr auto kRowBlocks = std::make_integer_sequence<int, 8>{};
-  if (a.W + a.pl > Tr::L) return dwconv_small_plane_blocks<Tr, 3, 3, true>(a, kRowBlocks);
-  dwconv_small_plane_blocks<Tr, 3, 3, false>(a, kRowBlocks);
+  if (dwconv_small_plane_square<Tr, 3>(a) || dwconv_small_plane_square<Tr, 5>(a) ||
+      dwconv_small_plane_square<Tr, 7>(a))
+    return;
+  dwconv_small_plane_any<Tr>(a);
 }
 
 // The sum of v's B lanes, half onto half (log2 B adds deep; lane by lane the sum was one chain
