@@ -393,6 +393,47 @@ bool input_by_phases(const Conv2dParams& p, int64_t small_plane_width) {
   return !(p.R == 3 && p.S == 3 && (p.W + p.sw - 1) / p.sw <= 8);
 }
 
+// Each channel's taps by stride phase (a, b), ph = a * sw + b: phase ph's taps of channel k at
+// wp + w_off[ph] + k * (its taps), rows then columns, each in reverse order (the correlation's
+// order). Every tap lands on one phase: K * R * S elements in all.
+template <class T>
+void pack_phase_weights(const Conv2dParams& p, const PhaseAxes& rows, const PhaseAxes& cols,
+                        const T* w, T* wp, int64_t* w_off) {
+  int64_t n = 0;
+  for (int64_t ph = 0; ph < p.sh * p.sw; ++ph) {
+    const PhaseAxis &ra = rows.phase[ph / p.sw], &cb = cols.phase[ph % p.sw];
+    w_off[ph] = n;
+    for (int64_t k = 0; k < p.K; ++k)
+      for (int64_t u = 0; u < ra.taps; ++u)
+        for (int64_t v = 0; v < cb.taps; ++v)
+          wp[n++] = w[(k * p.R + ra.first + p.sh * (ra.taps - 1 - u)) * p.S + cb.first +
+                      p.sw * (cb.taps - 1 - v)];
+  }
+}
+
+// The phase planes of one dx plane back into it: phase (a, b)'s rows (pitch[b] apart) at
+// phase_plane(a, b), each dx row of phase a interleaving its row of every phase (a, b).
+template <class T, class PhasePlane>
+void interleave_phases(const DwConvUkernel<T>& uk, const Conv2dParams& p, const PhaseAxes& rows,
+                       const int64_t* pitch, PhasePlane&& phase_plane, T* d) {
+  for (int64_t a = 0; a < p.sh; ++a) {
+    const int64_t n = rows.phase[a].size;
+    T* first_row = d + a * p.W;  // dx rows a, a + sh, ...
+    if (p.sw == 1) {
+      uk.copy_rows(first_row, p.sh * p.W, phase_plane(a, 0), pitch[0], n, p.W);
+    } else if (p.sw == 2) {
+      uk.merge_pairs(first_row, p.sh * p.W, phase_plane(a, 0), pitch[0], phase_plane(a, 1),
+                     pitch[1], n, p.W);
+    } else {
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j < p.W; ++j) {
+          const int64_t b = j % p.sw;
+          first_row[i * p.sh * p.W + j] = phase_plane(a, b)[i * pitch[b] + j / p.sw];
+        }
+    }
+  }
+}
+
 // The input gradient by stride phases: each phase's stride-1 correlation of grad_output with
 // its taps into a buffer of phase planes, then the phases interleaved into dx. Over
 // grad_output with zeros inserted, 3/4 of a stride-2 kernel's multiply-adds read an inserted
@@ -408,43 +449,30 @@ void input_by_phases(const Conv2dParams& p, const T* gy, const T* w, const T* bi
   const PhaseAxes rows = phase_axes(p.H, p.Ho, p.R, p.sh, p.pt);
   const PhaseAxes cols = phase_axes(p.W, p.Wo, p.S, p.sw, p.pl);
   const int64_t phases = p.sh * p.sw;
-  // Phase (a, b) is ph = a * sw + b: its taps (rows, then columns, each in reverse order, the
-  // correlation's order) at wp + w_off[ph] + k * (its taps), its planes at out_off[ph] per plane
-  // of a block.
-  int64_t w_off[kMaxPhaseStride * kMaxPhaseStride];
-  int64_t wn = 0;
-  bool small = uk.small_plane != nullptr;  // every phase fits the small-plane kernel
+  bool small_planes = uk.small_plane != nullptr;  // every phase fits the small-plane kernel
   for (int64_t ph = 0; ph < phases; ++ph) {
     const PhaseAxis &ra = rows.phase[ph / p.sw], &cb = cols.phase[ph % p.sw];
-    w_off[ph] = wn;
-    wn += p.K * ra.taps * cb.taps;
     if (ra.taps > 0 && cb.taps > 0 && ra.size > 0 && cb.size > 0)
-      small = small && cb.size <= uk.small_plane_max_width &&
-              cb.taps <= ukernels::kDwConvSmallPlaneMaxS && ra.taps - 1 - ra.c >= 0 &&
-              cb.taps - 1 - cb.c >= 0;
+      small_planes = small_planes && cb.size <= uk.small_plane_max_width &&
+                     cb.taps <= ukernels::kDwConvSmallPlaneMaxS && ra.taps - 1 - ra.c >= 0 &&
+                     cb.taps - 1 - cb.c >= 0;
   }
-  T* wp = thread_buffer<T>(3, static_cast<size_t>(wn));
-  for (int64_t ph = 0; ph < phases; ++ph) {
-    const PhaseAxis &ra = rows.phase[ph / p.sw], &cb = cols.phase[ph % p.sw];
-    for (int64_t k = 0; k < p.K; ++k)
-      for (int64_t u = 0; u < ra.taps; ++u)
-        for (int64_t v = 0; v < cb.taps; ++v)
-          wp[w_off[ph] + (k * ra.taps + u) * cb.taps + v] =
-              w[(k * p.R + ra.first + p.sh * (ra.taps - 1 - u)) * p.S + cb.first +
-                p.sw * (cb.taps - 1 - v)];
-  }
+  int64_t w_off[kMaxPhaseStride * kMaxPhaseStride];
+  T* wp = thread_buffer<T>(3, static_cast<size_t>(p.K * p.R * p.S));
+  pack_phase_weights(p, rows, cols, w, wp, w_off);
   const int64_t planes = p.N * p.C, plane = p.H * p.W, out_plane = p.Ho * p.Wo;
   // Planes per block on the small-plane path: their phase planes stay in L2 until interleaved.
-  const int64_t block = small ? std::max<int64_t>(1, (256 << 10) / (plane * sizeof(T))) : 1;
-  // The wide path's zero-padded copy of a plane. Phase rows lie `pitch` apart in `out`: dense
+  const int64_t block =
+      small_planes ? std::max<int64_t>(1, (256 << 10) / (plane * sizeof(T))) : 1;
+  // Phase (a, b)'s planes at out + block * out_off[a * sw + b], its rows pitch[b] apart: dense
   // on the small-plane path, along the padded copy's rows on the wide one.
-  const int64_t padded = rows.extent * cols.extent;
   int64_t pitch[kMaxPhaseStride], out_off[kMaxPhaseStride * kMaxPhaseStride], on = 0;
-  for (int64_t b = 0; b < p.sw; ++b) pitch[b] = small ? cols.phase[b].size : cols.extent;
+  for (int64_t b = 0; b < p.sw; ++b) pitch[b] = small_planes ? cols.phase[b].size : cols.extent;
   for (int64_t ph = 0; ph < phases; ++ph) {
     out_off[ph] = on;
     on += rows.phase[ph / p.sw].size * pitch[ph % p.sw];
   }
+  const int64_t padded = rows.extent * cols.extent;  // the wide path's copy of a plane
   const double flops = 2.0 * planes * p.R * p.S * out_plane;
   const double bytes = static_cast<double>(sizeof(T)) * planes * (plane + out_plane);
   const int64_t chunks =
@@ -454,7 +482,7 @@ void input_by_phases(const Conv2dParams& p, const T* gy, const T* w, const T* bi
     T* gp = nullptr;
     const T** tap_rows = thread_buffer<const T*>(0, static_cast<size_t>(2 * p.R));
     const T** tap_w = tap_rows + p.R;
-    if (!small) {  // its borders zeroed once per geometry: only the interior is written
+    if (!small_planes) {  // its borders zeroed once per geometry: only the interior is written
       thread_local int64_t geometry[4] = {-1, -1, -1, -1};
       gp = thread_buffer<T>(6, static_cast<size_t>(padded));
       const int64_t key[4] = {p.Ho, p.Wo, rows.pad * cols.extent + cols.pad, padded};
@@ -468,53 +496,35 @@ void input_by_phases(const Conv2dParams& p, const T* gy, const T* w, const T* bi
       // Planes [q0, q0 + nb): within one image (the small-plane kernel's weights run with its
       // planes).
       const int64_t k0 = q0 % p.C, nb = std::min({block, q1 - q0, p.C - k0});
-      if (!small)
+      if (!small_planes)
         uk.copy_rows(gp + rows.pad * cols.extent + cols.pad, cols.extent, gy + q0 * out_plane,
                      p.Wo, p.Ho, p.Wo);
       for (int64_t ph = 0; ph < phases; ++ph) {
         const PhaseAxis &ra = rows.phase[ph / p.sw], &cb = cols.phase[ph % p.sw];
         const int64_t size = ra.size * pitch[ph % p.sw], taps = ra.taps * cb.taps;
         T* y = out + nb * out_off[ph];
+        const T* wph = wp + w_off[ph] + k0 * taps;
         if (ra.size == 0 || cb.size == 0) continue;
-        if (taps == 0) {
+        if (taps == 0) {  // no tap lands on this phase: the bias alone
           for (int64_t l = 0; l < nb; ++l)
             std::fill_n(y + l * size, size, bias ? bias[k0 + l] : T(0));
-        } else if (small) {
-          uk.small_plane({gy + q0 * out_plane, p.Ho, p.Wo, wp + w_off[ph] + k0 * taps, ra.taps,
-                          cb.taps, ra.taps - 1 - ra.c, cb.taps - 1 - cb.c, bias ? bias + k0 : nullptr,
-                          y, ra.size, cb.size, nb, 1});
+        } else if (small_planes) {
+          uk.small_plane({gy + q0 * out_plane, p.Ho, p.Wo, wph, ra.taps, cb.taps,
+                          ra.taps - 1 - ra.c, cb.taps - 1 - cb.c, bias ? bias + k0 : nullptr, y,
+                          ra.size, cb.size, nb, 1});
         } else {
           for (int64_t u = 0; u < ra.taps; ++u) {
             tap_rows[u] = gp + (ra.start + u) * cols.extent + cb.start;
-            tap_w[u] = wp + w_off[ph] + (k0 * ra.taps + u) * cb.taps;
+            tap_w[u] = wph + u * cb.taps;
           }
           uk.row({tap_rows, tap_w, ra.taps, 0, (ra.size - 1) * cols.extent + cb.size, 1, 1,
                   cb.taps, bias ? bias[k0] : T(0), y});
         }
       }
-      for (int64_t l = 0; l < nb; ++l) {
-        T* d = dx + (q0 + l) * plane;
-        for (int64_t a = 0; a < p.sh; ++a) {
-          const PhaseAxis& ra = rows.phase[a];
-          if (ra.size == 0) continue;
-          auto phase_plane = [&](int64_t b) {
-            return out + nb * out_off[a * p.sw + b] + l * ra.size * pitch[b];
-          };
-          T* first_row = d + a * p.W;
-          if (p.sw == 1) {
-            uk.copy_rows(first_row, p.sh * p.W, phase_plane(0), pitch[0], ra.size, p.W);
-          } else if (p.sw == 2) {
-            uk.merge_pairs(first_row, p.sh * p.W, phase_plane(0), pitch[0], phase_plane(1),
-                           pitch[1], ra.size, p.W);
-          } else {
-            for (int64_t i = 0; i < ra.size; ++i)
-              for (int64_t j = 0; j < p.W; ++j) {
-                const int64_t b = j % p.sw;
-                first_row[i * p.sh * p.W + j] = phase_plane(b)[i * pitch[b] + j / p.sw];
-              }
-          }
-        }
-      }
+      for (int64_t l = 0; l < nb; ++l)
+        interleave_phases(uk, p, rows, pitch, [&](int64_t a, int64_t b) {
+          return out + nb * out_off[a * p.sw + b] + l * rows.phase[a].size * pitch[b];
+        }, dx + (q0 + l) * plane);
       q0 += nb;
     }
   });
