@@ -467,6 +467,20 @@ void split_pairs_blocks(T* even, T* odd, int64_t dst_pitch, const T* src, int64_
     split_pairs_row<T, B>(even + i * dst_pitch, odd + i * dst_pitch, src + i * src_pitch, n);
 }
 
+// A row of n elements as pairs of L-lanes vectors: the whole pairs' elements [0, full), and the
+// rest's lanes in the pair's first and second vector (lo, hi) and in its even and odd columns.
+struct PairRow {
+  int64_t full;
+  unsigned lo, hi, even_tail, odd_tail;
+  PairRow(int64_t n, int L) : full(n / (2 * L) * (2 * L)) {
+    const int64_t r = n - full;
+    lo = lanes_below(r);
+    hi = lanes_below(r - L);
+    even_tail = lanes_below((r + 1) / 2);
+    odd_tail = lanes_below(r / 2);
+  }
+};
+
 // split_pairs: whole pairs of vectors, then the rest as one masked pair (a 14-wide row: no
 // element loop, which took half of a stride-2 depthwise weight gradient on 14x14 maps).
 template <class Tr>
@@ -475,19 +489,18 @@ void split_pairs_masked(typename Tr::T* even, typename Tr::T* odd, int64_t dst_p
   using V = typename Tr::V;
   constexpr int L = Tr::L;
   constexpr auto lanes = std::make_index_sequence<L>{};
-  const int64_t full = n / (2 * L) * (2 * L), r = n - full;
-  const unsigned lo = lanes_below(r), hi = lanes_below(r - L);
-  const unsigned even_tail = lanes_below((r + 1) / 2), odd_tail = lanes_below(r / 2);
+  const PairRow pr(n, L);
   for (int64_t i = 0; i < rows; ++i, even += dst_pitch, odd += dst_pitch, src += src_pitch) {
-    for (int64_t j = 0; j < full; j += 2 * L) {
+    for (int64_t j = 0; j < pr.full; j += 2 * L) {
       const V a = Tr::load(src + j), b = Tr::load(src + j + L);
       Tr::store(even + j / 2, pick_even(a, b, lanes));
       Tr::store(odd + j / 2, pick_odd(a, b, lanes));
     }
-    if (r > 0) {
-      const V a = Tr::load_masked(src + full, lo), b = Tr::load_masked(src + full + L, hi);
-      Tr::store_masked(even + full / 2, even_tail, pick_even(a, b, lanes));
-      Tr::store_masked(odd + full / 2, odd_tail, pick_odd(a, b, lanes));
+    if (pr.lo) {
+      const V a = Tr::load_masked(src + pr.full, pr.lo);
+      const V b = Tr::load_masked(src + pr.full + L, pr.hi);
+      Tr::store_masked(even + pr.full / 2, pr.even_tail, pick_even(a, b, lanes));
+      Tr::store_masked(odd + pr.full / 2, pr.odd_tail, pick_odd(a, b, lanes));
     }
   }
 }
@@ -541,20 +554,18 @@ void merge_pairs_masked(typename Tr::T* dst, int64_t dst_pitch, const typename T
   using V = typename Tr::V;
   constexpr int L = Tr::L;
   constexpr auto lanes = std::make_index_sequence<L>{};
-  const int64_t full = n / (2 * L) * (2 * L), r = n - full;
-  const unsigned lo = lanes_below(r), hi = lanes_below(r - L);
-  const unsigned even_tail = lanes_below((r + 1) / 2), odd_tail = lanes_below(r / 2);
+  const PairRow pr(n, L);
   for (int64_t i = 0; i < rows; ++i, dst += dst_pitch, even += even_pitch, odd += odd_pitch) {
-    for (int64_t j = 0; j < full; j += 2 * L) {
+    for (int64_t j = 0; j < pr.full; j += 2 * L) {
       const V e = Tr::load(even + j / 2), o = Tr::load(odd + j / 2);
       Tr::store(dst + j, zip_low(e, o, lanes));
       Tr::store(dst + j + L, zip_high(e, o, lanes));
     }
-    if (r > 0) {
-      const V e = Tr::load_masked(even + full / 2, even_tail);
-      const V o = Tr::load_masked(odd + full / 2, odd_tail);
-      Tr::store_masked(dst + full, lo, zip_low(e, o, lanes));
-      Tr::store_masked(dst + full + L, hi, zip_high(e, o, lanes));
+    if (pr.lo) {
+      const V e = Tr::load_masked(even + pr.full / 2, pr.even_tail);
+      const V o = Tr::load_masked(odd + pr.full / 2, pr.odd_tail);
+      Tr::store_masked(dst + pr.full, pr.lo, zip_low(e, o, lanes));
+      Tr::store_masked(dst + pr.full + L, pr.hi, zip_high(e, o, lanes));
     }
   }
 }
