@@ -382,6 +382,36 @@ def test_depthwise_small_planes(impl, threads, dtype, case):
     assert_close(y, ref, mag, dtype, what="depthwise small planes")
 
 
+# (N, C, H, W, multiplier, K, padding) for stride-2 depthwise convs whose output rows' windows
+# fit two vectors of their input rows (2 * (Wo - 1) + K <= 2 * lanes): read in place on AVX-512
+# with each kernel column's lanes picked every other one; past that (and in doubles, 8 lanes,
+# past 7 outputs) the phase-split path.
+SMALL_PLANE_S2_CASES = [
+    (2, 5, 14, 14, 1, 5, 2),      # EfficientNet's 672@14 5x5 stride 2
+    (1, 3, 28, 29, 1, 5, 2),      # 14 outputs a row, input rows of two vectors
+    (1, 4, 30, 31, 1, 3, 0),      # 15 outputs: windows up to lane 30
+    (2, 3, 13, 17, 2, 3, 1),      # multiplier 2
+    (1, 2, 14, 14, 1, 7, 3),      # 7x7
+    (1, 2, 2, 9, 1, 3, 1),        # two input rows
+    (1, 3, 33, 33, 1, 3, 1),      # 17 outputs: past two vectors
+]
+
+
+@pytest.mark.backends("cpp")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", SMALL_PLANE_S2_CASES, ids=_ids(SMALL_PLANE_S2_CASES))
+def test_depthwise_small_planes_stride2(impl, threads, dtype, case):
+    n, c, h, w, mult, k, pad = case
+    x, wt = random((n, c, h, w), dtype, 50), random((c * mult, 1, k, k), dtype, 51)
+    b = random((c * mult,), dtype, 52)
+    f64 = lambda a: a.astype(np.float64)
+    ref = fc.conv2d(f64(x), f64(wt), f64(b), 2, pad, groups=c, backend="reference")
+    mag = fc.conv2d(np.abs(f64(x)), np.abs(f64(wt)), np.abs(f64(b)), 2, pad, groups=c,
+                    backend="reference")
+    y = fc.conv2d(x, wt, b, 2, pad, groups=c, algorithm="depthwise", backend=impl)
+    assert_close(y, ref, mag, dtype, what="depthwise small planes, stride 2")
+
+
 @pytest.mark.skipif(_dispatch._core is None, reason="fastconv._core is not built")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_im2col_batches_small_maps(threads, dtype):

@@ -80,6 +80,21 @@ inline void shifted_columns(V lo, V hi, V (&v)[S], std::index_sequence<Sh...>) {
   ((v[Sh] = shifted<Sh>(lo, hi, std::make_index_sequence<B>{})), ...);
 }
 
+// v[s] = elements s, s + 2, ..., s + 2 (B - 1) of the pair (lo, hi), those past the pair's end
+// repeating its last (lanes whose window runs past the pair are never stored): a stride-2 row's
+// kernel column s, one permute (vpermt2ps on AVX-512).
+template <int Shift, class V, size_t... L>
+inline V every_other(V lo, V hi, std::index_sequence<L...>) {
+  constexpr int kLast = 2 * static_cast<int>(sizeof...(L)) - 1;
+  return __builtin_shufflevector(
+      lo, hi, (Shift + 2 * static_cast<int>(L) < kLast ? Shift + 2 * static_cast<int>(L)
+                                                        : kLast)...);
+}
+template <class V, int B, int S, size_t... Sh>
+inline void strided_columns(V lo, V hi, V (&v)[S], std::index_sequence<Sh...>) {
+  ((v[Sh] = every_other<Sh>(lo, hi, std::make_index_sequence<B>{})), ...);
+}
+
 // RB output rows x U vectors of B outputs: per input row q and kernel column s, U vectors are
 // loaded once and feed every output row i with kernel row r = q - i in range (a row at a time,
 // each vector fed R*S FMAs from R*S loads: the loads, half of them split across cache lines,
@@ -242,7 +257,7 @@ inline const T* plane_element(const DwConvSmallPlaneArgs<T>& a, int64_t q, int64
 // at N=1: 0.036 -> 0.024 ms, at N=8: 0.293 -> 0.254 on one thread). kRows output rows at a
 // time, kRows independent FMA chains; rows outside the plane load nothing (an all-clear mask
 // reads no memory), rows past the output are not stored.
-template <class Tr, int kR, int kS, int kRows, bool kHi>
+template <class Tr, int kR, int kS, int kSt, int kRows, bool kHi>
 void dwconv_small_plane_rows(const DwConvSmallPlaneArgs<typename Tr::T>& args) {
   using T = typename Tr::T;
   using V = typename Tr::V;
@@ -266,23 +281,26 @@ void dwconv_small_plane_rows(const DwConvSmallPlaneArgs<typename Tr::T>& args) {
     // thread: 0.0240 -> 0.0229 ms).
     const uintptr_t pitch = static_cast<uintptr_t>(a.W) * sizeof(T);
     uintptr_t block_row = reinterpret_cast<uintptr_t>(plane_element(a, q, -a.pt, -a.pl));
-    for (int64_t i0 = 0; i0 < a.Ho; i0 += kRows, block_row += kRows * pitch) {
+    for (int64_t i0 = 0; i0 < a.Ho; i0 += kRows, block_row += kRows * kSt * pitch) {
       V acc[kRows];
 #pragma GCC unroll 8
       for (int u = 0; u < kRows; ++u) acc[u] = bias;
-      const uint64_t ih0 = static_cast<uint64_t>(i0 - a.pt);
+      const uint64_t ih0 = static_cast<uint64_t>(i0 * kSt - a.pt);
       uintptr_t row_addr = block_row;
-#pragma GCC unroll 16
-      for (int qr = 0; qr < kRows + kR - 1; ++qr, row_addr += pitch) {
+#pragma GCC unroll 32
+      for (int qr = 0; qr < (kRows - 1) * kSt + kR; ++qr, row_addr += pitch) {
         const bool inside = ih0 + qr < static_cast<uint64_t>(a.H);
         const T* row = reinterpret_cast<const T*>(row_addr);
         const V lo = Tr::load_masked(row, inside ? lo_mask : 0u);
         const V hi = kHi ? Tr::load_masked(row + L, inside ? hi_mask : 0u) : Tr::zero();
         V v[kS];
-        shifted_columns<V, L, kS>(lo, hi, v, std::make_index_sequence<kS>{});
+        if constexpr (kSt == 1)
+          shifted_columns<V, L, kS>(lo, hi, v, std::make_index_sequence<kS>{});
+        else
+          strided_columns<V, L, kS>(lo, hi, v, std::make_index_sequence<kS>{});
 #pragma GCC unroll 8
         for (int u = 0; u < kRows; ++u) {
-          const int r = qr - u;
+          const int r = qr - kSt * u;
           if (r < 0 || r >= kR) continue;
 #pragma GCC unroll 8
           for (int s = 0; s < kS; ++s) acc[u] = Tr::fma(wv[r * kS + s], v[s], acc[u]);
@@ -297,13 +315,14 @@ void dwconv_small_plane_rows(const DwConvSmallPlaneArgs<typename Tr::T>& args) {
 
 // Blocks of equal height, at most 8 rows: a 14-row plane is two blocks of 7 (dw_512@14 at N=1:
 // 0.025 ms in blocks of 4, which compute 16 rows; 0.023 in blocks of 7; 0.028 in blocks of 8).
-template <class Tr, int kR, int kS, bool kHi, int... Rows>
+template <class Tr, int kR, int kS, int kSt, bool kHi, int... Rows>
 void dwconv_small_plane_blocks(const DwConvSmallPlaneArgs<typename Tr::T>& a,
                                std::integer_sequence<int, Rows...>) {
   constexpr int kMaxRows = sizeof...(Rows);
   const int64_t blocks = (a.Ho + kMaxRows - 1) / kMaxRows;
   const int64_t rows = (a.Ho + blocks - 1) / blocks;
-  ((rows == Rows + 1 ? dwconv_small_plane_rows<Tr, kR, kS, Rows + 1, kHi>(a) : void()), ...);
+  ((rows == Rows + 1 ? dwconv_small_plane_rows<Tr, kR, kS, kSt, Rows + 1, kHi>(a) : void()),
+   ...);
 }
 
 // Every other kernel size, read at run time: each output row loads each of its taps, four rows
@@ -351,12 +370,12 @@ void dwconv_small_plane_any(const DwConvSmallPlaneArgs<typename Tr::T>& args) {
 // loaded, as dwconv_small_plane_any does, ran 5x5 and 7x7 2.0-2.8x slower: 672 channels on 14x14
 // maps at N=1 and 8, one thread, 0.36 -> 0.15 and 2.7 -> 1.1 ms; 7x7, 256 channels, 1.8 -> 0.84
 // ms at N=8).
-template <class Tr, int K>
+template <class Tr, int K, int kSt = 1>
 inline bool dwconv_small_plane_square(const DwConvSmallPlaneArgs<typename Tr::T>& a) {
   if (a.R != K || a.S != K) return false;
   constexpr auto kRowBlocks = std::make_integer_sequence<int, 8>{};
-  if (a.W + a.pl > Tr::L) dwconv_small_plane_blocks<Tr, K, K, true>(a, kRowBlocks);
-  else dwconv_small_plane_blocks<Tr, K, K, false>(a, kRowBlocks);
+  if (a.W + a.pl > Tr::L) dwconv_small_plane_blocks<Tr, K, K, kSt, true>(a, kRowBlocks);
+  else dwconv_small_plane_blocks<Tr, K, K, kSt, false>(a, kRowBlocks);
   return true;
 }
 
@@ -366,6 +385,16 @@ void dwconv_small_plane(const DwConvSmallPlaneArgs<typename Tr::T>& a) {
       dwconv_small_plane_square<Tr, 7>(a))
     return;
   dwconv_small_plane_any<Tr>(a);
+}
+
+// The same at stride 2 (both axes), 3x3, 5x5 and 7x7 only, output rows whose windows lie within
+// the pair of vectors from column -pl (2 * (Wo - 1) + S <= 2 * L): tap column s of an input
+// row is lanes s, s + 2, s + 4, ... of the pair, picked in registers (strided_columns).
+template <class Tr>
+void dwconv_small_plane_s2(const DwConvSmallPlaneArgs<typename Tr::T>& a) {
+  if (!(dwconv_small_plane_square<Tr, 3, 2>(a) || dwconv_small_plane_square<Tr, 5, 2>(a) ||
+        dwconv_small_plane_square<Tr, 7, 2>(a)))
+    __builtin_trap();  // the caller checks the kernel size (dwconv.h)
 }
 
 // The sum of v's B lanes, half onto half (log2 B adds deep; lane by lane the sum was one chain
@@ -576,13 +605,13 @@ void merge_pairs_masked(typename Tr::T* dst, int64_t dst_pitch, const typename T
 template <class T, int B>
 constexpr DwConvUkernel<T> dwconv_ukernel(const char* name) {
   return {name, dwconv_row<T, B>, dwconv_plane<T, B, 2>, copy_rows_blocks<T, B>, nullptr, 0,
-          dwconv_taps_dot<T, B>, split_pairs_blocks<T, B>, merge_pairs_blocks<T, B>};
+          dwconv_taps_dot<T, B>, split_pairs_blocks<T, B>, merge_pairs_blocks<T, B>, nullptr};
 }
 template <class T, int B, class Tr>
 constexpr DwConvUkernel<T> dwconv_ukernel_masked(const char* name) {
   return {name, dwconv_row<T, B>, dwconv_plane<T, B, 4>, copy_rows_masked<Tr>,
           dwconv_small_plane<Tr>, Tr::L, dwconv_taps_dot<T, B>, split_pairs_masked<Tr>,
-          merge_pairs_masked<Tr>};
+          merge_pairs_masked<Tr>, dwconv_small_plane_s2<Tr>};
 }
 
 }  // namespace
