@@ -256,7 +256,10 @@ inline const T* plane_element(const DwConvSmallPlaneArgs<T>& a, int64_t q, int64
 // each output row loaded each of its 9 taps, most of them split across cache lines (dw_512@14
 // at N=1: 0.036 -> 0.024 ms, at N=8: 0.293 -> 0.254 on one thread). kRows output rows at a
 // time, kRows independent FMA chains; rows outside the plane load nothing (an all-clear mask
-// reads no memory), rows past the output are not stored.
+// reads no memory), rows past the output are not stored. At stride kSt = 2 (both axes) the
+// block's kRows output rows read (kRows - 1) * 2 + kR input rows, output row u taking kernel
+// row r from input row 2u + r, and tap column s is lanes s, s + 2, ... of the pair
+// (strided_columns).
 template <class Tr, int kR, int kS, int kSt, int kRows, bool kHi>
 void dwconv_small_plane_rows(const DwConvSmallPlaneArgs<typename Tr::T>& args) {
   using T = typename Tr::T;
