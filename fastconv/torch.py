@@ -153,6 +153,11 @@ def _conv_transpose2d_backward(ctx, grad):
     input, weight = ctx.saved_tensors
     grad = grad.contiguous()
     needs = ctx.needs_input_grad
+    if grad.numel() == 0:  # an empty output (a size of 0): nothing flows back
+        return (torch.zeros_like(input) if needs[0] else None,
+                torch.zeros_like(weight) if needs[1] else None,
+                torch.zeros(weight.shape[1] * ctx.conv[3], dtype=weight.dtype)
+                if ctx.has_bias and needs[2] else None, None, None, None, None, None)
     over_h, over_w = ctx.overhang
     grad_input = conv2d(grad, weight, None, *ctx.conv) if needs[0] else None
     if grad_input is not None and (over_h or over_w):

@@ -122,6 +122,16 @@ def test_max_pool_windows_wholly_in_padding(shape, kernel, padding, dilation):
         fc.grad.max_pool2d_input(np.ones_like(y), pool.indices, shape)
 
 
+def test_conv_transpose_with_an_empty_output():
+    """An output size of 0 (as PyTorch allows): an empty output, and nothing flows back."""
+    layer = nn.ConvTranspose2d(4, 3, (1, 2), stride=(2, 3), padding=(1, 0), output_padding=(1, 2))
+    x = random_input((2, 4, 1, 17)).astype(np.float32)
+    y = layer(x)
+    assert y.shape == (2, 3, 0, 52)
+    np.testing.assert_array_equal(layer.backward(np.ones_like(y)), np.zeros_like(x))
+    assert not layer.weight.grad.any() and not layer.bias.grad.any()
+
+
 def test_dropout_gradient_and_scaling():
     module = make("Dropout", (0.3,), {})
     x = random_input((50, 40))

@@ -122,6 +122,19 @@ def test_max_pool_windows_wholly_in_padding(dilated):
     torch.library.opcheck(torch.ops.fastconv.max_pool2d_backward, grad_args)
 
 
+def test_conv_transpose_with_an_empty_output():
+    """An output size of 0: an empty output, as PyTorch's (in float32; its float64 path
+    raises), and zero gradients."""
+    f32 = dict(dtype=torch.float32, grad=True)
+    x, w, b = _t(2, 4, 1, 17, **f32), _t(4, 3, 1, 2, **f32), _t(3, **f32)
+    y = fct.conv_transpose2d(x, w, b, [2, 3], [1, 0], [1, 2], 1, [1, 1])
+    assert y.shape == F.conv_transpose2d(x.detach(), w.detach(), b.detach(), stride=(2, 3),
+                                         padding=(1, 0), output_padding=(1, 2)).shape
+    y.sum().backward()
+    for t in (x, w, b):
+        torch.testing.assert_close(t.grad, torch.zeros_like(t))
+
+
 @pytest.mark.parametrize("module", [
     nn.Conv2d(3, 4, 3, stride=2, padding=1, bias=False),
     nn.Conv2d(4, 4, 4, padding="same", groups=2),                 # even kernel: uneven pads

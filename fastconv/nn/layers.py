@@ -151,6 +151,8 @@ class ConvTranspose2d(Module):
         # with output_padding >= stride that convolution outputs rows (columns) past the input's
         # end, zeros of the input whose gradient is dropped
         g = np.ascontiguousarray(grad)
+        if g.size == 0:  # an empty output (a size of 0, as PyTorch allows): nothing flows back
+            return np.zeros_like(self.x)
         over = [shapes.conv_transpose_overhang(s, o)
                 for s, o in zip(self.stride, self.output_padding)]
         if trains(self.weight):
