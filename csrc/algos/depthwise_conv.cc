@@ -391,12 +391,11 @@ PhaseAxes phase_axes(int64_t X, int64_t O, int64_t R, int64_t stride, int64_t pa
 // by phases 0.50-0.57x as fast with 3x3 and 512 channels, 0.70-0.79x with 5x5 and 7x7; 28x28
 // maps, 5x5, 1.6-1.7x faster), and a 3x3 whose phases are at most 8 columns wide elsewhere
 // (AVX2, 512 channels at 14x14: by phases 0.71-0.82x as fast).
-bool input_by_phases(const Conv2dParams& p, int64_t small_plane_width) {
+bool input_goes_by_phases(const Conv2dParams& p, int64_t small_plane_width) {
   if (!(p.sh > 1 || p.sw > 1) || p.dh != 1 || p.dw != 1 || p.C != p.groups ||
       p.K != p.groups || p.sh > kMaxPhaseStride || p.sw > kMaxPhaseStride)
     return false;
-  const bool compiled = p.R == p.S && (p.R == 3 || p.R == 5 || p.R == 7);
-  if (compiled && p.W <= small_plane_width) return false;
+  if (ukernels::dwconv_small_plane_compiled(p.R, p.S) && p.W <= small_plane_width) return false;
   return !(p.R == 3 && p.S == 3 && (p.W + p.sw - 1) / p.sw <= 8);
 }
 
@@ -451,8 +450,8 @@ void interleave_phases(const DwConvUkernel<T>& uk, const Conv2dParams& p, const 
 // (By the plane kernel, which works a row in vectors of 16, 8, 4, ..., phases 28 wide ran
 // slower than the zero-inserted path.)
 template <class T>
-void input_by_phases(const Conv2dParams& p, const T* gy, const T* w, const T* bias, T* dx) {
-  const DwConvUkernel<T>& uk = pick_ukernel<T>();
+void input_by_phases(const DwConvUkernel<T>& uk, const Conv2dParams& p, const T* gy, const T* w,
+                     const T* bias, T* dx) {
   const PhaseAxes rows = phase_axes(p.H, p.Ho, p.R, p.sh, p.pt);
   const PhaseAxes cols = phase_axes(p.W, p.Wo, p.S, p.sw, p.pl);
   const int64_t phases = p.sh * p.sw;
@@ -544,8 +543,8 @@ void depthwise_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, cons
                             T* dx) {
   if (p.N == 0) return;
   const DwConvUkernel<T>& uk = pick_ukernel<T>();
-  if (input_by_phases(p, uk.small_plane ? uk.small_plane_max_width : 0)) {
-    input_by_phases(p, gy, w, bias, dx);
+  if (input_goes_by_phases(p, uk.small_plane ? uk.small_plane_max_width : 0)) {
+    input_by_phases(uk, p, gy, w, bias, dx);
     return;
   }
   Conv2dParams q = input_as_forward(p);
@@ -565,8 +564,8 @@ void depthwise_conv2d_input(const Conv2dParams& p, const T* gy, const T* w, cons
     depthwise_conv2d_forward(q, gy, wq, bias, dx);
     return;
   }
-  // Otherwise strided (dilated, several channels per group, or where input_by_phases found zero
-  // insertion faster): a few images at a time, so the zero-inserted copy (stride^2 times
+  // Otherwise strided (dilated, several channels per group, or where input_goes_by_phases found
+  // zero insertion faster): a few images at a time, so the zero-inserted copy (stride^2 times
   // grad_output's size) stays within kUpsampledChunkBytes (or one image).
   constexpr int64_t kUpsampledChunkBytes = 8 << 20;
   const int64_t up = q.H * q.W, plane = p.Ho * p.Wo;

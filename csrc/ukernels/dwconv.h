@@ -87,16 +87,21 @@ struct DwConvUkernel {
   void (*merge_pairs)(T* dst, int64_t dst_pitch, const T* even, int64_t even_pitch,
                       const T* odd, int64_t odd_pitch, int64_t rows, int64_t n);
   // small_plane at stride 2 along both axes (output (i, j) reads xq[2i + r - pt][2j + s - pl]);
-  // null where small_plane is. Takes 3x3, 5x5 and 7x7 kernels only, with
-  // dwconv_small_plane_s2_fits.
+  // null where small_plane is. Takes what dwconv_small_plane_s2_fits allows.
   void (*small_plane_s2)(const DwConvSmallPlaneArgs<T>&);
 };
+
+// The kernel sizes the small-plane kernels are compiled for (small_plane reads the others'
+// sizes at run time; small_plane_s2 takes only these).
+inline bool dwconv_small_plane_compiled(int64_t R, int64_t S) {
+  return R == S && (R == 3 || R == 5 || R == 7);
+}
 
 // Whether small_plane_s2 takes a kernel S columns wide over outputs Wo wide (lanes: the
 // ISA's, small_plane_max_width): each output row's windows lie within two vectors of its input
 // row.
 inline bool dwconv_small_plane_s2_fits(int64_t R, int64_t S, int64_t Wo, int64_t lanes) {
-  return R == S && (R == 3 || R == 5 || R == 7) && 2 * (Wo - 1) + S <= 2 * lanes;
+  return dwconv_small_plane_compiled(R, S) && 2 * (Wo - 1) + S <= 2 * lanes;
 }
 inline constexpr int64_t kDwConvSmallPlaneMaxS = 8;
 

@@ -382,6 +382,7 @@ inline bool dwconv_small_plane_square(const DwConvSmallPlaneArgs<typename Tr::T>
   return true;
 }
 
+// The sizes here are dwconv_small_plane_compiled's (dwconv.h).
 template <class Tr>
 void dwconv_small_plane(const DwConvSmallPlaneArgs<typename Tr::T>& a) {
   if (dwconv_small_plane_square<Tr, 3>(a) || dwconv_small_plane_square<Tr, 5>(a) ||
