@@ -182,3 +182,30 @@ def test_bench_winograd_runs(capsys):
             torch.set_num_threads(before[1])
     printed = capsys.readouterr().out
     assert "cifar_3-16_3x3@32" in printed and "winograd" in printed
+
+
+@pytest.mark.parametrize("layer, op", [("odd_7-5_3x3s2@13x17", "fwd"),
+                                       ("odd_7-5_3x3s2@13x17", "input"),
+                                       ("odd_7-5_3x3s2@13x17", "weight"),
+                                       ("dcgan_g5_64-3@32", "fwd")])
+def test_ab_builds_compares_two_loaded_builds(layer, op, capsys):
+    """benchmarks/ab_builds.py loads the same build twice as two modules and times them in
+    turns (smoke test: two rounds; it exits if the builds' results differ)."""
+    from fastconv import _dispatch
+    if _dispatch._core is None:
+        pytest.skip("needs the compiled extension")
+    ab_builds = _load_benchmark("ab_builds")
+    so = _dispatch._core.__file__
+    ab_builds.main([so, so, "--layers", layer, "--batch", "1", "--threads", "1", "--op", op,
+                    "--rounds", "2", "--min-time", "0.001"])
+    table = capsys.readouterr().out.splitlines()
+    rows = [line for line in table if line.startswith(layer)]
+    assert len(rows) == 2 and rows[0].split()[-1] == "1"
+
+
+def test_ab_builds_needs_two_existing_builds(tmp_path):
+    ab_builds = _load_benchmark("ab_builds")
+    with pytest.raises(SystemExit):
+        ab_builds.main([str(tmp_path / "only.so")])
+    with pytest.raises(SystemExit):
+        ab_builds.main([str(tmp_path / "a.so"), str(tmp_path / "b.so")])
