@@ -209,3 +209,18 @@ def test_ab_builds_needs_two_existing_builds(tmp_path):
         ab_builds.main([str(tmp_path / "only.so")])
     with pytest.raises(SystemExit):
         ab_builds.main([str(tmp_path / "a.so"), str(tmp_path / "b.so")])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--layers", "dcgan_g5_64-3@32", "--op", "weight"], "takes a convolution"),
+    (["--layers", "r50_1x1_64-256@56", "--algorithm", "winograd"], "does not support"),
+])
+def test_ab_builds_says_why_it_cannot_run(args, message):
+    from fastconv import _dispatch
+    if _dispatch._core is None:
+        pytest.skip("needs the compiled extension")
+    ab_builds = _load_benchmark("ab_builds")
+    so = _dispatch._core.__file__
+    with pytest.raises(SystemExit) as exit_info:
+        ab_builds.main([so, so, "--batch", "1", "--rounds", "1", *args])
+    assert message in str(exit_info.value.code)
