@@ -279,3 +279,32 @@ def test_last_round_blocks_split_between_threads(cpp, threads):
     for alg in ("winograd_f4", "winograd_f2"):
         y = fc.conv2d(x, wt, None, 1, 1, algorithm=alg, backend=cpp)
         assert_close(y, ref, mag, np.float32, rtol=rtol_for(alg, np.float32), what=alg)
+
+
+def test_plans_take_winograd_from_16_tiles(cpp):
+    """A plan transforms its filters once, so its "auto" drops the per-call transform rule (32
+    tiles) for kWinogradPreparedMinTiles: 32 channels on 7x7 maps, one image (16 F(2x2) tiles),
+    go to Winograd in a plan and to im2col in a call; 5x5 maps (9 tiles per image) stay with
+    im2col in both until the batch brings 16 tiles (4 images, whichever tile the ISA level's
+    GEMM width makes "winograd" pick), and the plan chooses again per batch."""
+    def pick(n, hw, prepared):
+        return _dispatch._core.select_conv2d("forward", n, 32, hw, hw, 32, 3, 3, 1, 1, 1, 1, 1, 1,
+                                             1, 1, 1, "auto", weights_prepared=prepared)
+    assert pick(1, 7, False)[0] == "im2col" and "too few tiles" in pick(1, 7, False)[1]
+    assert pick(1, 7, True)[0] == "winograd"
+    name, why = pick(1, 5, True)
+    assert name == "im2col" and "fewer than 16 tiles" in why
+    assert pick(4, 5, True)[0] == "winograd"
+
+    wt, b = random((32, 32, 3, 3), np.float32, 40), random((32,), np.float32, 41)
+    plan = fc.Conv2dPlan(wt, b, 1, 1, backend=cpp, input_hw=(5, 5))
+    assert plan.algorithm == "im2col"
+    f64 = lambda a: a.astype(np.float64)
+    for n, expected in ((4, "winograd"), (1, "im2col"), (4, "winograd")):
+        x = random((n, 32, 5, 5), np.float32, 42 + n)
+        y = plan(x)
+        assert plan.algorithm == expected, plan.why
+        ref = fc.conv2d(f64(x), f64(wt), f64(b), 1, 1, backend="reference")
+        mag = fc.conv2d(np.abs(f64(x)), np.abs(f64(wt)), np.abs(f64(b)), 1, 1, backend="reference")
+        assert_close(y, ref, mag, np.float32, rtol=rtol_for(expected, np.float32),
+                     what=f"plan at N={n} ({expected})")

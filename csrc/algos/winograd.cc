@@ -360,23 +360,26 @@ int64_t winograd_columns(const Conv2dParams& q, int m, bool weights_cached) {
 }
 
 // GEMM columns of the better of F(2x2, 2x2) and F(4x4, 2x2) over N images of Ho x Wo
-// outputs, the filter transform of the call counted (as in winograd_columns).
-int64_t kernel2_columns(int64_t N, int64_t Ho, int64_t Wo) {
+// outputs, the filter transform of the call counted unless the weights were transformed
+// earlier (as in winograd_columns).
+int64_t kernel2_columns(int64_t N, int64_t Ho, int64_t Wo, bool weights_cached) {
   Conv2dParams q;
   q.N = N;
   q.Ho = Ho;
   q.Wo = Wo;
   q.R = q.S = 2;
-  return min64(winograd_columns(q, 2, false), winograd_columns(q, 4, false));
+  return min64(winograd_columns(q, 2, weights_cached), winograd_columns(q, 4, weights_cached));
 }
 
 // "auto" on a 4x4 stride-2 conv (p) on its space-to-depth phases, forward (one 2x2 conv over
 // four phase channels per channel) or input gradient (four 2x2 convs, one per phase of dx):
-// taken when the better 2x2 tile's multiplies, the call's filter transform counted, are fewer
-// than the 4x4 kernel's 16 per output. Measured at N=8 (wall clock, one / two threads):
+// taken when the better 2x2 tile's multiplies, the call's filter transform counted (unless the
+// filters were transformed earlier: weights_cached), are fewer than the 4x4 kernel's 16 per
+// output. Measured at N=8 (wall clock, one / two threads):
 // dcgan_d2 2.28 / 1.33 ms against direct's 4.06 / 2.00, dcgan_d3 2.87 / 1.90 against im2col's
 // 4.12 / 2.09; at N=1 dcgan_d3 (16 tiles, declined) 1.02 against 0.52.
-const char* space_to_depth_auto_declines(const Conv2dParams& p, bool input_grad) {
+const char* space_to_depth_auto_declines(const Conv2dParams& p, bool input_grad,
+                                         bool weights_cached) {
   const int64_t Cg = p.C / p.groups, Kg = p.K / p.groups;
   if ((input_grad ? Cg : 4 * Cg) < kWinogradAutoMinChannels || Kg < kWinogradAutoMinChannels)
     return "fewer than 32 channels per group: the direct kernels are faster";
@@ -384,31 +387,48 @@ const char* space_to_depth_auto_declines(const Conv2dParams& p, bool input_grad)
   if (input_grad) {
     for (int64_t a = 0; a < 2; ++a)
       for (int64_t b = 0; b < 2; ++b)
-        columns += kernel2_columns(p.N, (p.H - a + 1) / 2, (p.W - b + 1) / 2);
+        columns += kernel2_columns(p.N, (p.H - a + 1) / 2, (p.W - b + 1) / 2, weights_cached);
   } else {
-    columns = 4 * kernel2_columns(p.N, p.Ho, p.Wo);
+    columns = 4 * kernel2_columns(p.N, p.Ho, p.Wo, weights_cached);
   }
   if (columns >= 16 * p.N * p.Ho * p.Wo)
-    return "4x4 stride 2: Winograd on the phases does no fewer multiplies than the 4x4 "
-           "kernel once the filter transform of the call is counted (too few tiles)";
+    return weights_cached
+               ? "4x4 stride 2: Winograd on the phases does no fewer multiplies than the 4x4 "
+                 "kernel (too few tiles)"
+               : "4x4 stride 2: Winograd on the phases does no fewer multiplies than the 4x4 "
+                 "kernel once the filter transform of the call is counted (too few tiles)";
+  return nullptr;
+}
+
+// winograd_auto_declines and winograd_prepared_auto_declines: the same channel rule, and a
+// least number of tiles (with the tile each would run) that differs with who transforms the
+// filters.
+const char* auto_declines(const Conv2dParams& dilated, bool weights_cached) {
+  if (winograd_on_space_to_depth(dilated))
+    return space_to_depth_auto_declines(dilated, false, weights_cached);
+  const Conv2dParams p = winograd_phase_params(dilated);
+  if (p.C / p.groups < kWinogradAutoMinChannels || p.K / p.groups < kWinogradAutoMinChannels)
+    return "fewer than 32 channels per group: the direct kernels are faster";
+  const int m = winograd_default_tile(p, weights_cached);
+  const int64_t tiles = p.N * tile_count(p.Ho, m) * tile_count(p.Wo, m);
+  if (!weights_cached && tiles < kWinogradFilterTransformColumns)
+    return "too few tiles to repay the filter transform of a call";
+  if (weights_cached && tiles < kWinogradPreparedMinTiles)
+    return "fewer than 16 tiles: reading the transformed filters costs more than the "
+           "multiplies they save";
   return nullptr;
 }
 
 }  // namespace
 
-const char* winograd_auto_declines(const Conv2dParams& dilated) {
-  if (winograd_on_space_to_depth(dilated)) return space_to_depth_auto_declines(dilated, false);
-  const Conv2dParams p = winograd_phase_params(dilated);
-  if (p.C / p.groups < kWinogradAutoMinChannels || p.K / p.groups < kWinogradAutoMinChannels)
-    return "fewer than 32 channels per group: the direct kernels are faster";
-  const int m = winograd_default_tile(p, false);
-  if (p.N * tile_count(p.Ho, m) * tile_count(p.Wo, m) < kWinogradFilterTransformColumns)
-    return "too few tiles to repay the filter transform of a call";
-  return nullptr;
+const char* winograd_auto_declines(const Conv2dParams& p) { return auto_declines(p, false); }
+
+const char* winograd_prepared_auto_declines(const Conv2dParams& p) {
+  return auto_declines(p, true);
 }
 
 const char* winograd_input_auto_declines(const Conv2dParams& p) {
-  if (winograd_on_space_to_depth(p)) return space_to_depth_auto_declines(p, true);
+  if (winograd_on_space_to_depth(p)) return space_to_depth_auto_declines(p, true, false);
   return winograd_auto_declines(winograd_input_params(p));
 }
 

@@ -32,8 +32,8 @@
 // 36/16 against 16/4), so small channel counts are no reason for F(2x2) here; F(2x2)'s merit
 // there is accuracy (no worse than direct), on request. "winograd_f2" / "winograd_f4" force a
 // tile.
-// A plan transforms its weights for the tile of the input size it runs (again if a later size
-// needs the other tile).
+// A plan transforms its weights for the tile of the batch and input size it runs (again if a
+// later size needs the other tile).
 //
 // Accuracy: F(4x4) amplifies rounding errors through its transform constants (up to 8 in A,
 // 5 in B, 1/24 in G); README.md gives the measured error of each tile size.
@@ -55,6 +55,14 @@ inline constexpr int64_t kWinogradAutoMinChannels = 32;
 // (measured: 512x512 filters F(4x4) in 2.7 ms on one core, about 38 cycles per filter pair,
 // against 72 flops per pair per tile in the GEMMs at ~55 flop/cycle).
 inline constexpr int64_t kWinogradFilterTransformColumns = 32;
+// A plan's Winograd calls need at least this many tiles (with the tile "winograd" picks for
+// transformed-once filters). Measured on one thread, Winograd's time over im2col's, with a
+// plan's calls back to back: 16 tiles 0.65-0.71 (256 and 512 channels on 7x7 maps, N=1), 9
+// tiles 1.23 (512 on 5x5), 4-8 tiles 1.08-1.85 (64-512 channels on 2x2 to 4x4 maps); with every
+// algorithm's plan called in turn, so each finds its filters evicted by the others' as in a
+// network (benchmarks/auto_choice.py --plan): 16-18 tiles 0.47-1.18 (32-512 channels), 32 and
+// more 0.53-0.92.
+inline constexpr int64_t kWinogradPreparedMinTiles = 16;
 
 // Why Winograd cannot run this shape (nullptr: it can): 3x3, stride 1; a dilation d > 1 when
 // the image size and padding are multiples of d (the conv then runs on the d*d phase images);
@@ -74,6 +82,10 @@ ops::Conv2dParams winograd_phase_params(const ops::Conv2dParams& p);
 // tiles: 1.6x slower than direct on AVX-512, 1.2x slower than im2col on AVX2; at N=8, 32 F(4x4)
 // tiles, 1.5x faster than im2col on AVX2; benchmarks/auto_choice.py).
 const char* winograd_auto_declines(const ops::Conv2dParams& p);
+// The same for a plan, whose filters are transformed once: no call pays for the transform, but
+// every call reads the transformed filters (36/9 the weights in F(4x4), 16/9 in F(2x2)) from
+// wherever they lie, L3 or memory, which only enough tiles repay (kWinogradPreparedMinTiles).
+const char* winograd_prepared_auto_declines(const ops::Conv2dParams& p);
 // The same for the input gradient of p (a forward conv), judged on the conv it runs.
 const char* winograd_input_auto_declines(const ops::Conv2dParams& p);
 // The output tile size m (2 or 4) that algorithm "winograd" uses for p, 3x3 or 2x2 kernels

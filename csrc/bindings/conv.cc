@@ -162,7 +162,8 @@ void register_conv(py::module_& m) {
       "select_conv2d",
       [](const std::string& op, int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t R,
          int64_t S, int64_t sh, int64_t sw, int64_t pt, int64_t pb, int64_t pl, int64_t pr,
-         int64_t dh, int64_t dw, int64_t groups, const std::string& algorithm) {
+         int64_t dh, int64_t dw, int64_t groups, const std::string& algorithm,
+         bool weights_prepared) {
         const Conv2dOp which = op == "forward"      ? Conv2dOp::forward
                                : op == "input_grad" ? Conv2dOp::input_grad
                                : op == "weight_grad"
@@ -173,10 +174,15 @@ void register_conv(py::module_& m) {
         p.N = N; p.C = C; p.H = H; p.W = W; p.K = K; p.R = R; p.S = S;
         ops::finish_params(p);
         std::string why;
-        const ops::Conv2dAlgo& a = ops::select_conv2d(which, p, algorithm, &why);
+        const ops::Conv2dAlgo& a = ops::select_conv2d(which, p, algorithm, &why, weights_prepared);
         return py::make_tuple(std::string(a.name), why);
       },
-      "(algorithm, why) the op would run for these sizes: introspection for benchmarks and tests.");
+      py::arg("op"), py::arg("N"), py::arg("C"), py::arg("H"), py::arg("W"), py::arg("K"),
+      py::arg("R"), py::arg("S"), py::arg("sh"), py::arg("sw"), py::arg("pt"), py::arg("pb"),
+      py::arg("pl"), py::arg("pr"), py::arg("dh"), py::arg("dw"), py::arg("groups"),
+      py::arg("algorithm"), py::arg("weights_prepared") = false,
+      "(algorithm, why) the op would run for these sizes: introspection for benchmarks and tests "
+      "(weights_prepared: as a Conv2dPlan chooses, its weights prepared once).");
   m.def(
       "winograd_tile",
       [](int64_t C, int64_t K, int64_t groups, int64_t H, int64_t W, bool weights_cached) {

@@ -1,6 +1,7 @@
 // _core.Conv2dPlan: a forward convolution with its weights packed once (fastconv.Conv2dPlan wraps
 // it after validating the arguments). The algorithm is chosen for an input size (the hint given
-// at construction, then each call's size; the choice is cached per size), weights are packed
+// at construction, then each call's batch and size; the choice is cached per batch and size, and
+// "auto" judges it with the weights prepared once: ops::select_conv2d), weights are packed
 // the first time an algorithm that packs them is chosen, and calls reuse the per-thread
 // workspaces, so the only allocation per call is the output array.
 #include <pybind11/numpy.h>
@@ -65,10 +66,13 @@ class Conv2dPlanCore {
   std::string why() const { return why_; }
 
  private:
-  // Selects the algorithm for p's sizes (once per distinct input size) and packs for it.
+  // Selects the algorithm for p's sizes (once per distinct batch and input size; "auto" judges
+  // with the weights prepared once, so Winograd owes no filter transform per call) and packs
+  // for it. The packed weights of every algorithm chosen so far are kept.
   void choose(const Conv2dParams& p) {
-    if (algo_ && p.H == chosen_h_ && p.W == chosen_w_) return;
-    algo_ = &ops::select_conv2d(ops::Conv2dOp::forward, p, requested_, &why_);
+    if (algo_ && p.N == chosen_n_ && p.H == chosen_h_ && p.W == chosen_w_) return;
+    algo_ = &ops::select_conv2d(ops::Conv2dOp::forward, p, requested_, &why_, true);
+    chosen_n_ = p.N;
     chosen_h_ = p.H;
     chosen_w_ = p.W;
     if (std::string(algo_->name) == "im2col") {
@@ -132,7 +136,7 @@ class Conv2dPlanCore {
 
   Conv2dParams p_;
   std::string requested_;
-  int64_t chosen_h_ = 0, chosen_w_ = 0;
+  int64_t chosen_n_ = 0, chosen_h_ = 0, chosen_w_ = 0;
   py::dtype dtype_;
   bool is_f32_ = true;
   const ops::Conv2dAlgo* algo_ = nullptr;

@@ -194,6 +194,9 @@ const char* winograd_declines(const Conv2dParams& p) { return algos::winograd_de
 const char* winograd_auto_declines(const Conv2dParams& p) {
   return algos::winograd_auto_declines(p);
 }
+const char* winograd_prepared_auto_declines(const Conv2dParams& p) {
+  return algos::winograd_prepared_auto_declines(p);
+}
 const char* explicit_only(const Conv2dParams&) { return "only on explicit request"; }
 // F(6x6) takes 3x3 kernels only (2x2 ones have F(2x2, 2x2) and F(4x4, 2x2)).
 const char* winograd_f6_declines(const Conv2dParams& p) {
@@ -219,7 +222,7 @@ const std::vector<Conv2dAlgo> kForward = {
     {"depthwise", depthwise_declines, {run_depthwise_forward<float>},
      {run_depthwise_forward<double>}, nullptr},
     {"winograd", winograd_declines, {run_winograd_forward<float, 0>},
-     {run_winograd_forward<double, 0>}, winograd_auto_declines},
+     {run_winograd_forward<double, 0>}, winograd_auto_declines, winograd_prepared_auto_declines},
     {"im2col", im2col_declines, {run_im2col_forward<float>}, {run_im2col_forward<double>},
      im2col_forward_auto_declines},
     {"direct", direct_declines, {run_direct_forward<float>}, {run_direct_forward<double>}},
@@ -278,14 +281,19 @@ std::vector<std::string> conv2d_algorithm_names() {
 }
 
 const Conv2dAlgo& select_conv2d(Conv2dOp op, const Conv2dParams& p, const std::string& algorithm,
-                                std::string* why_chosen) {
+                                std::string* why_chosen, bool weights_prepared) {
   const std::vector<Conv2dAlgo>& list = conv2d_candidates(op);
   std::string available, reasons;
   for (const Conv2dAlgo& a : list) {
     available += (available.empty() ? "'" : ", '") + std::string(a.name) + "'";
     if (algorithm != "auto" && algorithm != a.name) continue;
     const char* why = a.decline_reason(p);
-    if (!why && algorithm == "auto" && a.auto_decline_reason) why = a.auto_decline_reason(p);
+    if (!why && algorithm == "auto") {
+      const auto objection = weights_prepared && a.prepared_auto_decline_reason
+                                 ? a.prepared_auto_decline_reason
+                                 : a.auto_decline_reason;
+      if (objection) why = objection(p);
+    }
     if (!why) {
       if (why_chosen) {
         if (algorithm != "auto")

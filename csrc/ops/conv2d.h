@@ -43,6 +43,9 @@ struct Conv2dAlgo {
   // Why "auto" should pass over a shape this candidate supports (another one is faster there);
   // nullptr = no objection. An explicit algorithm= request ignores it.
   const char* (*auto_decline_reason)(const Conv2dParams&) = nullptr;
+  // The same where the weights are prepared once for many calls (a plan), when that differs;
+  // nullptr = as auto_decline_reason.
+  const char* (*prepared_auto_decline_reason)(const Conv2dParams&) = nullptr;
 };
 
 // The candidates for op, in "auto" order.
@@ -51,7 +54,8 @@ const std::vector<Conv2dAlgo>& conv2d_candidates(Conv2dOp op);
 std::vector<std::string> conv2d_algorithm_names();
 // "auto" or a registered name; throws std::invalid_argument naming the choices or the reason.
 // With why != nullptr, also says why it chose it (and why earlier candidates declined).
+// weights_prepared: the choice is for a plan, which prepares the weights once for many calls.
 const Conv2dAlgo& select_conv2d(Conv2dOp op, const Conv2dParams& p, const std::string& algorithm,
-                                std::string* why = nullptr);
+                                std::string* why = nullptr, bool weights_prepared = false);
 
 }  // namespace fastconv::ops
