@@ -308,3 +308,27 @@ def test_plans_take_winograd_from_16_tiles(cpp):
         mag = fc.conv2d(np.abs(f64(x)), np.abs(f64(wt)), np.abs(f64(b)), 1, 1, backend="reference")
         assert_close(y, ref, mag, np.float32, rtol=rtol_for(expected, np.float32),
                      what=f"plan at N={n} ({expected})")
+
+
+def test_plan_called_from_threads_with_different_batches(cpp):
+    """One plan, two Python threads, batches that choose different algorithms and Winograd
+    tiles: each call runs what it chose (the kernels run without the GIL while the other thread
+    chooses), and every result is right."""
+    import concurrent.futures
+    wt = random((32, 32, 3, 3), np.float32, 50)
+    plan = fc.Conv2dPlan(wt, None, 1, 1, backend=cpp, input_hw=(5, 5))
+    f64 = lambda a: a.astype(np.float64)
+    inputs = {n: random((n, 32, 5, 5), np.float32, 50 + n) for n in (1, 4, 16)}
+    expected = {n: fc.conv2d(f64(x), f64(wt), None, 1, 1, backend="reference")
+                for n, x in inputs.items()}
+    bound = {n: rtol_for("winograd", np.float32) *
+             fc.conv2d(np.abs(f64(x)), np.abs(f64(wt)), None, 1, 1, backend="reference")
+             for n, x in inputs.items()}
+
+    def run(n):   # the worst error over the bound in 20 calls: at most 1 if all are right
+        return max(float((np.abs(plan(inputs[n]) - expected[n]) / bound[n]).max())
+                   for _ in range(20))
+
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        worst = list(pool.map(run, [1, 4, 16] * 4))
+    assert max(worst) <= 1, worst

@@ -29,7 +29,10 @@ struct PlanState {
   carray<T> bias;    // empty when there is no bias
   bool has_bias = false;
   algos::Im2colWeights<T> im2col;  // packed when the chosen algorithm is im2col
-  algos::WinogradWeights<T> winograd;  // transformed when it is a Winograd variant
+  // Transformed for tile m = 2, 4, 6 (index m / 2 - 1) when a Winograd variant first runs it;
+  // never transformed again, so a call running on one (without the GIL) is not disturbed by
+  // another call choosing for another batch or size.
+  algos::WinogradWeights<T> winograd[3];
 };
 
 class Conv2dPlanCore {
@@ -79,10 +82,12 @@ class Conv2dPlanCore {
       if (is_f32_ && f32_.im2col.groups.empty()) f32_.im2col.pack(p, f32_.weight.data());
       if (!is_f32_ && f64_.im2col.groups.empty()) f64_.im2col.pack(p, f64_.weight.data());
     }
-    // Winograd's tile may differ between input sizes: transform again only when it does.
+    // Winograd's tile may differ between batches and input sizes: each tile is transformed once.
     if (const int m = algos::winograd_named_tile(algo_->name, p)) {
-      if (is_f32_ && f32_.winograd.tile() != m) f32_.winograd.pack(p, f32_.weight.data(), m);
-      if (!is_f32_ && f64_.winograd.tile() != m) f64_.winograd.pack(p, f64_.weight.data(), m);
+      if (is_f32_ && f32_.winograd[m / 2 - 1].tile() != m)
+        f32_.winograd[m / 2 - 1].pack(p, f32_.weight.data(), m);
+      if (!is_f32_ && f64_.winograd[m / 2 - 1].tile() != m)
+        f64_.winograd[m / 2 - 1].pack(p, f64_.weight.data(), m);
     }
   }
 
@@ -114,6 +119,11 @@ class Conv2dPlanCore {
       throw py::value_error("Conv2dPlan: input channels do not match the weight");
     ops::finish_params(p);
     choose(p);
+    // What this call runs, fixed while the GIL is held: another thread's call may choose anew
+    // while this one computes.
+    const ops::Conv2dAlgo* algo = algo_;
+    const bool im2col = std::string(algo->name) == "im2col";
+    const int tile = algos::winograd_named_tile(algo->name, p);
     carray<T> y = empty<T>({p.N, p.K, p.Ho, p.Wo});
     const T* xp = x.data();
     const T* bp = st.has_bias ? st.bias.data() : nullptr;
@@ -121,14 +131,14 @@ class Conv2dPlanCore {
     {
       KernelScope scope;
       if (p.N == 0) {
-      } else if (std::string(algo_->name) == "im2col") {
+      } else if (im2col) {
         algos::im2col_conv2d_forward<T>(p, xp, st.im2col, bp, yp);
-      } else if (algos::winograd_named_tile(algo_->name, p)) {
-        algos::winograd_conv2d_forward<T>(p, xp, st.winograd, bp, yp);
+      } else if (tile) {
+        algos::winograd_conv2d_forward<T>(p, xp, st.winograd[tile / 2 - 1], bp, yp);
       } else if constexpr (std::is_same_v<T, float>) {
-        algo_->f32.fn(p, xp, st.weight.data(), bp, yp);
+        algo->f32.fn(p, xp, st.weight.data(), bp, yp);
       } else {
-        algo_->f64.fn(p, xp, st.weight.data(), bp, yp);
+        algo->f64.fn(p, xp, st.weight.data(), bp, yp);
       }
     }
     return std::move(y);
