@@ -24,7 +24,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import time
 
 import numpy as np
 
@@ -49,9 +48,9 @@ def load_builds(paths, directory):
     return modules
 
 
-def op_call(core, layer, op, n, algorithm):
-    """A zero-argument call of one build's binding for this layer, batch and op (a transposed
-    layer's forward is the input gradient of the conv it transposes)."""
+def builds_calls(cores, layer, op, n, algorithm):
+    """Per build, a zero-argument call of its binding for this layer, batch and op, all on the
+    same arrays (a transposed layer's forward is the input gradient of the conv it transposes)."""
     s = layer.shape
     x, w = layer.arrays(n)
     (sh, sw), (ph, pw), (dh, dw) = s.stride, s.pad, s.dilation
@@ -59,34 +58,15 @@ def op_call(core, layer, op, n, algorithm):
     if s.transpose:
         if op != "fwd":
             raise ValueError(f"{layer.name}: --op {op} takes a convolution, not a transposed one")
-        return lambda: core.conv2d_input(x, w, *s.out_hw(), *geometry, algorithm, None)
+        return [lambda c=c: c.conv2d_input(x, w, *s.out_hw(), *geometry, algorithm, None)
+                for c in cores]
     gy = np.random.default_rng(1).standard_normal((n, s.K, *s.out_hw())).astype(np.float32)
     if op == "fwd":
-        return lambda: core.conv2d(x, w, None, *geometry, algorithm)
+        return [lambda c=c: c.conv2d(x, w, None, *geometry, algorithm) for c in cores]
     if op == "input":
-        return lambda: core.conv2d_input(gy, w, s.H, s.W, *geometry, algorithm, None)
-    return lambda: core.conv2d_weight(x, gy, s.R, s.S, *geometry, algorithm)
-
-
-def time_paired(fns, rounds, min_time):
-    """Per function: seconds per call in each round, every function sampled once per round."""
-    calls = []
-    for fn in fns:
-        fn()
-        count, start = 0, time.perf_counter()
-        while time.perf_counter() - start < min_time:
-            fn()
-            count += 1
-        calls.append(max(1, count))
-    samples = [[] for _ in fns]
-    for r in range(rounds):
-        order = range(len(fns)) if r % 2 == 0 else reversed(range(len(fns)))
-        for i in order:
-            start = time.perf_counter()
-            for _ in range(calls[i]):
-                fns[i]()
-            samples[i].append((time.perf_counter() - start) / calls[i])
-    return samples
+        return [lambda c=c: c.conv2d_input(gy, w, s.H, s.W, *geometry, algorithm, None)
+                for c in cores]
+    return [lambda c=c: c.conv2d_weight(x, gy, s.R, s.S, *geometry, algorithm) for c in cores]
 
 
 def main(argv=None):
@@ -119,7 +99,7 @@ def main(argv=None):
                     for core in cores:
                         core.set_num_threads(t)
                     try:  # a transposed layer's gradients, or an algorithm that declines
-                        fns = [op_call(core, layer, a.op, n, a.algorithm) for core in cores]
+                        fns = builds_calls(cores, layer, a.op, n, a.algorithm)
                         ref = fns[0]()
                     except ValueError as e:
                         sys.exit(f"{layer.name} N={n}: {e}")
@@ -128,7 +108,8 @@ def main(argv=None):
                         if got.shape != ref.shape or not np.allclose(got, ref, rtol=1e-4,
                                                                      atol=1e-4 * np.abs(ref).max()):
                             sys.exit(f"{name} disagrees with {names[0]} on {layer.name} N={n}")
-                    samples = time_paired(fns, a.rounds, a.min_time)
+                    timed = bench.time_interleaved(dict(zip(names, fns)), a.rounds, a.min_time)
+                    samples = [timed[name]["samples"] for name in names]
                     for name, s in zip(names, samples):
                         rows.append({"layer": layer.name, "N": n, "threads": t, "build": name,
                                      "median ms": statistics.median(s) * 1e3,

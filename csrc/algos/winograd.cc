@@ -413,6 +413,7 @@ const char* auto_declines(const Conv2dParams& dilated, bool weights_cached) {
   const int64_t tiles = p.N * tile_count(p.Ho, m) * tile_count(p.Wo, m);
   if (!weights_cached && tiles < kWinogradFilterTransformColumns)
     return "too few tiles to repay the filter transform of a call";
+  static_assert(kWinogradPreparedMinTiles == 16, "the reason below names the threshold");
   if (weights_cached && tiles < kWinogradPreparedMinTiles)
     return "fewer than 16 tiles: reading the transformed filters costs more than the "
            "multiplies they save";

@@ -29,10 +29,11 @@ struct PlanState {
   carray<T> bias;    // empty when there is no bias
   bool has_bias = false;
   algos::Im2colWeights<T> im2col;  // packed when the chosen algorithm is im2col
-  // Transformed for tile m = 2, 4, 6 (index m / 2 - 1) when a Winograd variant first runs it;
-  // never transformed again, so a call running on one (without the GIL) is not disturbed by
-  // another call choosing for another batch or size.
-  algos::WinogradWeights<T> winograd[3];
+  // Transformed for tile m = 2, 4, 6 when a Winograd variant first runs it; never transformed
+  // again, so a call running on one (without the GIL) is not disturbed by another call
+  // choosing for another batch or size.
+  algos::WinogradWeights<T> winograd_tiles[3];
+  algos::WinogradWeights<T>& winograd(int m) { return winograd_tiles[m / 2 - 1]; }
 };
 
 class Conv2dPlanCore {
@@ -84,10 +85,8 @@ class Conv2dPlanCore {
     }
     // Winograd's tile may differ between batches and input sizes: each tile is transformed once.
     if (const int m = algos::winograd_named_tile(algo_->name, p)) {
-      if (is_f32_ && f32_.winograd[m / 2 - 1].tile() != m)
-        f32_.winograd[m / 2 - 1].pack(p, f32_.weight.data(), m);
-      if (!is_f32_ && f64_.winograd[m / 2 - 1].tile() != m)
-        f64_.winograd[m / 2 - 1].pack(p, f64_.weight.data(), m);
+      if (is_f32_ && f32_.winograd(m).tile() != m) f32_.winograd(m).pack(p, f32_.weight.data(), m);
+      if (!is_f32_ && f64_.winograd(m).tile() != m) f64_.winograd(m).pack(p, f64_.weight.data(), m);
     }
   }
 
@@ -134,7 +133,7 @@ class Conv2dPlanCore {
       } else if (im2col) {
         algos::im2col_conv2d_forward<T>(p, xp, st.im2col, bp, yp);
       } else if (tile) {
-        algos::winograd_conv2d_forward<T>(p, xp, st.winograd[tile / 2 - 1], bp, yp);
+        algos::winograd_conv2d_forward<T>(p, xp, st.winograd(tile), bp, yp);
       } else if constexpr (std::is_same_v<T, float>) {
         algo->f32.fn(p, xp, st.weight.data(), bp, yp);
       } else {
