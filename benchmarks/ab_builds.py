@@ -33,15 +33,18 @@ from fastconv.bench import format_table
 
 
 def load_builds(paths, directory):
-    """Each shared object as a module of its own: copied under a distinct name first, since
-    the dynamic loader hands out an already loaded file again (by path) instead of a second
-    copy."""
+    """Each shared object as a module of its own: copied to a path of its own first, since the
+    dynamic loader hands out an already loaded file again (by path) instead of a second copy,
+    and imported under a module name of its own, since pybind11 (3.x) hands out the module it
+    made before under the same name (every build loaded as plain "_core" was the first one)."""
     modules = []
     for i, path in enumerate(paths):
         copy = os.path.join(directory, f"build{i}", os.path.basename(path))
         os.makedirs(os.path.dirname(copy))
         shutil.copy(path, copy)
-        spec = importlib.util.spec_from_file_location("_core", copy)
+        # The init function is found by the name's last part: PyInit__core for every build.
+        name = f"ab_builds_{os.path.basename(directory)}_{i}._core"
+        spec = importlib.util.spec_from_file_location(name, copy)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         modules.append(module)

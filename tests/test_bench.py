@@ -203,6 +203,25 @@ def test_ab_builds_compares_two_loaded_builds(layer, op, capsys):
     assert len(rows) == 2 and rows[0].split()[-1] == "1"
 
 
+def test_ab_builds_loads_each_build_as_a_module_of_its_own(tmp_path):
+    """Each build given is its own module, run from its own copy, also when the same file is
+    given twice and when builds are loaded again in the same process (pybind11 returned the
+    first module made under a name for every later one)."""
+    from fastconv import _dispatch
+    if _dispatch._core is None:
+        pytest.skip("needs the compiled extension")
+    ab_builds = _load_benchmark("ab_builds")
+    so = _dispatch._core.__file__
+    loaded = []
+    for run in ("first", "second"):
+        (tmp_path / run).mkdir()
+        loaded += ab_builds.load_builds([so, so], str(tmp_path / run))
+    assert len({id(module) for module in loaded}) == 4
+    assert len({module.__file__ for module in loaded}) == 4
+    assert all(module.__file__.startswith(str(tmp_path)) for module in loaded)
+    assert _dispatch._core not in loaded
+
+
 def test_ab_builds_needs_two_existing_builds(tmp_path):
     ab_builds = _load_benchmark("ab_builds")
     with pytest.raises(SystemExit):
