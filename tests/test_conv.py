@@ -341,13 +341,20 @@ def test_alternating_geometries_reuse_buffers_correctly(algorithm):
 
 
 # (N, C, H, W, multiplier, R, S, padding (t, b, l, r)) for depthwise convs whose output rows fit
-# one vector: on AVX-512 the planes are read in place with masked loads and written with masked
-# stores (16 float / 8 double lanes), several channels of an image per call.
+# one vector, or for 3x3, 5x5 and 7x7 up to 8 (in strips of one vector): on AVX-512 the planes
+# are read in place with masked loads and written with masked stores (16 float / 8 double
+# lanes), several channels of an image per call.
 SMALL_PLANE_CASES = [
     (3, 8, 14, 14, 1, 3, 3, (1, 1, 1, 1)),    # dw_512@14's shape; runs span images
     (2, 5, 16, 16, 1, 3, 3, (0, 0, 0, 0)),    # 14 wide, unpadded
     (1, 4, 14, 16, 1, 3, 3, (1, 1, 1, 1)),    # exactly 16 wide
-    (1, 3, 9, 17, 1, 3, 3, (1, 1, 1, 1)),     # 17 wide: the padded-plane path
+    (1, 3, 9, 17, 1, 3, 3, (1, 1, 1, 1)),     # 17 wide: two strips, the second of one output
+    (1, 2, 20, 40, 1, 3, 3, (1, 1, 1, 1)),    # three strips in floats, five in doubles
+    (1, 2, 7, 128, 1, 3, 3, (1, 1, 1, 1)),    # eight strips in floats; doubles: the plane path
+    (1, 2, 6, 129, 1, 3, 3, (1, 1, 1, 1)),    # past eight strips: the padded-plane path
+    (1, 2, 12, 33, 2, 5, 5, (2, 1, 2, 2)),    # 5x5 strips, multiplier 2
+    (1, 2, 10, 30, 1, 7, 7, (3, 3, 0, 5)),    # 7x7 strips, asymmetric padding
+    (2, 3, 8, 20, 1, 3, 3, (0, 0, 6, 6)),     # strips starting and ending in the padding
     (2, 3, 9, 6, 2, 3, 3, (4, 5, 0, 4)),      # padding beyond the kernel, multiplier 2
     (1, 6, 7, 2, 4, 3, 3, (2, 1, 3, 2)),      # rows narrower than the kernel, multiplier 4
     (2, 4, 11, 9, 1, 5, 5, (2, 2, 2, 2)),     # 5x5, compiled for its size as 3x3 and 7x7 are
@@ -382,10 +389,10 @@ def test_depthwise_small_planes(impl, threads, dtype, case):
     assert_close(y, ref, mag, dtype, what="depthwise small planes")
 
 
-# (N, C, H, W, multiplier, K, padding) for stride-2 depthwise convs whose output rows' windows
-# fit two vectors of their input rows (2 * (Wo - 1) + K <= 2 * lanes): read in place on AVX-512
-# with each kernel column's lanes picked every other one; past that (and in doubles, 8 lanes,
-# past 7 outputs) the phase-split path.
+# (N, C, H, W, multiplier, K, padding) for stride-2 depthwise convs, read in place on AVX-512 in
+# strips of outputs whose windows fit two vectors of their input rows ((2 * lanes - K) / 2 + 1
+# outputs: 15, 14, 13 of 16 floats for 3x3, 5x5, 7x7; 7, 6, 5 of 8 doubles), each kernel
+# column's lanes picked every other one; past 8 strips the phase-split path.
 SMALL_PLANE_S2_CASES = [
     (2, 5, 14, 14, 1, 5, 2),      # EfficientNet's 672@14 5x5 stride 2
     (1, 3, 28, 29, 1, 5, 2),      # 14 outputs a row, input rows of two vectors
@@ -393,7 +400,12 @@ SMALL_PLANE_S2_CASES = [
     (2, 3, 13, 17, 2, 3, 1),      # multiplier 2
     (1, 2, 14, 14, 1, 7, 3),      # 7x7
     (1, 2, 2, 9, 1, 3, 1),        # two input rows
-    (1, 3, 33, 33, 1, 3, 1),      # 17 outputs: past two vectors
+    (1, 3, 33, 33, 1, 3, 1),      # 17 outputs: two strips
+    (1, 2, 56, 56, 1, 5, 2),      # 28 outputs: two strips of 14 floats, five of 6 doubles
+    (1, 2, 30, 61, 1, 7, 3),      # 7x7, 31 outputs: three strips of 13 floats
+    (1, 3, 21, 45, 2, 5, 0),      # unpadded, multiplier 2
+    (1, 2, 9, 225, 1, 3, 1),      # 113 outputs: eight strips of 15 floats; doubles: phases
+    (1, 2, 9, 250, 1, 5, 2),      # 125 outputs: past eight strips of 14 floats
 ]
 
 

@@ -184,13 +184,19 @@ void depthwise_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, con
   const bool plane_kernel = Cg == 1 && p.sh == 1 && p.sw == 1 && p.dh == 1;
   // Output rows of at most one vector, one input channel, stride 1, undilated: the planes read
   // where they lie with masked loads, written with masked stores, no padded copy in and no
-  // copy-out (dw_512@14 at N=8: 0.480 -> 0.342 ms on one thread, 0.227 -> 0.170 on two).
+  // copy-out (dw_512@14 at N=8: 0.480 -> 0.342 ms on one thread, 0.227 -> 0.170 on two). 3x3,
+  // 5x5 and 7x7 rows up to 8 vectors wide likewise, in strips of one vector, instead of the
+  // plane kernel (one thread, N=8, paired: 3x3 on 64 channels at 56x56 1.68x as fast, at 28x28
+  // 1.57x; 5x5 on 128 at 40x40 1.42x; 32 at 112x112 1.03x).
   const bool small_plane = uk.small_plane && Cg == 1 && p.sh == 1 && p.sw == 1 && p.dh == 1 &&
-                           p.dw == 1 && p.Wo <= uk.small_plane_max_width &&
-                           p.S <= ukernels::kDwConvSmallPlaneMaxS;
-  // The same at stride 2 for 3x3, 5x5 and 7x7, each output row's windows within two vectors of
-  // its input row: no phase split, no copy-out (one thread, N=8: 672 channels at 14x14, 5x5,
-  // 1.44 -> 0.82 ms; 576 at 14x14, 3x3, 0.96 -> 0.35 ms; 240 at 28x28, 5x5, 1.21 -> 0.56 ms).
+                           p.dw == 1 &&
+                           ukernels::dwconv_small_plane_fits(p.R, p.S, p.Wo,
+                                                             uk.small_plane_max_width);
+  // The same at stride 2 for 3x3, 5x5 and 7x7, in strips of outputs whose windows lie within
+  // two vectors of their input row: no phase split, no copy-out (one thread, N=8: 672 channels
+  // at 14x14, 5x5, 1.44 -> 0.82 ms; 576 at 14x14, 3x3, 0.96 -> 0.35 ms; 240 at 28x28, 5x5, 1.21
+  // -> 0.56 ms; in several strips, paired against the phase split: 144 at 56x56, 5x5, 1.86x as
+  // fast; 64 at 56x56, 3x3, 1.66x; 32 at 112x112, 3x3, 2.63x; 7x7, 96 at 56x56, 0.95-1.08x).
   const bool small_plane_s2 =
       uk.small_plane_s2 && Cg == 1 && p.sh == 2 && p.sw == 2 && p.dh == 1 && p.dw == 1 &&
       ukernels::dwconv_small_plane_s2_fits(p.R, p.S, p.Wo, uk.small_plane_max_width);

@@ -40,7 +40,8 @@ struct DwConvPlaneArgs {
 };
 
 // Whole output planes from input planes as they lie (not padded), one input channel per group,
-// stride 1, undilated, output rows of at most one vector: output plane q (q < planes) is
+// stride 1, undilated, output rows of at most one vector (3x3, 5x5, 7x7: of up to
+// kDwConvSmallPlaneMaxStrips strips, dwconv_small_plane_fits): output plane q (q < planes) is
 //   y[q][i * Wo + j] = bias[q] + sum_{r < R, s < S} w[q][r * S + s] * xq[i + r - pt][j + s - pl]
 // with xq = x[q / kg] (kg output channels per input channel; row pitch W), for i < Ho, j < Wo,
 // xq read as 0 outside its H x W plane; planes are consecutive in x
@@ -68,8 +69,8 @@ struct DwConvUkernel {
   // masked move where the ISA has them).
   void (*copy_rows)(T* dst, int64_t dst_pitch, const T* src, int64_t src_pitch, int64_t rows,
                     int64_t n);
-  // Null where the ISA has no masked moves; else takes Wo <= small_plane_max_width and
-  // S <= kDwConvSmallPlaneMaxS.
+  // Null where the ISA has no masked moves; else takes what dwconv_small_plane_fits allows
+  // (small_plane_max_width: the ISA's lanes).
   void (*small_plane)(const DwConvSmallPlaneArgs<T>&);
   int64_t small_plane_max_width;
   // out[i] += sum_{j < n} g[j] * x[i][j] for i < count, n a multiple of 16: the weight
@@ -97,13 +98,31 @@ inline bool dwconv_small_plane_compiled(int64_t R, int64_t S) {
   return R == S && (R == 3 || R == 5 || R == 7);
 }
 
-// Whether small_plane_s2 takes a kernel S columns wide over outputs Wo wide (lanes: the
-// ISA's, small_plane_max_width): each output row's windows lie within two vectors of its input
-// row.
-inline bool dwconv_small_plane_s2_fits(int64_t R, int64_t S, int64_t Wo, int64_t lanes) {
-  return dwconv_small_plane_compiled(R, S) && 2 * (Wo - 1) + S <= 2 * lanes;
-}
 inline constexpr int64_t kDwConvSmallPlaneMaxS = 8;
+
+// The compiled sizes' output rows are computed in strips, each strip's windows within a pair of
+// input vectors: lanes outputs at stride 1, (2 * lanes - S) / 2 + 1 at stride 2 (14 of 16 for
+// 5x5); at most kDwConvSmallPlaneMaxStrips strips, each one's masks worked out once per call.
+constexpr int64_t dwconv_small_plane_strip(int64_t S, int64_t stride, int64_t lanes) {
+  return stride == 1 ? lanes : (2 * lanes - S) / 2 + 1;
+}
+inline constexpr int64_t kDwConvSmallPlaneMaxStrips = 8;
+
+// Whether small_plane takes a kernel R x S over outputs Wo wide (lanes: the ISA's,
+// small_plane_max_width): S <= kDwConvSmallPlaneMaxS and rows of one vector, or a compiled size
+// in at most kDwConvSmallPlaneMaxStrips strips.
+inline bool dwconv_small_plane_fits(int64_t R, int64_t S, int64_t Wo, int64_t lanes) {
+  return S <= kDwConvSmallPlaneMaxS &&
+         (Wo <= lanes || (dwconv_small_plane_compiled(R, S) &&
+                          Wo <= kDwConvSmallPlaneMaxStrips * dwconv_small_plane_strip(S, 1, lanes)));
+}
+
+// Whether small_plane_s2 takes a kernel R x S over outputs Wo wide: a compiled size in at most
+// kDwConvSmallPlaneMaxStrips strips.
+inline bool dwconv_small_plane_s2_fits(int64_t R, int64_t S, int64_t Wo, int64_t lanes) {
+  return dwconv_small_plane_compiled(R, S) &&
+         Wo <= kDwConvSmallPlaneMaxStrips * dwconv_small_plane_strip(S, 2, lanes);
+}
 
 extern const DwConvUkernel<float> f32_dwconv_rows_scalar;
 extern const DwConvUkernel<double> f64_dwconv_rows_scalar;

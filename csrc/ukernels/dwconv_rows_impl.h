@@ -7,6 +7,7 @@
 #include "ukernels/lanes.h"
 #include "ukernels/vecext.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <utility>
 
@@ -259,16 +260,45 @@ inline const T* plane_element(const DwConvSmallPlaneArgs<T>& a, int64_t q, int64
 // reads no memory), rows past the output are not stored. At stride kSt = 2 (both axes) the
 // block's kRows output rows read (kRows - 1) * 2 + kR input rows, output row u taking kernel
 // row r from input row 2u + r, and tap column s is lanes s, s + 2, ... of the pair
-// (strided_columns).
-template <class Tr, int kR, int kS, int kSt, int kRows, bool kHi>
+// (strided_columns). Wider output rows are cut into strips of dwconv_small_plane_strip outputs,
+// each strip's pair loaded from its own first column: the same arithmetic, no padded copy or
+// phase split (which took half of a 5x5 stride-2 layer on 56x56 maps; see depthwise_conv.cc).
+//
+// What a call's input rows are read as: output rows of one strip, from lo alone or from lo and
+// hi, or several strips. One strip is compiled apart, its masks fixed for the call: with the
+// strip loop and masks indexed per strip, one-strip planes ran 4-17% slower (512 channels on
+// 14x14 maps, 576 and 672 on 14x14 at stride 2).
+enum class Strips { one_lo, one_pair, many };
+
+// Strip k of a small-plane call: outputs [k * strip, (k + 1) * strip) of each row, its input pair
+// from column first_col (lanes outside the row masked off; all set inside the plane).
+struct SmallPlaneStrip {
+  int64_t first_col;
+  unsigned out_mask, lo_mask, hi_mask;
+
+  template <int L>
+  static SmallPlaneStrip make(int64_t k, int64_t strip, int64_t stride, int64_t W, int64_t Wo,
+                              int64_t pl) {
+    const int64_t c = k * strip * stride - pl;
+    return {c, lanes_below(std::min<int64_t>(strip, Wo - k * strip)),
+            lanes_below(std::min<int64_t>(L, W - c)) & ~lanes_below(-c),
+            lanes_below(std::min<int64_t>(L, W - c - L)) & ~lanes_below(-c - L)};
+  }
+};
+
+template <class Tr, int kR, int kS, int kSt, int kRows, Strips kStrips>
 void dwconv_small_plane_rows(const DwConvSmallPlaneArgs<typename Tr::T>& args) {
   using T = typename Tr::T;
   using V = typename Tr::V;
   constexpr int L = Tr::L;
   const DwConvSmallPlaneArgs<T> a = args;  // a copy: stores to y cannot alias it
-  const unsigned out_mask = lanes_below(a.Wo);
-  const unsigned lo_mask = lanes_below(a.W + a.pl) & ~lanes_below(a.pl);
-  const unsigned hi_mask = lanes_below(a.W + a.pl - L);
+  constexpr int64_t kStrip = dwconv_small_plane_strip(kS, kSt, L);  // outputs per strip
+  constexpr bool kHi = kStrips != Strips::one_lo;
+  // At most kDwConvSmallPlaneMaxStrips (dwconv.h), each worked out once per call.
+  const int64_t strips = kStrips == Strips::many ? (a.Wo + kStrip - 1) / kStrip : 1;
+  SmallPlaneStrip strip_of[kStrips == Strips::many ? kDwConvSmallPlaneMaxStrips : 1];
+  for (int64_t k = 0; k < strips; ++k)
+    strip_of[k] = SmallPlaneStrip::make<L>(k, kStrip, kSt, a.W, a.Wo, a.pl);
   const int64_t out_plane = a.Ho * a.Wo;
   for (int64_t q = 0; q < a.planes; ++q) {
     const T* w = a.w + q * kR * kS;
@@ -277,54 +307,59 @@ void dwconv_small_plane_rows(const DwConvSmallPlaneArgs<typename Tr::T>& args) {
     for (int t = 0; t < kR * kS; ++t) wv[t] = Tr::bcast(w + t);
     const V bias = Tr::bcast(a.bias ? a.bias + q : &kZero<T>);
     T* y = a.y + q * out_plane;
-    // Each row's first vector (from column -pl) one pitch after the last, as an integer (a
-    // block's first rows may lie above the plane), and a row inside when ih < H unsigned (rows
-    // above wrap to huge): a pointer bump and a compare per row, where working each row's
-    // address and bounds out afresh cost more instructions than its FMAs (dw_512@14 at N=1, one
-    // thread: 0.0240 -> 0.0229 ms).
+    // Each row's first vector one pitch after the last, as an integer (a block's first rows may
+    // lie above the plane), and a row inside when ih < H unsigned (rows above wrap to huge): a
+    // pointer bump and a compare per row, where working each row's address and bounds out
+    // afresh cost more instructions than its FMAs (dw_512@14 at N=1, one thread: 0.0240 ->
+    // 0.0229 ms).
     const uintptr_t pitch = static_cast<uintptr_t>(a.W) * sizeof(T);
-    uintptr_t block_row = reinterpret_cast<uintptr_t>(plane_element(a, q, -a.pt, -a.pl));
+    uintptr_t block_row = reinterpret_cast<uintptr_t>(plane_element(a, q, -a.pt, 0));
     for (int64_t i0 = 0; i0 < a.Ho; i0 += kRows, block_row += kRows * kSt * pitch) {
-      V acc[kRows];
-#pragma GCC unroll 8
-      for (int u = 0; u < kRows; ++u) acc[u] = bias;
       const uint64_t ih0 = static_cast<uint64_t>(i0 * kSt - a.pt);
-      uintptr_t row_addr = block_row;
+      for (int64_t k = 0; k < strips; ++k) {
+        const SmallPlaneStrip strip = strip_of[k];
+        V acc[kRows];
+#pragma GCC unroll 8
+        for (int u = 0; u < kRows; ++u) acc[u] = bias;
+        uintptr_t row_addr =
+            block_row + static_cast<uintptr_t>(strip.first_col * static_cast<int64_t>(sizeof(T)));
 #pragma GCC unroll 32
-      for (int qr = 0; qr < (kRows - 1) * kSt + kR; ++qr, row_addr += pitch) {
-        const bool inside = ih0 + qr < static_cast<uint64_t>(a.H);
-        const T* row = reinterpret_cast<const T*>(row_addr);
-        const V lo = Tr::load_masked(row, inside ? lo_mask : 0u);
-        const V hi = kHi ? Tr::load_masked(row + L, inside ? hi_mask : 0u) : Tr::zero();
-        V v[kS];
-        if constexpr (kSt == 1)
-          shifted_columns<V, L, kS>(lo, hi, v, std::make_index_sequence<kS>{});
-        else
-          strided_columns<V, L, kS>(lo, hi, v, std::make_index_sequence<kS>{});
+        for (int qr = 0; qr < (kRows - 1) * kSt + kR; ++qr, row_addr += pitch) {
+          const bool inside = ih0 + qr < static_cast<uint64_t>(a.H);
+          const T* row = reinterpret_cast<const T*>(row_addr);
+          const V lo = Tr::load_masked(row, inside ? strip.lo_mask : 0u);
+          const V hi = kHi ? Tr::load_masked(row + L, inside ? strip.hi_mask : 0u) : Tr::zero();
+          V v[kS];
+          if constexpr (kSt == 1)
+            shifted_columns<V, L, kS>(lo, hi, v, std::make_index_sequence<kS>{});
+          else
+            strided_columns<V, L, kS>(lo, hi, v, std::make_index_sequence<kS>{});
 #pragma GCC unroll 8
-        for (int u = 0; u < kRows; ++u) {
-          const int r = qr - kSt * u;
-          if (r < 0 || r >= kR) continue;
+          for (int u = 0; u < kRows; ++u) {
+            const int r = qr - kSt * u;
+            if (r < 0 || r >= kR) continue;
 #pragma GCC unroll 8
-          for (int s = 0; s < kS; ++s) acc[u] = Tr::fma(wv[r * kS + s], v[s], acc[u]);
+            for (int s = 0; s < kS; ++s) acc[u] = Tr::fma(wv[r * kS + s], v[s], acc[u]);
+          }
         }
-      }
 #pragma GCC unroll 8
-      for (int u = 0; u < kRows; ++u)
-        Tr::store_masked(y + (i0 + u) * a.Wo, i0 + u < a.Ho ? out_mask : 0u, acc[u]);
+        for (int u = 0; u < kRows; ++u)
+          Tr::store_masked(y + (i0 + u) * a.Wo + k * kStrip, i0 + u < a.Ho ? strip.out_mask : 0u,
+                           acc[u]);
+      }
     }
   }
 }
 
 // Blocks of equal height, at most 8 rows: a 14-row plane is two blocks of 7 (dw_512@14 at N=1:
 // 0.025 ms in blocks of 4, which compute 16 rows; 0.023 in blocks of 7; 0.028 in blocks of 8).
-template <class Tr, int kR, int kS, int kSt, bool kHi, int... Rows>
+template <class Tr, int kR, int kS, int kSt, Strips kStrips, int... Rows>
 void dwconv_small_plane_blocks(const DwConvSmallPlaneArgs<typename Tr::T>& a,
                                std::integer_sequence<int, Rows...>) {
   constexpr int kMaxRows = sizeof...(Rows);
   const int64_t blocks = (a.Ho + kMaxRows - 1) / kMaxRows;
   const int64_t rows = (a.Ho + blocks - 1) / blocks;
-  ((rows == Rows + 1 ? dwconv_small_plane_rows<Tr, kR, kS, kSt, Rows + 1, kHi>(a) : void()),
+  ((rows == Rows + 1 ? dwconv_small_plane_rows<Tr, kR, kS, kSt, Rows + 1, kStrips>(a) : void()),
    ...);
 }
 
@@ -377,8 +412,11 @@ template <class Tr, int K, int kSt = 1>
 inline bool dwconv_small_plane_square(const DwConvSmallPlaneArgs<typename Tr::T>& a) {
   if (a.R != K || a.S != K) return false;
   constexpr auto kRowBlocks = std::make_integer_sequence<int, 8>{};
-  if (a.W + a.pl > Tr::L) dwconv_small_plane_blocks<Tr, K, K, kSt, true>(a, kRowBlocks);
-  else dwconv_small_plane_blocks<Tr, K, K, kSt, false>(a, kRowBlocks);
+  if (a.Wo > dwconv_small_plane_strip(K, kSt, Tr::L))
+    dwconv_small_plane_blocks<Tr, K, K, kSt, Strips::many>(a, kRowBlocks);
+  else if (a.W + a.pl > Tr::L)
+    dwconv_small_plane_blocks<Tr, K, K, kSt, Strips::one_pair>(a, kRowBlocks);
+  else dwconv_small_plane_blocks<Tr, K, K, kSt, Strips::one_lo>(a, kRowBlocks);
   return true;
 }
 
