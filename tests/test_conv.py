@@ -355,6 +355,11 @@ SMALL_PLANE_CASES = [
     (1, 2, 12, 33, 2, 5, 5, (2, 1, 2, 2)),    # 5x5 strips, multiplier 2
     (1, 2, 10, 30, 1, 7, 7, (3, 3, 0, 5)),    # 7x7 strips, asymmetric padding
     (2, 3, 8, 20, 1, 3, 3, (0, 0, 6, 6)),     # strips starting and ending in the padding
+    # rows of at most half a vector (8 floats, 4 doubles): two planes to a vector, an odd
+    # count's last plane alone
+    (1, 3, 7, 7, 3, 7, 7, (3, 3, 3, 3)),      # 7x7 on 7x7, multiplier 3: 9 planes
+    (2, 5, 7, 7, 1, 5, 5, (2, 2, 2, 2)),      # 5x5 on 7x7, 5 planes an image
+    (1, 4, 3, 4, 1, 3, 3, (1, 1, 1, 1)),      # 4 wide: two planes to a vector in doubles too
     (2, 3, 9, 6, 2, 3, 3, (4, 5, 0, 4)),      # padding beyond the kernel, multiplier 2
     (1, 6, 7, 2, 4, 3, 3, (2, 1, 3, 2)),      # rows narrower than the kernel, multiplier 4
     (2, 4, 11, 9, 1, 5, 5, (2, 2, 2, 2)),     # 5x5, compiled for its size as 3x3 and 7x7 are

@@ -108,6 +108,12 @@ constexpr int64_t dwconv_small_plane_strip(int64_t S, int64_t stride, int64_t la
 }
 inline constexpr int64_t kDwConvSmallPlaneMaxStrips = 8;
 
+// Whether the compiled sizes' stride-1 output rows Wo wide go two planes to a vector: each
+// plane's outputs in half the lanes, its windows in one vector of its input row.
+constexpr bool dwconv_small_plane_pairs_fit(int64_t S, int64_t Wo, int64_t lanes) {
+  return 2 * Wo <= lanes && Wo + S - 1 <= lanes;
+}
+
 // Whether small_plane takes a kernel R x S over outputs Wo wide (lanes: the ISA's,
 // small_plane_max_width): S <= kDwConvSmallPlaneMaxS and rows of one vector, or a compiled size
 // in at most kDwConvSmallPlaneMaxStrips strips.

@@ -80,6 +80,18 @@ template <class V, int B, int S, size_t... Sh>
 inline void shifted_columns(V lo, V hi, V (&v)[S], std::index_sequence<Sh...>) {
   ((v[Sh] = shifted<Sh>(lo, hi, std::make_index_sequence<B>{})), ...);
 }
+// The same for two planes interleaved lane by lane: column s is 2s lanes on (lanes past the
+// pair's end repeat its last; their outputs are never stored).
+template <int Shift, class V, size_t... L>
+inline V shifted_clamped(V lo, V hi, std::index_sequence<L...>) {
+  constexpr int kLast = 2 * static_cast<int>(sizeof...(L)) - 1;
+  return __builtin_shufflevector(
+      lo, hi, (Shift + static_cast<int>(L) < kLast ? Shift + static_cast<int>(L) : kLast)...);
+}
+template <class V, int B, int S, size_t... Sh>
+inline void shifted_pair_columns(V lo, V hi, V (&v)[S], std::index_sequence<Sh...>) {
+  ((v[Sh] = shifted_clamped<2 * Sh>(lo, hi, std::make_index_sequence<B>{})), ...);
+}
 
 // v[s] = elements s, s + 2, ..., s + 2 (B - 1) of the pair (lo, hi), those past the pair's end
 // repeating its last (lanes whose window runs past the pair are never stored): a stride-2 row's
@@ -94,6 +106,30 @@ inline V every_other(V lo, V hi, std::index_sequence<L...>) {
 template <class V, int B, int S, size_t... Sh>
 inline void strided_columns(V lo, V hi, V (&v)[S], std::index_sequence<Sh...>) {
   ((v[Sh] = every_other<Sh>(lo, hi, std::make_index_sequence<B>{})), ...);
+}
+
+// The lanes of e and o alternating, e's first: lanes 0..B/2-1 of each (zip_low), then lanes
+// B/2..B-1 (zip_high).
+template <class V, size_t... L>
+inline V zip_low(V e, V o, std::index_sequence<L...>) {
+  constexpr size_t B = sizeof...(L);
+  return __builtin_shufflevector(e, o, (L % 2 ? B + L / 2 : L / 2)...);
+}
+template <class V, size_t... L>
+inline V zip_high(V e, V o, std::index_sequence<L...>) {
+  constexpr size_t B = sizeof...(L);
+  return __builtin_shufflevector(e, o, (L % 2 ? B + B / 2 + L / 2 : B / 2 + L / 2)...);
+}
+
+// The even and the odd lanes of the pair (a, b): elements 0, 2, ... and 1, 3, ... of a followed
+// by b.
+template <class V, size_t... L>
+inline V pick_even(V a, V b, std::index_sequence<L...>) {
+  return __builtin_shufflevector(a, b, (2 * L)...);
+}
+template <class V, size_t... L>
+inline V pick_odd(V a, V b, std::index_sequence<L...>) {
+  return __builtin_shufflevector(a, b, (2 * L + 1)...);
 }
 
 // RB output rows x U vectors of B outputs: per input row q and kernel column s, U vectors are
@@ -420,6 +456,85 @@ void dwconv_small_plane_any(const DwConvSmallPlaneArgs<typename Tr::T>& args) {
   }
 }
 
+// Two planes per vector, for output rows of at most half a vector at stride 1 (3x3, 5x5 and 7x7
+// kernels on 7x7 maps and the like; dwconv_small_plane_pairs_fit): output planes q and q + 1
+// interleaved lane by lane (q's outputs in the even lanes), so one FMA computes a row of both
+// where one plane alone left more than half its lanes idle. An input row of each plane is one
+// masked load (L columns from -pl), the two zipped into lo and hi; tap column s is lanes 2s,
+// ..., 2s + L - 1 of the pair (one valignd), each weight a broadcast (plane q's, plane q + 1's)
+// pair, and each output row two permutes and two masked stores. Takes an even number of planes.
+template <class Tr, int kR, int kS, int kRows>
+void dwconv_small_plane_pairs_rows(const DwConvSmallPlaneArgs<typename Tr::T>& args) {
+  using T = typename Tr::T;
+  using V = typename Tr::V;
+  constexpr int L = Tr::L;
+  constexpr auto kLanes = std::make_index_sequence<L>{};
+  const DwConvSmallPlaneArgs<T> a = args;  // a copy: stores to y cannot alias it
+  const unsigned row_mask = lanes_below(std::min<int64_t>(L, a.W + a.pl)) & ~lanes_below(a.pl);
+  const unsigned out_mask = lanes_below(a.Wo);
+  const int64_t out_plane = a.Ho * a.Wo;
+  const uintptr_t pitch = static_cast<uintptr_t>(a.W) * sizeof(T);
+  InputPlanes<T> xq(a);
+  for (int64_t q = 0; q < a.planes; q += 2) {
+    const T* plane_a = xq.plane;
+    xq.next();
+    const T* plane_b = xq.plane;
+    xq.next();
+    // The weights as (q, q + 1) pairs, each pair one broadcast.
+    const T* w = a.w + q * kR * kS;
+    T wpair[2 * kR * kS];
+    for (int t = 0; t < kR * kS; ++t) {
+      wpair[2 * t] = w[t];
+      wpair[2 * t + 1] = w[kR * kS + t];
+    }
+    const T bias_pair[2] = {a.bias ? a.bias[q] : T(0), a.bias ? a.bias[q + 1] : T(0)};
+    const V bias = Tr::bcast_pair(bias_pair);
+    T* ya = a.y + q * out_plane;
+    T* yb = ya + out_plane;
+    uintptr_t block_a = reinterpret_cast<uintptr_t>(plane_element(plane_a, a.W, -a.pt, -a.pl));
+    uintptr_t block_b = reinterpret_cast<uintptr_t>(plane_element(plane_b, a.W, -a.pt, -a.pl));
+    for (int64_t i0 = 0; i0 < a.Ho; i0 += kRows, block_a += kRows * pitch, block_b += kRows * pitch) {
+      V acc[kRows];
+#pragma GCC unroll 8
+      for (int u = 0; u < kRows; ++u) acc[u] = bias;
+      const uint64_t ih0 = static_cast<uint64_t>(i0 - a.pt);
+#pragma GCC unroll 32
+      for (int qr = 0; qr < kRows - 1 + kR; ++qr) {
+        const unsigned lanes = ih0 + qr < static_cast<uint64_t>(a.H) ? row_mask : 0u;
+        const V va = Tr::load_masked(reinterpret_cast<const T*>(block_a + qr * pitch), lanes);
+        const V vb = Tr::load_masked(reinterpret_cast<const T*>(block_b + qr * pitch), lanes);
+        const V lo = zip_low(va, vb, kLanes), hi = zip_high(va, vb, kLanes);
+        V v[kS];
+        shifted_pair_columns<V, L, kS>(lo, hi, v, std::make_index_sequence<kS>{});
+#pragma GCC unroll 8
+        for (int u = 0; u < kRows; ++u) {
+          const int r = qr - u;
+          if (r < 0 || r >= kR) continue;
+#pragma GCC unroll 8
+          for (int s = 0; s < kS; ++s)
+            acc[u] = Tr::fma(Tr::bcast_pair(wpair + 2 * (r * kS + s)), v[s], acc[u]);
+        }
+      }
+#pragma GCC unroll 8
+      for (int u = 0; u < kRows; ++u) {
+        const unsigned lanes = i0 + u < a.Ho ? out_mask : 0u;
+        Tr::store_masked(ya + (i0 + u) * a.Wo, lanes, pick_even(acc[u], acc[u], kLanes));
+        Tr::store_masked(yb + (i0 + u) * a.Wo, lanes, pick_odd(acc[u], acc[u], kLanes));
+      }
+    }
+  }
+}
+
+// Blocks of equal height, at most 8 rows, as dwconv_small_plane_blocks.
+template <class Tr, int kR, int kS, int... Rows>
+void dwconv_small_plane_pairs_blocks(const DwConvSmallPlaneArgs<typename Tr::T>& a,
+                                     std::integer_sequence<int, Rows...>) {
+  constexpr int kMaxRows = sizeof...(Rows);
+  const int64_t blocks = (a.Ho + kMaxRows - 1) / kMaxRows;
+  const int64_t rows = (a.Ho + blocks - 1) / blocks;
+  ((rows == Rows + 1 ? dwconv_small_plane_pairs_rows<Tr, kR, kS, Rows + 1>(a) : void()), ...);
+}
+
 // The K x K kernel compiled for its size, if a's kernel is K x K (each tap of each output row
 // loaded, as dwconv_small_plane_any does, ran 5x5 and 7x7 2.0-2.8x slower: 672 channels on 14x14
 // maps at N=1 and 8, one thread, 0.36 -> 0.15 and 2.7 -> 1.1 ms; 7x7, 256 channels, 1.8 -> 0.84
@@ -428,6 +543,24 @@ template <class Tr, int K, int kSt = 1>
 inline bool dwconv_small_plane_square(const DwConvSmallPlaneArgs<typename Tr::T>& a) {
   if (a.R != K || a.S != K) return false;
   constexpr auto kRowBlocks = std::make_integer_sequence<int, 8>{};
+  if (kSt == 1 && a.planes >= 2 && dwconv_small_plane_pairs_fit(K, a.Wo, Tr::L)) {
+    // Whole pairs of planes, then the last plane of an odd count alone.
+    DwConvSmallPlaneArgs<typename Tr::T> pairs = a;
+    pairs.planes = a.planes / 2 * 2;
+    dwconv_small_plane_pairs_blocks<Tr, K, K>(pairs, kRowBlocks);
+    if (a.planes == pairs.planes) return true;
+    const int64_t q = pairs.planes;
+    DwConvSmallPlaneArgs<typename Tr::T> last = a;
+    last.x = a.x + q / a.kg * a.H * a.W;
+    last.w = a.w + q * K * K;
+    last.bias = a.bias ? a.bias + q : nullptr;
+    last.y = a.y + q * a.Ho * a.Wo;
+    last.planes = 1;
+    last.kg = 1;
+    if (a.W + a.pl > Tr::L) dwconv_small_plane_blocks<Tr, K, K, kSt, Strips::one_pair>(last, kRowBlocks);
+    else dwconv_small_plane_blocks<Tr, K, K, kSt, Strips::one_lo>(last, kRowBlocks);
+    return true;
+  }
   if (a.Wo > dwconv_small_plane_strip(K, kSt, Tr::L))
     dwconv_small_plane_blocks<Tr, K, K, kSt, Strips::many>(a, kRowBlocks);
   else if (a.W + a.pl > Tr::L)
@@ -515,17 +648,6 @@ void dwconv_taps_dot(const T* g, const T* const* x, int64_t count, int64_t n, T*
   if (i < count) taps_dot_tail<T, B, U>(g, x + i, count - i, n, out + i);
 }
 
-// The even and the odd lanes of the pair (a, b): elements 0, 2, ... and 1, 3, ... of a followed
-// by b.
-template <class V, size_t... L>
-inline V pick_even(V a, V b, std::index_sequence<L...>) {
-  return __builtin_shufflevector(a, b, (2 * L)...);
-}
-template <class V, size_t... L>
-inline V pick_odd(V a, V b, std::index_sequence<L...>) {
-  return __builtin_shufflevector(a, b, (2 * L + 1)...);
-}
-
 // split_pairs, one row: whole pairs of B-vectors, then element by element.
 template <class T, int B>
 inline void split_pairs_row(T* __restrict even, T* __restrict odd, const T* __restrict src,
@@ -590,19 +712,6 @@ void split_pairs_masked(typename Tr::T* even, typename Tr::T* odd, int64_t dst_p
       Tr::store_masked(odd + pr.full / 2, pr.odd_tail, pick_odd(a, b, lanes));
     }
   }
-}
-
-// The lanes of e and o alternating, e's first: lanes 0..B/2-1 of each (zip_low), then lanes
-// B/2..B-1 (zip_high).
-template <class V, size_t... L>
-inline V zip_low(V e, V o, std::index_sequence<L...>) {
-  constexpr size_t B = sizeof...(L);
-  return __builtin_shufflevector(e, o, (L % 2 ? B + L / 2 : L / 2)...);
-}
-template <class V, size_t... L>
-inline V zip_high(V e, V o, std::index_sequence<L...>) {
-  constexpr size_t B = sizeof...(L);
-  return __builtin_shufflevector(e, o, (L % 2 ? B + B / 2 + L / 2 : B / 2 + L / 2)...);
 }
 
 // merge_pairs, one row: whole pairs of B-vectors, then element by element.

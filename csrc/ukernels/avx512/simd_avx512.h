@@ -33,6 +33,12 @@ struct F32Traits {
         a, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
   }
   static inline V bcast(const T* p) { return _mm512_set1_ps(*p); }
+  // (p[0], p[1]) in every pair of lanes.
+  static inline V bcast_pair(const T* p) {
+    double pair;
+    __builtin_memcpy(&pair, p, sizeof(pair));
+    return _mm512_castpd_ps(_mm512_set1_pd(pair));
+  }
   static inline V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static inline T hsum(V v) { return _mm512_reduce_add_ps(v); }
 };
@@ -59,6 +65,7 @@ struct F64Traits {
     return _mm512_permutex2var_pd(a, _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14), b);
   }
   static inline V bcast(const T* p) { return _mm512_set1_pd(*p); }
+  static inline V bcast_pair(const T* p) { return _mm512_broadcast_f64x2(_mm_loadu_pd(p)); }
   static inline V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
   static inline T hsum(V v) { return _mm512_reduce_add_pd(v); }
 };
