@@ -543,29 +543,24 @@ template <class Tr, int K, int kSt = 1>
 inline bool dwconv_small_plane_square(const DwConvSmallPlaneArgs<typename Tr::T>& a) {
   if (a.R != K || a.S != K) return false;
   constexpr auto kRowBlocks = std::make_integer_sequence<int, 8>{};
-  if (kSt == 1 && a.planes >= 2 && dwconv_small_plane_pairs_fit(K, a.Wo, Tr::L)) {
-    // Whole pairs of planes, then the last plane of an odd count alone.
-    DwConvSmallPlaneArgs<typename Tr::T> pairs = a;
-    pairs.planes = a.planes / 2 * 2;
-    dwconv_small_plane_pairs_blocks<Tr, K, K>(pairs, kRowBlocks);
-    if (a.planes == pairs.planes) return true;
-    const int64_t q = pairs.planes;
-    DwConvSmallPlaneArgs<typename Tr::T> last = a;
-    last.x = a.x + q / a.kg * a.H * a.W;
-    last.w = a.w + q * K * K;
-    last.bias = a.bias ? a.bias + q : nullptr;
-    last.y = a.y + q * a.Ho * a.Wo;
-    last.planes = 1;
-    last.kg = 1;
-    if (a.W + a.pl > Tr::L) dwconv_small_plane_blocks<Tr, K, K, kSt, Strips::one_pair>(last, kRowBlocks);
-    else dwconv_small_plane_blocks<Tr, K, K, kSt, Strips::one_lo>(last, kRowBlocks);
-    return true;
+  DwConvSmallPlaneArgs<typename Tr::T> rest = a;  // the planes not gone in pairs
+  if (kSt == 1 && dwconv_small_plane_pairs_fit(K, a.Wo, Tr::L) && a.planes >= 2) {
+    const int64_t q = a.planes / 2 * 2;
+    rest.planes = q;
+    dwconv_small_plane_pairs_blocks<Tr, K, K>(rest, kRowBlocks);
+    if (q == a.planes) return true;
+    rest.x = a.x + q / a.kg * a.H * a.W;  // the last plane of an odd count, alone
+    rest.w = a.w + q * K * K;
+    rest.bias = a.bias ? a.bias + q : nullptr;
+    rest.y = a.y + q * a.Ho * a.Wo;
+    rest.planes = 1;
+    rest.kg = 1;
   }
-  if (a.Wo > dwconv_small_plane_strip(K, kSt, Tr::L))
-    dwconv_small_plane_blocks<Tr, K, K, kSt, Strips::many>(a, kRowBlocks);
-  else if (a.W + a.pl > Tr::L)
-    dwconv_small_plane_blocks<Tr, K, K, kSt, Strips::one_pair>(a, kRowBlocks);
-  else dwconv_small_plane_blocks<Tr, K, K, kSt, Strips::one_lo>(a, kRowBlocks);
+  if (rest.Wo > dwconv_small_plane_strip(K, kSt, Tr::L))
+    dwconv_small_plane_blocks<Tr, K, K, kSt, Strips::many>(rest, kRowBlocks);
+  else if (rest.W + rest.pl > Tr::L)
+    dwconv_small_plane_blocks<Tr, K, K, kSt, Strips::one_pair>(rest, kRowBlocks);
+  else dwconv_small_plane_blocks<Tr, K, K, kSt, Strips::one_lo>(rest, kRowBlocks);
   return true;
 }
 
