@@ -118,9 +118,9 @@ constexpr bool dwconv_small_plane_pairs_fit(int64_t S, int64_t Wo, int64_t lanes
 // small_plane_max_width): S <= kDwConvSmallPlaneMaxS and rows of one vector, or a compiled size
 // in at most kDwConvSmallPlaneMaxStrips strips.
 inline bool dwconv_small_plane_fits(int64_t R, int64_t S, int64_t Wo, int64_t lanes) {
+  const int64_t widest = kDwConvSmallPlaneMaxStrips * dwconv_small_plane_strip(S, 1, lanes);
   return S <= kDwConvSmallPlaneMaxS &&
-         (Wo <= lanes || (dwconv_small_plane_compiled(R, S) &&
-                          Wo <= kDwConvSmallPlaneMaxStrips * dwconv_small_plane_strip(S, 1, lanes)));
+         (Wo <= lanes || (dwconv_small_plane_compiled(R, S) && Wo <= widest));
 }
 
 // Whether small_plane_s2 takes a kernel R x S over outputs Wo wide: a compiled size in at most

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 
 namespace fastconv::ukernels {
@@ -296,24 +297,6 @@ struct InputPlanes {
   }
 };
 
-// The small-plane kernel of ukernels/dwconv.h for ISA traits Tr with masked moves, a kR x kS
-// kernel compiled for its size (3x3, 5x5 and 7x7: the depthwise layers' kernels, MobileNet's,
-// EfficientNet's, ConvNeXt's; the 5x5 and 7x7 weights do not all fit registers and are
-// reloaded, from L1):
-// each input row is loaded once, lanes j of `lo` holding columns j - pl (those outside the row
-// masked off, so zero) and `hi` the next L columns (kHi: only where the row reaches them); tap
-// column s is lanes s, ..., s + L - 1 of the pair, formed in registers (shifted_columns,
-// valignd), and the row feeds every output row of the block that its window covers. Before,
-// each output row loaded each of its 9 taps, most of them split across cache lines (dw_512@14
-// at N=1: 0.036 -> 0.024 ms, at N=8: 0.293 -> 0.254 on one thread). kRows output rows at a
-// time, kRows independent FMA chains; rows outside the plane load nothing (an all-clear mask
-// reads no memory), rows past the output are not stored. At stride kSt = 2 (both axes) the
-// block's kRows output rows read (kRows - 1) * 2 + kR input rows, output row u taking kernel
-// row r from input row 2u + r, and tap column s is lanes s, s + 2, ... of the pair
-// (strided_columns). Wider output rows are cut into strips of dwconv_small_plane_strip outputs,
-// each strip's pair loaded from its own first column: the same arithmetic, no padded copy or
-// phase split (which took half of a 5x5 stride-2 layer on 56x56 maps; see depthwise_conv.cc).
-//
 // tap(u, s) for each output row u < kRows and kernel column s < kS of one input row. Row by
 // row, each output row's taps are one chain of kS dependent FMAs; for 7x7 the rows go column by
 // column instead, the chains interleaved (7x7 on 96 channels at 56x56, N=8, paired: 1.15-1.27x
@@ -355,6 +338,34 @@ struct SmallPlaneStrip {
   }
 };
 
+// run(rows) with rows an integral_constant: blocks of equal height, at most sizeof...(Rows)
+// (8) rows, Ho rows in all: a 14-row plane is two blocks of 7 (dw_512@14 at N=1: 0.025 ms in
+// blocks of 4, which compute 16 rows; 0.023 in blocks of 7; 0.028 in blocks of 8).
+template <int... Rows, class Run>
+inline void with_block_rows(int64_t Ho, std::integer_sequence<int, Rows...>, Run&& run) {
+  constexpr int kMaxRows = sizeof...(Rows);
+  const int64_t blocks = (Ho + kMaxRows - 1) / kMaxRows;
+  const int64_t rows = (Ho + blocks - 1) / blocks;
+  ((rows == Rows + 1 ? run(std::integral_constant<int, Rows + 1>{}) : void()), ...);
+}
+
+// The small-plane kernel of ukernels/dwconv.h for ISA traits Tr with masked moves, a kR x kS
+// kernel compiled for its size (3x3, 5x5 and 7x7: the depthwise layers' kernels, MobileNet's,
+// EfficientNet's, ConvNeXt's; the 5x5 and 7x7 weights do not all fit registers and are
+// reloaded, from L1):
+// each input row is loaded once, lanes j of `lo` holding columns j - pl (those outside the row
+// masked off, so zero) and `hi` the next L columns (only where the row reaches them); tap
+// column s is lanes s, ..., s + L - 1 of the pair, formed in registers (shifted_columns,
+// valignd), and the row feeds every output row of the block that its window covers. Before,
+// each output row loaded each of its 9 taps, most of them split across cache lines (dw_512@14
+// at N=1: 0.036 -> 0.024 ms, at N=8: 0.293 -> 0.254 on one thread). kRows output rows at a
+// time, kRows independent FMA chains; rows outside the plane load nothing (an all-clear mask
+// reads no memory), rows past the output are not stored. At stride kSt = 2 (both axes) the
+// block's kRows output rows read (kRows - 1) * 2 + kR input rows, output row u taking kernel
+// row r from input row 2u + r, and tap column s is lanes s, s + 2, ... of the pair
+// (strided_columns). Wider output rows are cut into strips of dwconv_small_plane_strip outputs,
+// each strip's pair loaded from its own first column: the same arithmetic, no padded copy or
+// phase split (which took half of a 5x5 stride-2 layer on 56x56 maps; see depthwise_conv.cc).
 template <class Tr, int kR, int kS, int kSt, int kRows, Strips kStrips>
 void dwconv_small_plane_rows(const DwConvSmallPlaneArgs<typename Tr::T>& args) {
   using T = typename Tr::T;
@@ -416,18 +427,6 @@ void dwconv_small_plane_rows(const DwConvSmallPlaneArgs<typename Tr::T>& args) {
       }
     }
   }
-}
-
-// Blocks of equal height, at most 8 rows: a 14-row plane is two blocks of 7 (dw_512@14 at N=1:
-// 0.025 ms in blocks of 4, which compute 16 rows; 0.023 in blocks of 7; 0.028 in blocks of 8).
-template <class Tr, int kR, int kS, int kSt, Strips kStrips, int... Rows>
-void dwconv_small_plane_blocks(const DwConvSmallPlaneArgs<typename Tr::T>& a,
-                               std::integer_sequence<int, Rows...>) {
-  constexpr int kMaxRows = sizeof...(Rows);
-  const int64_t blocks = (a.Ho + kMaxRows - 1) / kMaxRows;
-  const int64_t rows = (a.Ho + blocks - 1) / blocks;
-  ((rows == Rows + 1 ? dwconv_small_plane_rows<Tr, kR, kS, kSt, Rows + 1, kStrips>(a) : void()),
-   ...);
 }
 
 // Every other kernel size, read at run time: each output row loads each of its taps, four rows
@@ -509,7 +508,8 @@ void dwconv_small_plane_pairs_rows(const DwConvSmallPlaneArgs<typename Tr::T>& a
     T* yb = ya + out_plane;
     uintptr_t block_a = reinterpret_cast<uintptr_t>(plane_element(plane_a, a.W, -a.pt, -a.pl));
     uintptr_t block_b = reinterpret_cast<uintptr_t>(plane_element(plane_b, a.W, -a.pt, -a.pl));
-    for (int64_t i0 = 0; i0 < a.Ho; i0 += kRows, block_a += kRows * pitch, block_b += kRows * pitch) {
+    for (int64_t i0 = 0; i0 < a.Ho;
+         i0 += kRows, block_a += kRows * pitch, block_b += kRows * pitch) {
       V acc[kRows];
 #pragma GCC unroll 8
       for (int u = 0; u < kRows; ++u) acc[u] = bias;
@@ -538,16 +538,6 @@ void dwconv_small_plane_pairs_rows(const DwConvSmallPlaneArgs<typename Tr::T>& a
   }
 }
 
-// Blocks of equal height, at most 8 rows, as dwconv_small_plane_blocks.
-template <class Tr, int kR, int kS, int... Rows>
-void dwconv_small_plane_pairs_blocks(const DwConvSmallPlaneArgs<typename Tr::T>& a,
-                                     std::integer_sequence<int, Rows...>) {
-  constexpr int kMaxRows = sizeof...(Rows);
-  const int64_t blocks = (a.Ho + kMaxRows - 1) / kMaxRows;
-  const int64_t rows = (a.Ho + blocks - 1) / blocks;
-  ((rows == Rows + 1 ? dwconv_small_plane_pairs_rows<Tr, kR, kS, Rows + 1>(a) : void()), ...);
-}
-
 // The K x K kernel compiled for its size, if a's kernel is K x K (each tap of each output row
 // loaded, as dwconv_small_plane_any does, ran 5x5 and 7x7 2.0-2.8x slower: 672 channels on 14x14
 // maps at N=1 and 8, one thread, 0.36 -> 0.15 and 2.7 -> 1.1 ms; 7x7, 256 channels, 1.8 -> 0.84
@@ -560,7 +550,8 @@ inline bool dwconv_small_plane_square(const DwConvSmallPlaneArgs<typename Tr::T>
   if (kSt == 1 && dwconv_small_plane_pairs_fit(K, a.Wo, Tr::L) && a.planes >= 2) {
     const int64_t q = a.planes / 2 * 2;
     rest.planes = q;
-    dwconv_small_plane_pairs_blocks<Tr, K, K>(rest, kRowBlocks);
+    with_block_rows(a.Ho, kRowBlocks,
+                    [&](auto rows) { dwconv_small_plane_pairs_rows<Tr, K, K, rows()>(rest); });
     if (q == a.planes) return true;
     rest.x = a.x + q / a.kg * a.H * a.W;  // the last plane of an odd count, alone
     rest.w = a.w + q * K * K;
@@ -569,11 +560,15 @@ inline bool dwconv_small_plane_square(const DwConvSmallPlaneArgs<typename Tr::T>
     rest.planes = 1;
     rest.kg = 1;
   }
+  auto run = [&](auto strips) {
+    with_block_rows(rest.Ho, kRowBlocks, [&](auto rows) {
+      dwconv_small_plane_rows<Tr, K, K, kSt, rows(), decltype(strips)::value>(rest);
+    });
+  };
   if (rest.Wo > dwconv_small_plane_strip(K, kSt, Tr::L))
-    dwconv_small_plane_blocks<Tr, K, K, kSt, Strips::many>(rest, kRowBlocks);
-  else if (rest.W + rest.pl > Tr::L)
-    dwconv_small_plane_blocks<Tr, K, K, kSt, Strips::one_pair>(rest, kRowBlocks);
-  else dwconv_small_plane_blocks<Tr, K, K, kSt, Strips::one_lo>(rest, kRowBlocks);
+    run(std::integral_constant<Strips, Strips::many>{});
+  else if (rest.W + rest.pl > Tr::L) run(std::integral_constant<Strips, Strips::one_pair>{});
+  else run(std::integral_constant<Strips, Strips::one_lo>{});
   return true;
 }
 
