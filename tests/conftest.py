@@ -40,8 +40,8 @@ def _offered(backend):
     """The conv algorithms a backend offers (all names for an unbuilt extension: its tests
     are skipped anyway)."""
     if backend == "cpp" and _dispatch._core is None:
-        return ("direct", "im2col", "depthwise", "winograd", "winograd_f2", "winograd_f4",
-                "winograd_f6")
+        return ("direct", "im2col", "depthwise", "winograd", "winograd_1d", "winograd_f2",
+                "winograd_f4", "winograd_f6")
     return _dispatch.get(backend).conv_algorithms
 
 
@@ -137,6 +137,7 @@ ALGORITHM_RTOL = {
     "winograd_f4": (3e-5, 1e-12),
     "winograd_f6": (5e-5, 1e-12),  # explicit request only: "auto" never runs it
     "winograd": (3e-5, 1e-12),   # F(4x4) or F(2x2): the looser of the two
+    "winograd_1d": (1e-5, 1e-12),
     "auto": (3e-5, 1e-12),       # may choose any of the above
 }
 

@@ -14,7 +14,11 @@ from conftest import assert_close, has_gradients, random, rtol_for
 WINOGRAD = ("winograd", "winograd_f2", "winograd_f4", "winograd_f6")
 
 
-ALGORITHMS = ("direct", "im2col", "depthwise", *WINOGRAD)
+# Forward-only, along the width: width stride 1 or 2, undilated width, S <= 4 * stride.
+WINOGRAD_1D = ("winograd_1d",)
+
+
+ALGORITHMS = ("direct", "im2col", "depthwise", *WINOGRAD, *WINOGRAD_1D)
 every_algorithm = pytest.mark.algorithms(ALGORITHMS)
 every_algorithm_with_gradients = pytest.mark.algorithms(ALGORITHMS, backward=True)
 

@@ -117,8 +117,8 @@ def test_threads_deterministic(threads):
 
 
 def test_algorithms_and_errors():
-    assert _core.conv2d_algorithms() == ["depthwise", "winograd", "im2col", "direct",
-                                         "winograd_f2", "winograd_f4", "winograd_f6"]
+    assert _core.conv2d_algorithms() == ["depthwise", "winograd", "winograd_1d", "im2col",
+                                         "direct", "winograd_f2", "winograd_f4", "winograd_f6"]
     x = np.zeros((1, 4, 5, 5), np.float32)
     w = np.zeros((2, 4, 3, 3), np.float32)
     geo = (1, 1, 0, 0, 0, 0, 1, 1, 1)

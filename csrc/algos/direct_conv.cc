@@ -633,6 +633,15 @@ void direct_conv2d_weight(const Conv2dParams& p, const T* x, const T* gy, T* dw)
   });
 }
 
+template <>
+const ConvDirectUkernel<float>& direct_ukernel<float>() {
+  return pick_ukernel<float>();
+}
+template <>
+const ConvDirectUkernel<double>& direct_ukernel<double>() {
+  return pick_ukernel<double>();
+}
+
 template void direct_conv2d_forward<float>(const Conv2dParams&, const float*, const float*,
                                            const float*, float*);
 template void direct_conv2d_forward<double>(const Conv2dParams&, const double*, const double*,

@@ -12,8 +12,13 @@
 #pragma once
 
 #include "ops/conv2d.h"
+#include "ukernels/conv_direct.h"
 
 namespace fastconv::algos {
+
+// The forward tile micro-kernel of the active ISA (also run by algos/winograd_1d.cc).
+template <class T>
+const ukernels::ConvDirectUkernel<T>& direct_ukernel();
 
 template <class T>
 void direct_conv2d_forward(const ops::Conv2dParams& p, const T* x, const T* w, const T* bias,

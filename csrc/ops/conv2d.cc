@@ -6,6 +6,7 @@
 #include "algos/direct_conv.h"
 #include "algos/im2col_gemm.h"
 #include "algos/winograd.h"
+#include "algos/winograd_1d.h"
 
 namespace fastconv::ops {
 
@@ -205,6 +206,16 @@ const char* winograd_f6_declines(const Conv2dParams& p) {
   return nullptr;
 }
 
+// One-dimensional Winograd along the width (algos/winograd_1d.h).
+template <class T>
+void run_winograd_1d_forward(const Conv2dParams& p, const T* x, const T* w, const T* b, T* y) {
+  algos::winograd_1d_conv2d_forward<T>(p, x, w, b, y);
+}
+const char* winograd_1d_declines(const Conv2dParams& p) { return algos::winograd_1d_declines(p); }
+const char* winograd_1d_auto_declines(const Conv2dParams& p) {
+  return algos::winograd_1d_auto_declines(p);
+}
+
 // Input gradient by Winograd: the forward conv of winograd_input_params, whose shape "auto"
 // judges as it would a forward call (one more filter transform per call, same tile rule).
 template <class T>
@@ -223,6 +234,8 @@ const std::vector<Conv2dAlgo> kForward = {
      {run_depthwise_forward<double>}, nullptr},
     {"winograd", winograd_declines, {run_winograd_forward<float, 0>},
      {run_winograd_forward<double, 0>}, winograd_auto_declines, winograd_prepared_auto_declines},
+    {"winograd_1d", winograd_1d_declines, {run_winograd_1d_forward<float>},
+     {run_winograd_1d_forward<double>}, winograd_1d_auto_declines},
     {"im2col", im2col_declines, {run_im2col_forward<float>}, {run_im2col_forward<double>},
      im2col_forward_auto_declines},
     {"direct", direct_declines, {run_direct_forward<float>}, {run_direct_forward<double>}},

@@ -74,7 +74,8 @@ class AlignedBuffer {
 // OpenMP pool's threads persist, so their buffers are reused call after call).
 enum class ScratchSlot : int {
   gemm_a = 0, gemm_b = 1, im2col = 2, partial = 3, transposed = 4, transposed_col = 5,
-  winograd_phases_in = 6, winograd_phases_out = 7, count = 8
+  winograd_phases_in = 6, winograd_phases_out = 7, winograd_1d_filters = 8,
+  winograd_1d_inputs = 9, winograd_1d_products = 10, count = 11
 };
 
 inline AlignedBuffer& thread_scratch(ScratchSlot slot) {

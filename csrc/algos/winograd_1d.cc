@@ -1,0 +1,274 @@
+#include "algos/winograd_1d.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "algos/direct_conv.h"
+#include "runtime/cpu.h"
+#include "runtime/parallel.h"
+#include "runtime/workspace.h"
+#include "ukernels/conv_direct.h"
+#include "ukernels/winograd_1d.h"
+
+namespace fastconv::algos {
+namespace {
+
+using ops::Conv2dParams;
+
+constexpr int kTile = 4;     // outputs per tile (m)
+constexpr int kTaps = 4;     // taps per width phase (r)
+constexpr int kPoints = 7;   // m + r - 1
+
+// G, the filter transform (the 1/(scale of B^T's row) folded in): U_p = sum_s G[p][s] g[s].
+constexpr double kG[kPoints][kTaps] = {
+    {1.0 / 4, 0, 0, 0},
+    {-1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6},
+    {1.0 / 18, -1.0 / 18, 1.0 / 18, -1.0 / 18},
+    {-1.0 / 72, -1.0 / 36, -1.0 / 18, -1.0 / 9},
+    {1.0 / 120, -1.0 / 60, 1.0 / 30, -1.0 / 15},
+    {32.0 / 45, 16.0 / 45, 8.0 / 45, 4.0 / 45},
+    {0, 0, 0, 1.0 / 2},
+};
+
+// Transformed input rows per thread: a band's V for all 7 points within this (L2, shared with
+// the packed filters and the block of products).
+constexpr int64_t kBandBytes = 256 << 10;
+
+template <class T>
+const ukernels::Winograd1dUkernels<T>& pick_transforms();
+template <>
+const ukernels::Winograd1dUkernels<float>& pick_transforms<float>() {
+  using namespace ukernels;
+  static const Winograd1dUkernels<float>* k[] = {
+      &f32_winograd_f4_1d_scalar, &f32_winograd_f4_1d_avx2, &f32_winograd_f4_1d_avx512};
+  return *k[static_cast<int>(active_isa())];
+}
+template <>
+const ukernels::Winograd1dUkernels<double>& pick_transforms<double>() {
+  using namespace ukernels;
+  static const Winograd1dUkernels<double>* k[] = {
+      &f64_winograd_f4_1d_scalar, &f64_winograd_f4_1d_avx2, &f64_winograd_f4_1d_avx512};
+  return *k[static_cast<int>(active_isa())];
+}
+
+// The shape of the work: a band of `band` output rows reads `in_rows` padded input rows, kept
+// as sh row phases of `phase_rows` rows of Wt tiles each (plane values), for each of the
+// Cg * sw (channel, width phase) pairs and each point.
+struct Geometry {
+  int64_t Cg, Kg, Wt, Wrow;  // Wrow: padded input row as transformed (with over-read slack)
+  int64_t band, bands, in_rows, phase_rows, plane, pair_stride, point_stride;
+  std::vector<int64_t> tap_off;  // per kernel row, within a pair's planes
+
+  Geometry(const Conv2dParams& p, int64_t block, int64_t band_rows) {
+    Cg = p.C / p.groups;
+    Kg = p.K / p.groups;
+    Wt = (p.Wo + kTile - 1) / kTile;
+    const int64_t Wt_up = (Wt + block - 1) / block * block;
+    Wrow = (kTile * Wt_up + kPoints) * p.sw;
+    set_band(p, band_rows);
+  }
+  void set_band(const Conv2dParams& p, int64_t rows) {
+    band = rows;
+    bands = (p.Ho + band - 1) / band;
+    in_rows = (band - 1) * p.sh + (p.R - 1) * p.dh + 1;
+    phase_rows = (in_rows + p.sh - 1) / p.sh;
+    plane = phase_rows * Wt;
+    pair_stride = p.sh * plane;
+    point_stride = Cg * p.sw * pair_stride;
+    tap_off.resize(p.R);
+    for (int64_t r = 0; r < p.R; ++r)
+      tap_off[r] = ((r * p.dh) % p.sh) * plane + ((r * p.dh) / p.sh) * Wt;
+  }
+  int64_t v_elems(int64_t slack) const { return kPoints * point_stride + slack; }
+};
+
+// U as the direct tile's packed weights, one block per (group, k-block, point):
+// u[((g * nkb + b) * 7 + p) * Cg * sw * R * KB + ((c * sw + pc) * R + r) * KB + k].
+template <class T>
+void transform_filters(const Conv2dParams& p, const Geometry& geo, int64_t KB, const T* w, T* u) {
+  const int64_t nkb = (geo.Kg + KB - 1) / KB, pairs = geo.Cg * p.sw;
+  const int64_t block = pairs * p.R * KB;
+  for (int64_t g = 0; g < p.groups; ++g)
+    for (int64_t b = 0; b < nkb; ++b)
+      for (int64_t k = 0; k < KB; ++k) {
+        const int64_t kk = b * KB + k;
+        for (int64_t c = 0; c < geo.Cg; ++c)
+          for (int64_t pc = 0; pc < p.sw; ++pc)
+            for (int64_t r = 0; r < p.R; ++r) {
+              double taps[kTaps] = {};
+              if (kk < geo.Kg) {
+                const T* f = w + (((g * geo.Kg + kk) * geo.Cg + c) * p.R + r) * p.S;
+                for (int64_t j = 0; j < kTaps && pc + j * p.sw < p.S; ++j)
+                  taps[j] = f[pc + j * p.sw];
+              }
+              for (int pt = 0; pt < kPoints; ++pt) {
+                double v = 0;
+                for (int j = 0; j < kTaps; ++j) v += kG[pt][j] * taps[j];
+                u[((g * nkb + b) * kPoints + pt) * block + ((c * p.sw + pc) * p.R + r) * KB + k] =
+                    static_cast<T>(v);
+              }
+            }
+      }
+}
+
+// Rows of the band from output row oh0: each padded input row it reads, zero-padded into `row`
+// (Wrow values), then transformed, each width phase into its own pair's planes.
+template <class T>
+void transform_band(const Conv2dParams& p, const Geometry& geo,
+                    const ukernels::Winograd1dUkernels<T>& tr, const T* xg, int64_t oh0, T* row,
+                    T* v) {
+  const int64_t rows = std::min(geo.in_rows, p.H + p.pt + p.pb - oh0 * p.sh);
+  for (int64_t c = 0; c < geo.Cg; ++c)
+    for (int64_t u = 0; u < rows; ++u) {
+      const int64_t z = oh0 * p.sh + u - p.pt;  // source row
+      T* dst = v + c * p.sw * geo.pair_stride + (u % p.sh) * geo.plane + (u / p.sh) * geo.Wt;
+      if (z < 0 || z >= p.H) {
+        for (int pt = 0; pt < kPoints; ++pt)
+          for (int64_t pc = 0; pc < p.sw; ++pc)
+            std::memset(dst + pt * geo.point_stride + pc * geo.pair_stride, 0,
+                        sizeof(T) * static_cast<size_t>(geo.Wt));
+        continue;
+      }
+      const T* src = xg + (c * p.H + z) * p.W;
+      const int64_t j0 = std::min(geo.Wrow, p.pl), j1 = std::min(geo.Wrow, p.pl + p.W);
+      for (int64_t j = 0; j < j0; ++j) row[j] = T(0);
+      for (int64_t j = j0; j < j1; ++j) row[j] = src[j - p.pl];
+      for (int64_t j = j1; j < geo.Wrow; ++j) row[j] = T(0);
+      for (int64_t pc = 0; pc < p.sw; ++pc)
+        tr.input(row + pc, p.sw, geo.Wt, dst + pc * geo.pair_stride, geo.point_stride);
+    }
+}
+
+// Output rows per band: those whose bands' tiles compute the fewest positions (a band's last
+// tile is partial: the stem's 14-row bands, 392 positions, took 9 tiles of 48 for 8.2 tiles'
+// work; 12-row ones take 7 exact), among bands whose transformed inputs fit kBandBytes and,
+// where the batch is small, that give each thread 4 items; the larger on a tie.
+int64_t band_rows(const Conv2dParams& p, int64_t Wt, int64_t MP, size_t elem) {
+  const int64_t pairs = p.C / p.groups * p.sw;
+  int64_t most = 1;
+  for (int64_t r = 2; r <= p.Ho; ++r) {
+    const int64_t phase_rows = ((r - 1) * p.sh + (p.R - 1) * p.dh + p.sh) / p.sh;
+    if (kPoints * pairs * p.sh * phase_rows * Wt * static_cast<int64_t>(elem) > kBandBytes) break;
+    most = r;
+  }
+  const int64_t images = p.N * p.groups;
+  const int64_t want_bands = (4 * max_threads() + images - 1) / images;
+  most = std::max<int64_t>(1, std::min(most, p.Ho / std::min(p.Ho, want_bands)));
+  int64_t best = most, best_tiles = -1;
+  for (int64_t r = most; r >= std::max<int64_t>(1, most / 2); --r) {
+    const int64_t full = p.Ho / r, rest = p.Ho % r;
+    const int64_t tiles = full * ((r * Wt + MP - 1) / MP) + (rest * Wt + MP - 1) / MP;
+    if (best_tiles < 0 || tiles < best_tiles) best = r, best_tiles = tiles;
+  }
+  return best;
+}
+
+}  // namespace
+
+const char* winograd_1d_declines(const Conv2dParams& p) {
+  if (p.sw > 2) return "needs a width stride of 1 or 2";
+  if (p.dw != 1) return "needs a width dilation of 1";
+  if (p.S > kTaps * p.sw) return "needs at most 4 taps per width phase (S <= 4 * stride)";
+  return nullptr;
+}
+
+const char* winograd_1d_auto_declines(const Conv2dParams&) {
+  return "only on explicit request";
+}
+
+template <class T>
+void winograd_1d_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, const T* bias,
+                                T* y) {
+  if (p.N == 0) return;
+  const ukernels::ConvDirectUkernel<T>& uk = direct_ukernel<T>();
+  const ukernels::Winograd1dUkernels<T>& tr = pick_transforms<T>();
+  const int64_t KB = uk.kb, MP = uk.max_pos, B = tr.block;
+  Geometry geo(p, B, 1);
+  geo.set_band(p, band_rows(p, geo.Wt, MP, sizeof(T)));
+
+  const int64_t nkb = (geo.Kg + KB - 1) / KB, pairs = geo.Cg * p.sw;
+  const int64_t ublock = pairs * p.R * KB;
+  T* u = thread_scratch(ScratchSlot::winograd_1d_filters).get<T>(
+      static_cast<size_t>(p.groups * nkb * kPoints * ublock));
+  transform_filters(p, geo, KB, w, u);
+
+  const int64_t items = p.N * p.groups * geo.bands;
+  const int64_t Mstride = MP + B;  // a product row, with the output transform's over-read
+  const int64_t slack = MP + 64;   // the direct tile reads up to MP past its last position
+  const double flops = 2.0 * p.N * p.K * p.Ho * geo.Wt * kPoints * pairs * p.R;
+  parallel_for_cost(items, flops_ns(flops), [&](int64_t item) {
+    const int64_t band = item % geo.bands, ng = item / geo.bands;
+    const int64_t g = ng % p.groups, n = ng / p.groups;
+    const int64_t oh0 = band * geo.band, rows = std::min(geo.band, p.Ho - oh0);
+    T* v = thread_scratch(ScratchSlot::winograd_1d_inputs).get<T>(
+        static_cast<size_t>(geo.v_elems(slack) + geo.Wrow + B));
+    T* row = v + geo.v_elems(slack);
+    T* m = thread_scratch(ScratchSlot::winograd_1d_products).get<T>(
+        static_cast<size_t>(2 * kPoints * KB * Mstride));
+    transform_band(p, geo, tr, x + (n * p.C + g * geo.Cg) * p.H * p.W, oh0, row, v);
+    std::memset(v + kPoints * geo.point_stride, 0, sizeof(T) * static_cast<size_t>(slack));
+
+    const int64_t P = rows * geo.Wt, plane_out = p.Ho * p.Wo;
+    const bool whole_rows = p.Wo == kTile * geo.Wt;  // tiles map onto the output contiguously
+    // Output channels [k_lo, k_hi) of the block of positions from pos0 (products in mb).
+    auto output = [&](const T* mb, int64_t pos0, int64_t npos, int64_t k0, int64_t k_lo,
+                      int64_t k_hi) {
+      for (int64_t k = k_lo; k < k_hi; ++k) {
+        const T bk = bias ? bias[k0 + k] : T(0);
+        T* yk = y + (n * p.K + k0 + k) * plane_out + oh0 * p.Wo;
+        const T* mk = mb + k * Mstride;
+        if (whole_rows) {
+          tr.output(mk, KB * Mstride, npos, kTile * npos, bk, yk + kTile * pos0);
+          continue;
+        }
+        for (int64_t s = pos0; s < pos0 + npos;) {  // row by row: the last tile is partial
+          const int64_t oh = s / geo.Wt, t = s - oh * geo.Wt;
+          const int64_t e = std::min(pos0 + npos, (oh + 1) * geo.Wt);
+          tr.output(mk + (s - pos0), KB * Mstride, e - s,
+                    std::min(kTile * (e - s), p.Wo - kTile * t), bk, yk + oh * p.Wo + kTile * t);
+          s = e;
+        }
+      }
+    };
+    // The output transform of each block of positions runs a seventh at a time between the next
+    // block's tiles, so its stores, which miss (the stem's output, 3.2 MB an image, outgrows
+    // L2), drain while the tiles compute: in one burst after the tiles they filled the store
+    // buffer and stalled the transform (20% of the stem's time at N=8).
+    for (int64_t b = 0; b < nkb; ++b) {
+      const int64_t k0 = g * geo.Kg + b * KB, kvalid = std::min(KB, geo.Kg - b * KB);
+      int64_t prev = -1, prev_n = 0;  // the block whose output is pending
+      for (int64_t i = 0, pos0 = 0; pos0 < P; ++i, pos0 += MP) {
+        const int64_t npos = std::min(MP, P - pos0);
+        T* mb = m + (i % 2) * kPoints * KB * Mstride;
+        const T* mprev = m + ((i + 1) % 2) * kPoints * KB * Mstride;
+        for (int pt = 0; pt < kPoints; ++pt) {
+          ukernels::ConvTileArgs<T> a{};
+          a.x = v + pt * geo.point_stride + pos0;
+          a.x_cstride = geo.pair_stride;
+          a.tap_off = geo.tap_off.data();
+          a.taps = p.R;
+          a.channels = pairs;
+          a.w = u + ((g * nkb + b) * kPoints + pt) * ublock;
+          a.y = mb + pt * KB * Mstride;
+          a.y_stride = Mstride;
+          a.npos = npos;
+          uk.tile(a);
+          if (prev >= 0)
+            output(mprev, prev, prev_n, k0, kvalid * pt / kPoints, kvalid * (pt + 1) / kPoints);
+        }
+        prev = pos0;
+        prev_n = npos;
+      }
+      output(m + (((P + MP - 1) / MP - 1) % 2) * kPoints * KB * Mstride, prev, prev_n, k0, 0,
+             kvalid);
+    }
+  });
+}
+
+template void winograd_1d_conv2d_forward<float>(const Conv2dParams&, const float*, const float*,
+                                                const float*, float*);
+template void winograd_1d_conv2d_forward<double>(const Conv2dParams&, const double*,
+                                                 const double*, const double*, double*);
+
+}  // namespace fastconv::algos

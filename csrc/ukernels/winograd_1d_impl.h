@@ -1,0 +1,120 @@
+// The F(4, 4) transforms of ukernels/winograd_1d.h, written once in plain C++ with GCC vector
+// extensions and compiled by each ISA's file with its flags (B tiles per vector).
+// Include only from csrc/ukernels/<isa>/ files; everything here has internal linkage.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+
+#include "ukernels/vecext.h"
+#include "ukernels/winograd_1d.h"
+
+namespace fastconv::ukernels {
+namespace {
+
+// v = B^T d for the points 0, 1, -1, 2, -2, 1/2 and infinity (rows scaled to small integers;
+// G carries the scales).
+template <class T, class U>
+inline void winograd_f4_1d_in(const U* d, U* v) {
+  v[0] = T(4) * d[0] - T(8) * d[1] - T(5) * d[2] + T(10) * d[3] + d[4] - T(2) * d[5];
+  v[1] = T(4) * (d[1] - d[2]) - T(9) * d[3] + d[4] + T(2) * d[5];
+  v[2] = T(-4) * d[1] + T(12) * d[2] - T(7) * d[3] - T(3) * d[4] + T(2) * d[5];
+  v[3] = T(-2) * d[1] + T(3) * (d[2] - d[4]) + T(4) * d[3] - T(2) * d[5];
+  v[4] = T(2) * (d[1] - d[5]) + T(5) * (d[4] - d[2]);
+  v[5] = T(4) * d[1] - T(5) * d[3] + d[5];
+  v[6] = T(-4) * d[1] + T(8) * d[2] + T(5) * d[3] - T(10) * d[4] - d[5] + T(2) * d[6];
+}
+
+// o = A^T m: o[j] = sum over the finite points a of a^j m[a], plus m[infinity] in o[3].
+template <class T, class U>
+inline void winograd_f4_1d_out(const U* m, U* o) {
+  const U sp = m[1] + m[2], sm = m[1] - m[2];  // points +-1
+  const U tp = m[3] + m[4], tm = m[3] - m[4];  // points +-2
+  o[0] = m[0] + sp + tp + m[5];
+  o[1] = sm + T(2) * tm + T(0.5) * m[5];
+  o[2] = sp + T(4) * tp + T(0.25) * m[5];
+  o[3] = sm + T(8) * tm + T(0.125) * m[5] + m[6];
+}
+
+template <class T, int B, int Step>
+void winograd_f4_1d_input(const T* x, int64_t step, int64_t tiles, T* v, int64_t v_stride) {
+  using V = typename Block<T, B>::V;
+  const int64_t st = Step ? Step : step;
+  for (int64_t t0 = 0; t0 < tiles; t0 += B) {
+    V d[7], r[7];
+    const T* xt = x + 4 * t0 * st;
+    for (int j = 0; j < 7; ++j) {
+      T lanes[B];
+      for (int l = 0; l < B; ++l) lanes[l] = xt[(4 * l + j) * st];
+      __builtin_memcpy(&d[j], lanes, sizeof(V));
+    }
+    winograd_f4_1d_in<T>(d, r);
+    if (t0 + B <= tiles) {
+      for (int p = 0; p < 7; ++p) __builtin_memcpy(v + p * v_stride + t0, &r[p], sizeof(V));
+    } else {
+      for (int p = 0; p < 7; ++p)
+        for (int64_t l = 0; l < tiles - t0; ++l) v[p * v_stride + t0 + l] = r[p][l];
+    }
+  }
+}
+
+template <class T, int B>
+void winograd_f4_1d_input_any(const T* x, int64_t step, int64_t tiles, T* v, int64_t v_stride) {
+  if (step == 1) winograd_f4_1d_input<T, B, 1>(x, step, tiles, v, v_stride);
+  else if (step == 2) winograd_f4_1d_input<T, B, 2>(x, step, tiles, v, v_stride);
+  else winograd_f4_1d_input<T, B, 0>(x, step, tiles, v, v_stride);
+}
+
+// out[4 l + j] = o[j][l]: pairs (o0, o1) and (o2, o3) zipped, then the pairs alternated.
+template <class V, int B, size_t... L>
+inline void interleave4(const V* o, V* out, std::index_sequence<L...>) {
+  constexpr int H = B / 2;
+  // zip: lanes l of a and b alternate, the low half (lo) or the high half (hi) of the lanes
+  const V z01lo = __builtin_shufflevector(o[0], o[1], (L % 2 ? B : 0) + L / 2 ...);
+  const V z01hi = __builtin_shufflevector(o[0], o[1], (L % 2 ? B : 0) + H + L / 2 ...);
+  const V z23lo = __builtin_shufflevector(o[2], o[3], (L % 2 ? B : 0) + L / 2 ...);
+  const V z23hi = __builtin_shufflevector(o[2], o[3], (L % 2 ? B : 0) + H + L / 2 ...);
+  if constexpr (B == 2) {
+    out[0] = z01lo;
+    out[1] = z23lo;
+    out[2] = z01hi;
+    out[3] = z23hi;
+  } else {
+    // Output vector k takes pairs k * B / 4 .. of its zipped (o0, o1) half and of (o2, o3).
+    constexpr int Q = B / 4;
+    out[0] = __builtin_shufflevector(z01lo, z23lo, ((L / 2) % 2 ? B : 0) + (L / 4) * 2 + L % 2 ...);
+    out[1] = __builtin_shufflevector(z01lo, z23lo,
+                                     ((L / 2) % 2 ? B : 0) + 2 * Q + (L / 4) * 2 + L % 2 ...);
+    out[2] = __builtin_shufflevector(z01hi, z23hi, ((L / 2) % 2 ? B : 0) + (L / 4) * 2 + L % 2 ...);
+    out[3] = __builtin_shufflevector(z01hi, z23hi,
+                                     ((L / 2) % 2 ? B : 0) + 2 * Q + (L / 4) * 2 + L % 2 ...);
+  }
+}
+
+template <class T, int B>
+void winograd_f4_1d_output(const T* m, int64_t m_stride, int64_t tiles, int64_t count, T bias,
+                           T* y) {
+  using V = typename Block<T, B>::V;
+  for (int64_t t0 = 0; t0 < tiles; t0 += B) {
+    V in[7], o[4], out[4];
+    for (int p = 0; p < 7; ++p) __builtin_memcpy(&in[p], m + p * m_stride + t0, sizeof(V));
+    winograd_f4_1d_out<T>(in, o);
+    for (int j = 0; j < 4; ++j) o[j] += bias;
+    interleave4<V, B>(o, out, std::make_index_sequence<B>());
+    const int64_t left = count - 4 * t0;
+    if (left >= 4 * B) {
+      for (int j = 0; j < 4; ++j) __builtin_memcpy(y + 4 * t0 + j * B, &out[j], sizeof(V));
+    } else {
+      const T* flat = reinterpret_cast<const T*>(out);
+      for (int64_t e = 0; e < left; ++e) y[4 * t0 + e] = flat[e];
+    }
+  }
+}
+
+template <class T, int B>
+constexpr Winograd1dUkernels<T> winograd_f4_1d_ukernels(const char* name) {
+  return {name, B, winograd_f4_1d_input_any<T, B>, winograd_f4_1d_output<T, B>};
+}
+
+}  // namespace
+}  // namespace fastconv::ukernels
