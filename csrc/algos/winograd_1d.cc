@@ -173,8 +173,14 @@ const char* winograd_1d_declines(const Conv2dParams& p) {
   return nullptr;
 }
 
-const char* winograd_1d_auto_declines(const Conv2dParams&) {
-  return "only on explicit request";
+const char* winograd_1d_auto_declines(const Conv2dParams& p) {
+  if (2 * p.S < 7 * p.sw)
+    return "fewer than 3.5 taps per width phase: over half direct's multiplies";
+  if (p.N * p.Ho * ((p.Wo + kTile - 1) / kTile) < kWinograd1dAutoMinTiles)
+    return "fewer than 512 tiles of 4 outputs (N x Ho x ceil(Wo / 4)): too few to repay the "
+           "call's filter transform";
+  static_assert(kWinograd1dAutoMinTiles == 512, "the reason above quotes it");
+  return nullptr;
 }
 
 template <class T>
@@ -235,6 +241,13 @@ void winograd_1d_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, c
     // block's tiles, so its stores, which miss (the stem's output, 3.2 MB an image, outgrows
     // L2), drain while the tiles compute: in one burst after the tiles they filled the store
     // buffer and stalled the transform (20% of the stem's time at N=8).
+    // Set once: value-initialising it per tile (a rep stos) took 12% of the stem at N=1.
+    ukernels::ConvTileArgs<T> a{};
+    a.x_cstride = geo.pair_stride;
+    a.tap_off = geo.tap_off.data();
+    a.taps = p.R;
+    a.channels = pairs;
+    a.y_stride = Mstride;
     for (int64_t b = 0; b < nkb; ++b) {
       const int64_t k0 = g * geo.Kg + b * KB, kvalid = std::min(KB, geo.Kg - b * KB);
       int64_t prev = -1, prev_n = 0;  // the block whose output is pending
@@ -243,15 +256,9 @@ void winograd_1d_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, c
         T* mb = m + (i % 2) * kPoints * KB * Mstride;
         const T* mprev = m + ((i + 1) % 2) * kPoints * KB * Mstride;
         for (int pt = 0; pt < kPoints; ++pt) {
-          ukernels::ConvTileArgs<T> a{};
           a.x = v + pt * geo.point_stride + pos0;
-          a.x_cstride = geo.pair_stride;
-          a.tap_off = geo.tap_off.data();
-          a.taps = p.R;
-          a.channels = pairs;
           a.w = u + ((g * nkb + b) * kPoints + pt) * ublock;
           a.y = mb + pt * KB * Mstride;
-          a.y_stride = Mstride;
           a.npos = npos;
           uk.tile(a);
           if (prev >= 0)

@@ -22,6 +22,8 @@
 // README.md gives the measured error.
 #pragma once
 
+#include <cstdint>
+
 #include "ops/conv2d.h"
 
 namespace fastconv::algos {
@@ -29,6 +31,17 @@ namespace fastconv::algos {
 // Why winograd_1d cannot run p (nullptr: it can): width stride 1 or 2, width dilation 1, and
 // at most 4 taps a width phase (S <= 4 * sw).
 const char* winograd_1d_declines(const ops::Conv2dParams& p);
+// "auto" takes winograd_1d where it does at most half direct's multiplies, rows of 4 taps at
+// stride 1 (7 products per 4 outputs against 16) and of 7 or 8 at stride 2 (14 against 28 or
+// 32), over at least this many tiles (N * Ho * ceil(Wo / 4)): fewer do not repay the call's
+// filter transform and bands. Measured with benchmarks/auto_choice.py, one thread, against the
+// fastest other algorithm (direct): 7x7 stride 2 from 3 channels at 224x224 1.54x as fast at
+// N=1 and 1.56x at N=8, at 112x112 1.3x and 1.48x, at 32x32 (64 tiles an image) 0.62x at N=1 and
+// 1.03x at N=8 (512 tiles); from 16 channels at 56x56 (196 tiles an image) 0.99x and 1.37x; 4x4
+// stride 1 on 64 channels at 56x56 1.34x and 1.44x. Below the multiplies' half it was no
+// better than direct: 5x5 stride 2 (rows of 3 and 2 taps, 14 products against 20) 1.08x, 4x4
+// stride 2 0.7x, 3x3 stride 1 from 3 channels 0.47x.
+inline constexpr int64_t kWinograd1dAutoMinTiles = 512;
 // Why "auto" should pass over a shape winograd_1d supports (nullptr: take it).
 const char* winograd_1d_auto_declines(const ops::Conv2dParams& p);
 

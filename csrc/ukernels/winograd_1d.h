@@ -8,7 +8,7 @@
 // place of 1/2 gave 5.7e-7 and 2.0e-6).
 // Tiles sit in the vector lanes; a call transforms `tiles` consecutive tiles of one row:
 //   input:  v[p * v_stride + t] = (B^T d_t)[p], d_t[j] = x[(4 t + j) * step], p, j < 7, t < tiles;
-//           x is read up to (4 * (tiles rounded up to the block) + 6) * step, which the caller
+//           x is read up to (4 * (tiles rounded up to the block) + 7) * step, which the caller
 //           keeps readable; exactly `tiles` values of each v row are written.
 //   output: y[4 t + j] = (A^T m_t)[j] + bias for 4 t + j < count (<= 4 * tiles), where
 //           m_t[p] = m[p * m_stride + t]; m is read up to tiles rounded up to the block.
