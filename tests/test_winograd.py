@@ -358,11 +358,12 @@ def test_accuracy_bounds_1d(cpp, shape):
     ((1, 64, 56, 56, 64, 4, 4, 1), "winograd_1d"),    # rows of 4 taps at stride 1
     ((1, 3, 32, 32, 32, 7, 7, 2), None),              # 64 tiles: under 512
     ((8, 3, 32, 32, 32, 7, 7, 2), "winograd_1d"),     # 512 tiles
-    ((1, 3, 224, 224, 64, 5, 5, 2), None),            # 5x5 stride 2: 14 products against 20
-    ((1, 3, 64, 64, 64, 3, 3, 1), None),              # 3x3: 7 against 12
+    ((1, 3, 224, 224, 64, 5, 5, 2), None),            # 5x5 stride 2: 6 + 5 against 20
+    ((1, 3, 64, 64, 64, 3, 3, 2), None),              # 3x3 stride 2: 5 + 4 against 12
+    ((1, 3, 64, 64, 64, 3, 3, 1), None),              # 3x3: 6 against 12, half
 ])
 def test_auto_rule_1d(shape, expect):
-    """"auto" takes winograd_1d at half direct's multiplies or fewer, over 512+ tiles."""
+    """"auto" takes winograd_1d under half direct's multiplies, over 512+ tiles."""
     n, c, h, w, k, r, s, stride = shape
     pad = r // 2
     name, why = _dispatch._core.select_conv2d("forward", n, c, h, w, k, r, s, stride, stride,

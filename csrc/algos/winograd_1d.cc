@@ -16,20 +16,34 @@ namespace {
 
 using ops::Conv2dParams;
 
-constexpr int kTile = 4;     // outputs per tile (m)
-constexpr int kTaps = 4;     // taps per width phase (r)
-constexpr int kPoints = 7;   // m + r - 1
+constexpr int kTile = 4;    // outputs per tile (m)
+constexpr int kTaps = 4;    // most taps per width phase
+constexpr int kPoints = 7;  // most transform points, m + kTaps - 1
 
-// G, the filter transform (the 1/(scale of B^T's row) folded in): U_p = sum_s G[p][s] g[s].
-constexpr double kG[kPoints][kTaps] = {
-    {1.0 / 4, 0, 0, 0},
-    {-1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6},
-    {1.0 / 18, -1.0 / 18, 1.0 / 18, -1.0 / 18},
-    {-1.0 / 72, -1.0 / 36, -1.0 / 18, -1.0 / 9},
-    {1.0 / 120, -1.0 / 60, 1.0 / 30, -1.0 / 15},
-    {32.0 / 45, 16.0 / 45, 8.0 / 45, 4.0 / 45},
-    {0, 0, 0, 1.0 / 2},
+// G of F(4, q), row p for point p of 0, 1, -1, infinity, 2, -2, 1/2 (the 1 / (scale of B^T's
+// row p) folded in): U_p = sum_s kG[q - 1][p][s] g[s] for p < 3 + q.
+constexpr double kG[kTaps][kPoints][kTaps] = {
+    {{1}, {1.0 / 2}, {1.0 / 2}, {1}},
+    {{1.0 / 2, 0}, {1.0 / 2, 1.0 / 2}, {1.0 / 6, -1.0 / 6}, {0, 1}, {1.0 / 6, 1.0 / 3}},
+    {{1.0 / 4, 0, 0},
+     {1.0 / 6, 1.0 / 6, 1.0 / 6},
+     {1.0 / 6, -1.0 / 6, 1.0 / 6},
+     {0, 0, 1},
+     {1.0 / 24, 1.0 / 12, 1.0 / 6},
+     {1.0 / 24, -1.0 / 12, 1.0 / 6}},
+    {{1.0 / 4, 0, 0, 0},
+     {1.0 / 6, 1.0 / 6, 1.0 / 6, 1.0 / 6},
+     {1.0 / 18, -1.0 / 18, 1.0 / 18, -1.0 / 18},
+     {0, 0, 0, 1.0 / 2},
+     {1.0 / 72, 1.0 / 36, 1.0 / 18, 1.0 / 9},
+     {1.0 / 120, -1.0 / 60, 1.0 / 30, -1.0 / 15},
+     {32.0 / 45, 16.0 / 45, 8.0 / 45, 4.0 / 45}},
 };
+
+// Taps of width phase pc of an S-wide kernel at stride sw (phase 0 has the most).
+inline int64_t phase_taps(int64_t S, int64_t sw, int64_t pc) {
+  return pc < S ? (S - pc + sw - 1) / sw : 0;
+}
 
 // Transformed input rows per thread: a band's V for all 7 points within this (L2, shared with
 // the packed filters and the block of products).
@@ -52,21 +66,31 @@ const ukernels::Winograd1dUkernels<double>& pick_transforms<double>() {
   return *k[static_cast<int>(active_isa())];
 }
 
-// The shape of the work: a band of `band` output rows reads `in_rows` padded input rows, kept
-// as sh row phases of `phase_rows` rows of Wt tiles each (plane values), for each of the
-// Cg * sw (channel, width phase) pairs and each point.
+// The shape of the work. The width phases with taps (nph of them; phase pc has taps[pc], the
+// first the most) each run F(4, taps[pc]) at its first 3 + taps[pc] points, so point p has
+// products from the first phases_at[p] phases: pairs (pc, c) are kept phase-major, and those
+// phases' pairs are a prefix. A band of `band` output rows reads `in_rows` padded input rows,
+// kept as sh row phases of `phase_rows` rows of Wt tiles each (plane values) per pair and point.
 struct Geometry {
   int64_t Cg, Kg, Wt, Wrow;  // Wrow: padded input row as transformed (with over-read slack)
+  int64_t nph, points;       // phases with taps; points of phase 0 (3 + its taps)
+  int64_t taps[2] = {0, 0}, phases_at[kPoints] = {};
   int64_t band, bands, in_rows, phase_rows, plane, pair_stride, point_stride;
   std::vector<int64_t> tap_off;  // per kernel row, within a pair's planes
 
-  Geometry(const Conv2dParams& p, int64_t block, int64_t band_rows) {
+  Geometry(const Conv2dParams& p, int64_t block) {
     Cg = p.C / p.groups;
     Kg = p.K / p.groups;
     Wt = (p.Wo + kTile - 1) / kTile;
     const int64_t Wt_up = (Wt + block - 1) / block * block;
     Wrow = (kTile * Wt_up + kPoints) * p.sw;
-    set_band(p, band_rows);
+    nph = 0;
+    for (int64_t pc = 0; pc < p.sw; ++pc)
+      if ((taps[pc] = phase_taps(p.S, p.sw, pc)) > 0) nph = pc + 1;
+    points = 3 + taps[0];
+    for (int64_t pt = 0; pt < points; ++pt)
+      for (int64_t pc = 0; pc < nph; ++pc) phases_at[pt] += pt < 3 + taps[pc];
+    set_band(p, 1);
   }
   void set_band(const Conv2dParams& p, int64_t rows) {
     band = rows;
@@ -75,38 +99,44 @@ struct Geometry {
     phase_rows = (in_rows + p.sh - 1) / p.sh;
     plane = phase_rows * Wt;
     pair_stride = p.sh * plane;
-    point_stride = Cg * p.sw * pair_stride;
+    point_stride = nph * Cg * pair_stride;
     tap_off.resize(p.R);
     for (int64_t r = 0; r < p.R; ++r)
       tap_off[r] = ((r * p.dh) % p.sh) * plane + ((r * p.dh) / p.sh) * Wt;
   }
-  int64_t v_elems(int64_t slack) const { return kPoints * point_stride + slack; }
+  int64_t v_elems(int64_t slack) const { return points * point_stride + slack; }
+  // Multiply-adds of the products per output tile, kernel row and output channel.
+  int64_t products() const {
+    int64_t n = 0;
+    for (int64_t pt = 0; pt < points; ++pt) n += phases_at[pt] * Cg;
+    return n;
+  }
 };
 
-// U as the direct tile's packed weights, one block per (group, k-block, point):
-// u[((g * nkb + b) * 7 + p) * Cg * sw * R * KB + ((c * sw + pc) * R + r) * KB + k].
+// U as the direct tile's packed weights, one block of pairs * R * KB per (group, k-block,
+// point): u[((g * nkb + b) * points + p) * block + ((pc * Cg + c) * R + r) * KB + k] for the
+// pairs of the phases that have point p.
 template <class T>
 void transform_filters(const Conv2dParams& p, const Geometry& geo, int64_t KB, const T* w, T* u) {
-  const int64_t nkb = (geo.Kg + KB - 1) / KB, pairs = geo.Cg * p.sw;
-  const int64_t block = pairs * p.R * KB;
+  const int64_t nkb = (geo.Kg + KB - 1) / KB, block = geo.nph * geo.Cg * p.R * KB;
   for (int64_t g = 0; g < p.groups; ++g)
     for (int64_t b = 0; b < nkb; ++b)
       for (int64_t k = 0; k < KB; ++k) {
         const int64_t kk = b * KB + k;
-        for (int64_t c = 0; c < geo.Cg; ++c)
-          for (int64_t pc = 0; pc < p.sw; ++pc)
+        for (int64_t pc = 0; pc < geo.nph; ++pc)
+          for (int64_t c = 0; c < geo.Cg; ++c)
             for (int64_t r = 0; r < p.R; ++r) {
+              const int64_t q = geo.taps[pc];
               double taps[kTaps] = {};
               if (kk < geo.Kg) {
                 const T* f = w + (((g * geo.Kg + kk) * geo.Cg + c) * p.R + r) * p.S;
-                for (int64_t j = 0; j < kTaps && pc + j * p.sw < p.S; ++j)
-                  taps[j] = f[pc + j * p.sw];
+                for (int64_t j = 0; j < q; ++j) taps[j] = f[pc + j * p.sw];
               }
-              for (int pt = 0; pt < kPoints; ++pt) {
+              for (int64_t pt = 0; pt < 3 + q; ++pt) {
                 double v = 0;
-                for (int j = 0; j < kTaps; ++j) v += kG[pt][j] * taps[j];
-                u[((g * nkb + b) * kPoints + pt) * block + ((c * p.sw + pc) * p.R + r) * KB + k] =
-                    static_cast<T>(v);
+                for (int64_t j = 0; j < q; ++j) v += kG[q - 1][pt][j] * taps[j];
+                u[((g * nkb + b) * geo.points + pt) * block + ((pc * geo.Cg + c) * p.R + r) * KB +
+                  k] = static_cast<T>(v);
               }
             }
       }
@@ -122,11 +152,11 @@ void transform_band(const Conv2dParams& p, const Geometry& geo,
   for (int64_t c = 0; c < geo.Cg; ++c)
     for (int64_t u = 0; u < rows; ++u) {
       const int64_t z = oh0 * p.sh + u - p.pt;  // source row
-      T* dst = v + c * p.sw * geo.pair_stride + (u % p.sh) * geo.plane + (u / p.sh) * geo.Wt;
+      T* dst = v + c * geo.pair_stride + (u % p.sh) * geo.plane + (u / p.sh) * geo.Wt;
       if (z < 0 || z >= p.H) {
-        for (int pt = 0; pt < kPoints; ++pt)
-          for (int64_t pc = 0; pc < p.sw; ++pc)
-            std::memset(dst + pt * geo.point_stride + pc * geo.pair_stride, 0,
+        for (int64_t pc = 0; pc < geo.nph; ++pc)
+          for (int64_t pt = 0; pt < 3 + geo.taps[pc]; ++pt)
+            std::memset(dst + pt * geo.point_stride + pc * geo.Cg * geo.pair_stride, 0,
                         sizeof(T) * static_cast<size_t>(geo.Wt));
         continue;
       }
@@ -135,8 +165,9 @@ void transform_band(const Conv2dParams& p, const Geometry& geo,
       for (int64_t j = 0; j < j0; ++j) row[j] = T(0);
       for (int64_t j = j0; j < j1; ++j) row[j] = src[j - p.pl];
       for (int64_t j = j1; j < geo.Wrow; ++j) row[j] = T(0);
-      for (int64_t pc = 0; pc < p.sw; ++pc)
-        tr.input(row + pc, p.sw, geo.Wt, dst + pc * geo.pair_stride, geo.point_stride);
+      for (int64_t pc = 0; pc < geo.nph; ++pc)
+        tr.input(row + pc, p.sw, static_cast<int>(geo.taps[pc]), geo.Wt,
+                 dst + pc * geo.Cg * geo.pair_stride, geo.point_stride);
     }
 }
 
@@ -144,17 +175,23 @@ void transform_band(const Conv2dParams& p, const Geometry& geo,
 // tile is partial: the stem's 14-row bands, 392 positions, took 9 tiles of 48 for 8.2 tiles'
 // work; 12-row ones take 7 exact), among bands whose transformed inputs fit kBandBytes and,
 // where the batch is small, that give each thread 4 items; the larger on a tie.
-int64_t band_rows(const Conv2dParams& p, int64_t Wt, int64_t MP, size_t elem) {
-  const int64_t pairs = p.C / p.groups * p.sw;
+int64_t band_rows(const Conv2dParams& p, const Geometry& geo, int64_t MP, size_t elem) {
+  const int64_t pairs = geo.nph * geo.Cg, Wt = geo.Wt;
   int64_t most = 1;
   for (int64_t r = 2; r <= p.Ho; ++r) {
     const int64_t phase_rows = ((r - 1) * p.sh + (p.R - 1) * p.dh + p.sh) / p.sh;
-    if (kPoints * pairs * p.sh * phase_rows * Wt * static_cast<int64_t>(elem) > kBandBytes) break;
+    if (geo.points * pairs * p.sh * phase_rows * Wt * static_cast<int64_t>(elem) > kBandBytes)
+      break;
     most = r;
   }
+  // Whatever L2 holds, bands of at least two tiles' positions (at 256 channels a 14-wide output
+  // got 2-row bands, 8 positions a tile of 48: 0.18x im2col's speed), and of one where the
+  // threads want more bands.
+  const int64_t tile_rows = std::min(p.Ho, (MP + Wt - 1) / Wt);
+  most = std::max(most, std::min(p.Ho, 2 * tile_rows));
   const int64_t images = p.N * p.groups;
   const int64_t want_bands = (4 * max_threads() + images - 1) / images;
-  most = std::max<int64_t>(1, std::min(most, p.Ho / std::min(p.Ho, want_bands)));
+  most = std::max(tile_rows, std::min(most, p.Ho / std::min(p.Ho, want_bands)));
   int64_t best = most, best_tiles = -1;
   for (int64_t r = most; r >= std::max<int64_t>(1, most / 2); --r) {
     const int64_t full = p.Ho / r, rest = p.Ho % r;
@@ -174,8 +211,11 @@ const char* winograd_1d_declines(const Conv2dParams& p) {
 }
 
 const char* winograd_1d_auto_declines(const Conv2dParams& p) {
-  if (2 * p.S < 7 * p.sw)
-    return "fewer than 3.5 taps per width phase: over half direct's multiplies";
+  int64_t products = 0;  // per 4 outputs, kernel row and channel pair; direct does 4 * S
+  for (int64_t pc = 0; pc < p.sw; ++pc)
+    if (const int64_t q = phase_taps(p.S, p.sw, pc)) products += 3 + q;
+  if (2 * products >= kTile * p.S)
+    return "not under half direct's multiplies (wants 4 taps at stride 1, 7 or 8 at stride 2)";
   if (p.N * p.Ho * ((p.Wo + kTile - 1) / kTile) < kWinograd1dAutoMinTiles)
     return "fewer than 512 tiles of 4 outputs (N x Ho x ceil(Wo / 4)): too few to repay the "
            "call's filter transform";
@@ -190,19 +230,20 @@ void winograd_1d_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, c
   const ukernels::ConvDirectUkernel<T>& uk = direct_ukernel<T>();
   const ukernels::Winograd1dUkernels<T>& tr = pick_transforms<T>();
   const int64_t KB = uk.kb, MP = uk.max_pos, B = tr.block;
-  Geometry geo(p, B, 1);
-  geo.set_band(p, band_rows(p, geo.Wt, MP, sizeof(T)));
+  Geometry geo(p, B);
+  geo.set_band(p, band_rows(p, geo, MP, sizeof(T)));
+  const int64_t points = geo.points;
 
-  const int64_t nkb = (geo.Kg + KB - 1) / KB, pairs = geo.Cg * p.sw;
-  const int64_t ublock = pairs * p.R * KB;
+  const int64_t nkb = (geo.Kg + KB - 1) / KB;
+  const int64_t ublock = geo.nph * geo.Cg * p.R * KB;
   T* u = thread_scratch(ScratchSlot::winograd_1d_filters).get<T>(
-      static_cast<size_t>(p.groups * nkb * kPoints * ublock));
+      static_cast<size_t>(p.groups * nkb * points * ublock));
   transform_filters(p, geo, KB, w, u);
 
   const int64_t items = p.N * p.groups * geo.bands;
   const int64_t Mstride = MP + B;  // a product row, with the output transform's over-read
   const int64_t slack = MP + 64;   // the direct tile reads up to MP past its last position
-  const double flops = 2.0 * p.N * p.K * p.Ho * geo.Wt * kPoints * pairs * p.R;
+  const double flops = 2.0 * p.N * p.K * p.Ho * geo.Wt * geo.products() * p.R;
   parallel_for_cost(items, flops_ns(flops), [&](int64_t item) {
     const int64_t band = item % geo.bands, ng = item / geo.bands;
     const int64_t g = ng % p.groups, n = ng / p.groups;
@@ -211,9 +252,9 @@ void winograd_1d_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, c
         static_cast<size_t>(geo.v_elems(slack) + geo.Wrow + B));
     T* row = v + geo.v_elems(slack);
     T* m = thread_scratch(ScratchSlot::winograd_1d_products).get<T>(
-        static_cast<size_t>(2 * kPoints * KB * Mstride));
+        static_cast<size_t>(2 * points * KB * Mstride));
     transform_band(p, geo, tr, x + (n * p.C + g * geo.Cg) * p.H * p.W, oh0, row, v);
-    std::memset(v + kPoints * geo.point_stride, 0, sizeof(T) * static_cast<size_t>(slack));
+    std::memset(v + points * geo.point_stride, 0, sizeof(T) * static_cast<size_t>(slack));
 
     const int64_t P = rows * geo.Wt, plane_out = p.Ho * p.Wo;
     const bool whole_rows = p.Wo == kTile * geo.Wt;  // tiles map onto the output contiguously
@@ -225,19 +266,20 @@ void winograd_1d_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, c
         T* yk = y + (n * p.K + k0 + k) * plane_out + oh0 * p.Wo;
         const T* mk = mb + k * Mstride;
         if (whole_rows) {
-          tr.output(mk, KB * Mstride, npos, kTile * npos, bk, yk + kTile * pos0);
+          tr.output(mk, KB * Mstride, static_cast<int>(points), npos, kTile * npos, bk,
+                    yk + kTile * pos0);
           continue;
         }
         for (int64_t s = pos0; s < pos0 + npos;) {  // row by row: the last tile is partial
           const int64_t oh = s / geo.Wt, t = s - oh * geo.Wt;
           const int64_t e = std::min(pos0 + npos, (oh + 1) * geo.Wt);
-          tr.output(mk + (s - pos0), KB * Mstride, e - s,
+          tr.output(mk + (s - pos0), KB * Mstride, static_cast<int>(points), e - s,
                     std::min(kTile * (e - s), p.Wo - kTile * t), bk, yk + oh * p.Wo + kTile * t);
           s = e;
         }
       }
     };
-    // The output transform of each block of positions runs a seventh at a time between the next
+    // The output transform of each block of positions runs a point's share at a time between the next
     // block's tiles, so its stores, which miss (the stem's output, 3.2 MB an image, outgrows
     // L2), drain while the tiles compute: in one burst after the tiles they filled the store
     // buffer and stalled the transform (20% of the stem's time at N=8).
@@ -246,28 +288,28 @@ void winograd_1d_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, c
     a.x_cstride = geo.pair_stride;
     a.tap_off = geo.tap_off.data();
     a.taps = p.R;
-    a.channels = pairs;
     a.y_stride = Mstride;
     for (int64_t b = 0; b < nkb; ++b) {
       const int64_t k0 = g * geo.Kg + b * KB, kvalid = std::min(KB, geo.Kg - b * KB);
       int64_t prev = -1, prev_n = 0;  // the block whose output is pending
       for (int64_t i = 0, pos0 = 0; pos0 < P; ++i, pos0 += MP) {
         const int64_t npos = std::min(MP, P - pos0);
-        T* mb = m + (i % 2) * kPoints * KB * Mstride;
-        const T* mprev = m + ((i + 1) % 2) * kPoints * KB * Mstride;
-        for (int pt = 0; pt < kPoints; ++pt) {
+        T* mb = m + (i % 2) * points * KB * Mstride;
+        const T* mprev = m + ((i + 1) % 2) * points * KB * Mstride;
+        for (int64_t pt = 0; pt < points; ++pt) {
           a.x = v + pt * geo.point_stride + pos0;
-          a.w = u + ((g * nkb + b) * kPoints + pt) * ublock;
+          a.channels = geo.phases_at[pt] * geo.Cg;
+          a.w = u + ((g * nkb + b) * points + pt) * ublock;
           a.y = mb + pt * KB * Mstride;
           a.npos = npos;
           uk.tile(a);
           if (prev >= 0)
-            output(mprev, prev, prev_n, k0, kvalid * pt / kPoints, kvalid * (pt + 1) / kPoints);
+            output(mprev, prev, prev_n, k0, kvalid * pt / points, kvalid * (pt + 1) / points);
         }
         prev = pos0;
         prev_n = npos;
       }
-      output(m + (((P + MP - 1) / MP - 1) % 2) * kPoints * KB * Mstride, prev, prev_n, k0, 0,
+      output(m + (((P + MP - 1) / MP - 1) % 2) * points * KB * Mstride, prev, prev_n, k0, 0,
              kvalid);
     }
   });

@@ -12,28 +12,67 @@
 namespace fastconv::ukernels {
 namespace {
 
-// v = B^T d for the points 0, 1, -1, 2, -2, 1/2 and infinity (rows scaled to small integers;
-// G carries the scales).
-template <class T, class U>
+// v = B^T d for F(4, Q), Q = 1..4, at the first 3 + Q of the points 0, 1, -1, infinity, 2, -2,
+// 1/2 (each F(4, Q)'s points are the smaller ones' and one more, so all share A^T's columns;
+// rows scaled to small integers, G carries the scales).
+template <class T, int Q, class U>
 inline void winograd_f4_1d_in(const U* d, U* v) {
-  v[0] = T(4) * d[0] - T(8) * d[1] - T(5) * d[2] + T(10) * d[3] + d[4] - T(2) * d[5];
-  v[1] = T(4) * (d[1] - d[2]) - T(9) * d[3] + d[4] + T(2) * d[5];
-  v[2] = T(-4) * d[1] + T(12) * d[2] - T(7) * d[3] - T(3) * d[4] + T(2) * d[5];
-  v[3] = T(-2) * d[1] + T(3) * (d[2] - d[4]) + T(4) * d[3] - T(2) * d[5];
-  v[4] = T(2) * (d[1] - d[5]) + T(5) * (d[4] - d[2]);
-  v[5] = T(4) * d[1] - T(5) * d[3] + d[5];
-  v[6] = T(-4) * d[1] + T(8) * d[2] + T(5) * d[3] - T(10) * d[4] - d[5] + T(2) * d[6];
+  if constexpr (Q == 1) {
+    v[0] = d[0] - d[2];
+    v[1] = d[1] + d[2];
+    v[2] = d[2] - d[1];
+    v[3] = d[3] - d[1];
+  } else if constexpr (Q == 2) {
+    v[0] = T(2) * (d[0] - d[2]) - d[1] + d[3];
+    v[1] = T(2) * d[1] + d[2] - d[3];
+    v[2] = T(3) * d[2] - T(2) * d[1] - d[3];
+    v[3] = T(2) * (d[1] - d[3]) - d[2] + d[4];
+    v[4] = d[3] - d[1];
+  } else if constexpr (Q == 3) {
+    v[0] = T(4) * d[0] - T(5) * d[2] + d[4];
+    v[1] = T(4) * (d[1] + d[2]) - d[3] - d[4];
+    v[2] = T(4) * (d[2] - d[1]) + d[3] - d[4];
+    v[3] = T(4) * d[1] - T(5) * d[3] + d[5];
+    v[4] = T(2) * (d[3] - d[1]) - d[2] + d[4];
+    v[5] = T(2) * (d[1] - d[3]) - d[2] + d[4];
+  } else {
+    v[0] = T(4) * d[0] - T(8) * d[1] - T(5) * d[2] + T(10) * d[3] + d[4] - T(2) * d[5];
+    v[1] = T(4) * (d[2] - d[1]) + T(9) * d[3] - d[4] - T(2) * d[5];
+    v[2] = T(-4) * d[1] + T(12) * d[2] - T(7) * d[3] - T(3) * d[4] + T(2) * d[5];
+    v[3] = T(-4) * d[1] + T(8) * d[2] + T(5) * d[3] - T(10) * d[4] - d[5] + T(2) * d[6];
+    v[4] = T(2) * (d[1] + d[5]) + T(3) * (d[4] - d[2]) - T(4) * d[3];
+    v[5] = T(2) * (d[1] - d[5]) + T(5) * (d[4] - d[2]);
+    v[6] = T(4) * d[1] - T(5) * d[3] + d[5];
+  }
 }
 
-// o = A^T m: o[j] = sum over the finite points a of a^j m[a], plus m[infinity] in o[3].
-template <class T, class U>
+// o = A^T m over the first A points: o[j] = sum over the finite points a of a^j m[a], plus
+// m[infinity] in o[3].
+template <class T, int A, class U>
 inline void winograd_f4_1d_out(const U* m, U* o) {
   const U sp = m[1] + m[2], sm = m[1] - m[2];  // points +-1
-  const U tp = m[3] + m[4], tm = m[3] - m[4];  // points +-2
-  o[0] = m[0] + sp + tp + m[5];
-  o[1] = sm + T(2) * tm + T(0.5) * m[5];
-  o[2] = sp + T(4) * tp + T(0.25) * m[5];
-  o[3] = sm + T(8) * tm + T(0.125) * m[5] + m[6];
+  o[0] = m[0] + sp;
+  o[1] = sm;
+  o[2] = sp;
+  o[3] = sm + m[3];
+  if constexpr (A >= 5) {  // point 2
+    o[0] += m[4];
+    o[1] += T(2) * m[4];
+    o[2] += T(4) * m[4];
+    o[3] += T(8) * m[4];
+  }
+  if constexpr (A >= 6) {  // point -2
+    o[0] += m[5];
+    o[1] -= T(2) * m[5];
+    o[2] += T(4) * m[5];
+    o[3] -= T(8) * m[5];
+  }
+  if constexpr (A >= 7) {  // point 1/2
+    o[0] += m[6];
+    o[1] += T(0.5) * m[6];
+    o[2] += T(0.25) * m[6];
+    o[3] += T(0.125) * m[6];
+  }
 }
 
 // Elements 2 l + Odd of the 2B elements a, b.
@@ -79,7 +118,7 @@ inline void gather_tiles(const T* x, typename Block<T, B>::V* d) {
   for (int j = 4; j < 7; ++j) d[j] = next[(j - 4) * Step];
 }
 
-template <class T, int B, int Step>
+template <class T, int B, int Step, int Q>
 void winograd_f4_1d_input(const T* x, int64_t step, int64_t tiles, T* v, int64_t v_stride) {
   using V = typename Block<T, B>::V;
   for (int64_t t0 = 0; t0 < tiles; t0 += B) {
@@ -88,27 +127,38 @@ void winograd_f4_1d_input(const T* x, int64_t step, int64_t tiles, T* v, int64_t
     if constexpr (Step != 0) {
       gather_tiles<T, B, Step>(xt, d);
     } else {
-      for (int j = 0; j < 7; ++j) {
+      for (int j = 0; j < 3 + Q; ++j) {
         T lanes[B];
         for (int l = 0; l < B; ++l) lanes[l] = xt[(4 * l + j) * step];
         __builtin_memcpy(&d[j], lanes, sizeof(V));
       }
     }
-    winograd_f4_1d_in<T>(d, r);
+    winograd_f4_1d_in<T, Q>(d, r);
     if (t0 + B <= tiles) {
-      for (int p = 0; p < 7; ++p) __builtin_memcpy(v + p * v_stride + t0, &r[p], sizeof(V));
+      for (int p = 0; p < 3 + Q; ++p) __builtin_memcpy(v + p * v_stride + t0, &r[p], sizeof(V));
     } else {
-      for (int p = 0; p < 7; ++p)
+      for (int p = 0; p < 3 + Q; ++p)
         for (int64_t l = 0; l < tiles - t0; ++l) v[p * v_stride + t0 + l] = r[p][l];
     }
   }
 }
 
+template <class T, int B, int Q>
+void winograd_f4_1d_input_q(const T* x, int64_t step, int64_t tiles, T* v, int64_t v_stride) {
+  if (step == 1) winograd_f4_1d_input<T, B, 1, Q>(x, step, tiles, v, v_stride);
+  else if (step == 2) winograd_f4_1d_input<T, B, 2, Q>(x, step, tiles, v, v_stride);
+  else winograd_f4_1d_input<T, B, 0, Q>(x, step, tiles, v, v_stride);
+}
+
 template <class T, int B>
-void winograd_f4_1d_input_any(const T* x, int64_t step, int64_t tiles, T* v, int64_t v_stride) {
-  if (step == 1) winograd_f4_1d_input<T, B, 1>(x, step, tiles, v, v_stride);
-  else if (step == 2) winograd_f4_1d_input<T, B, 2>(x, step, tiles, v, v_stride);
-  else winograd_f4_1d_input<T, B, 0>(x, step, tiles, v, v_stride);
+void winograd_f4_1d_input_any(const T* x, int64_t step, int taps, int64_t tiles, T* v,
+                              int64_t v_stride) {
+  switch (taps) {
+    case 1: winograd_f4_1d_input_q<T, B, 1>(x, step, tiles, v, v_stride); break;
+    case 2: winograd_f4_1d_input_q<T, B, 2>(x, step, tiles, v, v_stride); break;
+    case 3: winograd_f4_1d_input_q<T, B, 3>(x, step, tiles, v, v_stride); break;
+    default: winograd_f4_1d_input_q<T, B, 4>(x, step, tiles, v, v_stride); break;
+  }
 }
 
 // out[4 l + j] = o[j][l]: pairs (o0, o1) and (o2, o3) zipped, then the pairs alternated.
@@ -137,14 +187,14 @@ inline void interleave4(const V* o, V* out, std::index_sequence<L...>) {
   }
 }
 
-template <class T, int B>
+template <class T, int B, int A>
 void winograd_f4_1d_output(const T* m, int64_t m_stride, int64_t tiles, int64_t count, T bias,
                            T* y) {
   using V = typename Block<T, B>::V;
   for (int64_t t0 = 0; t0 < tiles; t0 += B) {
     V in[7], o[4], out[4];
-    for (int p = 0; p < 7; ++p) __builtin_memcpy(&in[p], m + p * m_stride + t0, sizeof(V));
-    winograd_f4_1d_out<T>(in, o);
+    for (int p = 0; p < A; ++p) __builtin_memcpy(&in[p], m + p * m_stride + t0, sizeof(V));
+    winograd_f4_1d_out<T, A>(in, o);
     for (int j = 0; j < 4; ++j) o[j] += bias;
     interleave4<V, B>(o, out, std::make_index_sequence<B>());
     const int64_t left = count - 4 * t0;
@@ -158,8 +208,19 @@ void winograd_f4_1d_output(const T* m, int64_t m_stride, int64_t tiles, int64_t 
 }
 
 template <class T, int B>
+void winograd_f4_1d_output_any(const T* m, int64_t m_stride, int points, int64_t tiles,
+                               int64_t count, T bias, T* y) {
+  switch (points) {
+    case 4: winograd_f4_1d_output<T, B, 4>(m, m_stride, tiles, count, bias, y); break;
+    case 5: winograd_f4_1d_output<T, B, 5>(m, m_stride, tiles, count, bias, y); break;
+    case 6: winograd_f4_1d_output<T, B, 6>(m, m_stride, tiles, count, bias, y); break;
+    default: winograd_f4_1d_output<T, B, 7>(m, m_stride, tiles, count, bias, y); break;
+  }
+}
+
+template <class T, int B>
 constexpr Winograd1dUkernels<T> winograd_f4_1d_ukernels(const char* name) {
-  return {name, B, winograd_f4_1d_input_any<T, B>, winograd_f4_1d_output<T, B>};
+  return {name, B, winograd_f4_1d_input_any<T, B>, winograd_f4_1d_output_any<T, B>};
 }
 
 }  // namespace
