@@ -14,7 +14,7 @@ from conftest import assert_close, has_gradients, random, rtol_for
 WINOGRAD = ("winograd", "winograd_f2", "winograd_f4", "winograd_f6")
 
 
-# Forward-only, along the width: width stride 1 or 2, undilated width, S <= 4 * stride.
+# Forward-only, along the width: width stride 1 or 2, undilated width, S <= 8.
 WINOGRAD_1D = ("winograd_1d",)
 
 
@@ -60,6 +60,8 @@ CONV_CASES = [
     (2, 5, 9, 8, 3, 4, 2, 1, "same", 1, 1),         # 'same' with even kernel: asymmetric
     (1, 3, 6, 7, 2, 3, 3, 1, 3, 1, 1),              # padding larger than the kernel
     (1, 3, 23, 29, 8, 7, 7, 2, 3, 1, 1),            # 7x7 stride-2 stem
+    (2, 3, 9, 21, 4, 2, 7, 1, (1, 3), 1, 1),        # 2x7: rows of 7 taps at stride 1
+    (1, 2, 11, 19, 3, 3, 8, 1, (1, 4), (2, 1), 1),  # 3x8, dilated rows, 8 taps at stride 1
     (2, 32, 20, 24, 48, 3, 3, 1, 1, 1, 1),          # enough channels for full register tiles
     (1, 64, 15, 15, 64, 3, 3, 1, 1, 1, 1),
     (1, 7, 13, 17, 5, 3, 3, 2, 1, 1, 1),            # the suite's odd layer

@@ -339,7 +339,8 @@ W1D_MAX_VS_DIRECT = 3.0
 
 
 @pytest.mark.parametrize("shape", [(2, 3, 56, 64, 7, 2, 3), (2, 64, 28, 64, 7, 2, 3),
-                                   (2, 64, 28, 64, 4, 1, 2)], ids=["stem3", "7x7s2-64", "4x4-64"])
+                                   (2, 64, 28, 64, 4, 1, 2), (2, 64, 28, 64, 7, 1, 3)],
+                         ids=["stem3", "7x7s2-64", "4x4-64", "7x7-64"])
 def test_accuracy_bounds_1d(cpp, shape):
     n, c, hw, k, r, stride, pad = shape
     rng = np.random.default_rng(2)
@@ -361,13 +362,16 @@ def test_accuracy_bounds_1d(cpp, shape):
     ((1, 3, 224, 224, 64, 5, 5, 2), None),            # 5x5 stride 2: 6 + 5 against 20
     ((1, 3, 64, 64, 64, 3, 3, 2), None),              # 3x3 stride 2: 5 + 4 against 12
     ((1, 3, 64, 64, 64, 3, 3, 1), None),              # 3x3: 6 against 12, half
+    ((1, 64, 56, 56, 64, 7, 7, 1), "winograd_1d"),    # 7x7 stride 1: 7 + 6 against 28
+    ((8, 128, 17, 17, 128, 1, 7, 1), None),           # 1x7: one kernel row
 ])
 def test_auto_rule_1d(shape, expect):
-    """"auto" takes winograd_1d under half direct's multiplies, over 512+ tiles."""
+    """"auto" takes winograd_1d under half direct's multiplies, with 4+ kernel rows, over 512+
+    tiles."""
     n, c, h, w, k, r, s, stride = shape
-    pad = r // 2
+    ph, pw = r // 2, s // 2
     name, why = _dispatch._core.select_conv2d("forward", n, c, h, w, k, r, s, stride, stride,
-                                              pad, pad, pad, pad, 1, 1, 1, "auto")
+                                              ph, ph, pw, pw, 1, 1, 1, "auto")
     if expect:
         assert name == expect, why
     else:

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 #include <vector>
 
 #include "algos/direct_conv.h"
@@ -17,7 +18,7 @@ namespace {
 using ops::Conv2dParams;
 
 constexpr int kTile = 4;    // outputs per tile (m)
-constexpr int kTaps = 4;    // most taps per width phase
+constexpr int kTaps = 4;    // most taps per part of a kernel row (row_part)
 constexpr int kPoints = 7;  // most transform points, m + kTaps - 1
 
 // G of F(4, q), row p for point p of 0, 1, -1, infinity, 2, -2, 1/2 (the 1 / (scale of B^T's
@@ -40,9 +41,16 @@ constexpr double kG[kTaps][kPoints][kTaps] = {
      {32.0 / 45, 16.0 / 45, 8.0 / 45, 4.0 / 45}},
 };
 
-// Taps of width phase pc of an S-wide kernel at stride sw (phase 0 has the most).
-inline int64_t phase_taps(int64_t S, int64_t sw, int64_t pc) {
-  return pc < S ? (S - pc + sw - 1) / sw : 0;
+// A kernel row as at most two 1-D correlations of at most 4 taps ("parts", the first with the
+// most): at width stride 2 the even and the odd kernel columns, at stride 1 columns 0-3 and 4-7.
+// Tap j of part i is kernel column offset + sw * j; its input is the padded row from column
+// offset on, every sw-th column.
+struct RowPart {
+  int64_t offset, taps;
+};
+inline RowPart row_part(int64_t S, int64_t sw, int64_t i) {
+  if (sw == 2) return {i, i < S ? (S - i + 1) / 2 : 0};
+  return {kTaps * i, std::clamp<int64_t>(S - kTaps * i, 0, kTaps)};
 }
 
 // Transformed input rows per thread: a band's V for all 7 points within this (L2, shared with
@@ -66,15 +74,16 @@ const ukernels::Winograd1dUkernels<double>& pick_transforms<double>() {
   return *k[static_cast<int>(active_isa())];
 }
 
-// The shape of the work. The width phases with taps (nph of them; phase pc has taps[pc], the
-// first the most) each run F(4, taps[pc]) at its first 3 + taps[pc] points, so point p has
-// products from the first phases_at[p] phases: pairs (pc, c) are kept phase-major, and those
-// phases' pairs are a prefix. A band of `band` output rows reads `in_rows` padded input rows,
-// kept as sh row phases of `phase_rows` rows of Wt tiles each (plane values) per pair and point.
+// The shape of the work. The parts with taps (nparts of them; part i has taps[i], the first
+// the most, at kernel column offset[i]) each run F(4, taps[i]) at its first 3 + taps[i] points,
+// so point p has products from the first parts_at[p] parts: pairs (part, c) are kept part-major,
+// and those parts' pairs are a prefix. A band of `band` output rows reads `in_rows` padded input
+// rows, kept as sh row phases of `phase_rows` rows of Wt tiles each (plane values) per pair and
+// point.
 struct Geometry {
   int64_t Cg, Kg, Wt, Wrow;  // Wrow: padded input row as transformed (with over-read slack)
-  int64_t nph, points;       // phases with taps; points of phase 0 (3 + its taps)
-  int64_t taps[2] = {0, 0}, phases_at[kPoints] = {};
+  int64_t nparts, points;    // parts with taps; points of part 0 (3 + its taps)
+  int64_t taps[2] = {0, 0}, offset[2] = {0, 0}, parts_at[kPoints] = {};
   int64_t band, bands, in_rows, phase_rows, plane, pair_stride, point_stride;
   std::vector<int64_t> tap_off;  // per kernel row, within a pair's planes
 
@@ -83,13 +92,16 @@ struct Geometry {
     Kg = p.K / p.groups;
     Wt = (p.Wo + kTile - 1) / kTile;
     const int64_t Wt_up = (Wt + block - 1) / block * block;
-    Wrow = (kTile * Wt_up + kPoints) * p.sw;
-    nph = 0;
-    for (int64_t pc = 0; pc < p.sw; ++pc)
-      if ((taps[pc] = phase_taps(p.S, p.sw, pc)) > 0) nph = pc + 1;
+    Wrow = (kTile * Wt_up + kPoints) * p.sw + kTaps;
+    nparts = 0;
+    for (int64_t pc = 0; pc < 2; ++pc) {
+      const RowPart part = row_part(p.S, p.sw, pc);
+      offset[pc] = part.offset;
+      if ((taps[pc] = part.taps) > 0) nparts = pc + 1;
+    }
     points = 3 + taps[0];
     for (int64_t pt = 0; pt < points; ++pt)
-      for (int64_t pc = 0; pc < nph; ++pc) phases_at[pt] += pt < 3 + taps[pc];
+      for (int64_t pc = 0; pc < nparts; ++pc) parts_at[pt] += pt < 3 + taps[pc];
     set_band(p, 1);
   }
   void set_band(const Conv2dParams& p, int64_t rows) {
@@ -99,7 +111,7 @@ struct Geometry {
     phase_rows = (in_rows + p.sh - 1) / p.sh;
     plane = phase_rows * Wt;
     pair_stride = p.sh * plane;
-    point_stride = nph * Cg * pair_stride;
+    point_stride = nparts * Cg * pair_stride;
     tap_off.resize(p.R);
     for (int64_t r = 0; r < p.R; ++r)
       tap_off[r] = ((r * p.dh) % p.sh) * plane + ((r * p.dh) / p.sh) * Wt;
@@ -108,42 +120,68 @@ struct Geometry {
   // Multiply-adds of the products per output tile, kernel row and output channel.
   int64_t products() const {
     int64_t n = 0;
-    for (int64_t pt = 0; pt < points; ++pt) n += phases_at[pt] * Cg;
+    for (int64_t pt = 0; pt < points; ++pt) n += parts_at[pt] * Cg;
     return n;
   }
 };
 
+// U_p = G g for the filter rows of one filter, row i's Q taps at f[i * row_stride + j * sw]:
+// u[p * u_stride + i * KB] for p < 3 + Q, i < rows.
+template <int Q, class T>
+void transform_filter_rows(const T* f, int64_t rows, int64_t row_stride, int64_t sw, T* u,
+                           int64_t KB, int64_t u_stride) {
+  for (int64_t i = 0; i < rows; ++i, f += row_stride, u += KB) {
+    double g[Q];
+    for (int j = 0; j < Q; ++j) g[j] = f[j * sw];
+    for (int pt = 0; pt < 3 + Q; ++pt) {
+      double v = 0;
+      for (int j = 0; j < Q; ++j) v += kG[Q - 1][pt][j] * g[j];
+      u[pt * u_stride] = static_cast<T>(v);
+    }
+  }
+}
+
 // U as the direct tile's packed weights, one block of pairs * R * KB per (group, k-block,
 // point): u[((g * nkb + b) * points + p) * block + ((pc * Cg + c) * R + r) * KB + k] for the
-// pairs of the phases that have point p.
+// pairs of the parts that have point p. Each (group, k-block) is one item on the pool: a
+// filter row at a time, the G of its part's tap count a compile-time table (with the tap count
+// and table looked up per value it took 1.4 ns per multiply-add, 6% of the stem at N=1 and 20%
+// of 7x7 convs of 128 channels on 17x17 maps at N=8).
 template <class T>
 void transform_filters(const Conv2dParams& p, const Geometry& geo, int64_t KB, const T* w, T* u) {
-  const int64_t nkb = (geo.Kg + KB - 1) / KB, block = geo.nph * geo.Cg * p.R * KB;
-  for (int64_t g = 0; g < p.groups; ++g)
-    for (int64_t b = 0; b < nkb; ++b)
-      for (int64_t k = 0; k < KB; ++k) {
-        const int64_t kk = b * KB + k;
-        for (int64_t pc = 0; pc < geo.nph; ++pc)
-          for (int64_t c = 0; c < geo.Cg; ++c)
-            for (int64_t r = 0; r < p.R; ++r) {
-              const int64_t q = geo.taps[pc];
-              double taps[kTaps] = {};
-              if (kk < geo.Kg) {
-                const T* f = w + (((g * geo.Kg + kk) * geo.Cg + c) * p.R + r) * p.S;
-                for (int64_t j = 0; j < q; ++j) taps[j] = f[pc + j * p.sw];
-              }
-              for (int64_t pt = 0; pt < 3 + q; ++pt) {
-                double v = 0;
-                for (int64_t j = 0; j < q; ++j) v += kG[q - 1][pt][j] * taps[j];
-                u[((g * nkb + b) * geo.points + pt) * block + ((pc * geo.Cg + c) * p.R + r) * KB +
-                  k] = static_cast<T>(v);
-              }
-            }
+  if (KB > 16) throw std::logic_error("winograd_1d: micro-kernel block wider than 16");
+  const int64_t nkb = (geo.Kg + KB - 1) / KB, block = geo.nparts * geo.Cg * p.R * KB;
+  const int64_t k_stride = geo.Cg * p.R * p.S;
+  const double cost = 2.0 * p.K * geo.Cg * p.R * (7 * kTaps);
+  parallel_for_cost(p.groups * nkb, flops_ns(cost) * 8, [&](int64_t gb) {
+    const int64_t g = gb / nkb, b = gb % nkb;
+    const int64_t kvalid = std::min(KB, geo.Kg - b * KB);
+    T* ub = u + gb * geo.points * block;
+    for (int64_t k = 0; k < KB; ++k) {
+      if (k >= kvalid) {  // padding filters: zero
+        for (int64_t pt = 0; pt < geo.points; ++pt)
+          for (int64_t i = 0; i < block / KB; ++i) ub[pt * block + i * KB + k] = T(0);
+        continue;
       }
+      // The filter's rows in order (read once, in sequence), each part's taps in turn.
+      const T* f = w + (g * geo.Kg + b * KB + k) * k_stride;
+      for (int64_t pc = 0; pc < geo.nparts; ++pc) {
+        T* dst = ub + pc * geo.Cg * p.R * KB + k;
+        const T* fp = f + geo.offset[pc];
+        const int64_t rows = geo.Cg * p.R;
+        switch (geo.taps[pc]) {
+          case 1: transform_filter_rows<1>(fp, rows, p.S, p.sw, dst, KB, block); break;
+          case 2: transform_filter_rows<2>(fp, rows, p.S, p.sw, dst, KB, block); break;
+          case 3: transform_filter_rows<3>(fp, rows, p.S, p.sw, dst, KB, block); break;
+          default: transform_filter_rows<4>(fp, rows, p.S, p.sw, dst, KB, block);
+        }
+      }
+    }
+  });
 }
 
 // Rows of the band from output row oh0: each padded input row it reads, zero-padded into `row`
-// (Wrow values), then transformed, each width phase into its own pair's planes.
+// (Wrow values), then transformed, each part into its own pair's planes.
 template <class T>
 void transform_band(const Conv2dParams& p, const Geometry& geo,
                     const ukernels::Winograd1dUkernels<T>& tr, const T* xg, int64_t oh0, T* row,
@@ -154,7 +192,7 @@ void transform_band(const Conv2dParams& p, const Geometry& geo,
       const int64_t z = oh0 * p.sh + u - p.pt;  // source row
       T* dst = v + c * geo.pair_stride + (u % p.sh) * geo.plane + (u / p.sh) * geo.Wt;
       if (z < 0 || z >= p.H) {
-        for (int64_t pc = 0; pc < geo.nph; ++pc)
+        for (int64_t pc = 0; pc < geo.nparts; ++pc)
           for (int64_t pt = 0; pt < 3 + geo.taps[pc]; ++pt)
             std::memset(dst + pt * geo.point_stride + pc * geo.Cg * geo.pair_stride, 0,
                         sizeof(T) * static_cast<size_t>(geo.Wt));
@@ -165,8 +203,8 @@ void transform_band(const Conv2dParams& p, const Geometry& geo,
       for (int64_t j = 0; j < j0; ++j) row[j] = T(0);
       for (int64_t j = j0; j < j1; ++j) row[j] = src[j - p.pl];
       for (int64_t j = j1; j < geo.Wrow; ++j) row[j] = T(0);
-      for (int64_t pc = 0; pc < geo.nph; ++pc)
-        tr.input(row + pc, p.sw, static_cast<int>(geo.taps[pc]), geo.Wt,
+      for (int64_t pc = 0; pc < geo.nparts; ++pc)
+        tr.input(row + geo.offset[pc], p.sw, static_cast<int>(geo.taps[pc]), geo.Wt,
                  dst + pc * geo.Cg * geo.pair_stride, geo.point_stride);
     }
 }
@@ -176,7 +214,7 @@ void transform_band(const Conv2dParams& p, const Geometry& geo,
 // work; 12-row ones take 7 exact), among bands whose transformed inputs fit kBandBytes and,
 // where the batch is small, that give each thread 4 items; the larger on a tie.
 int64_t band_rows(const Conv2dParams& p, const Geometry& geo, int64_t MP, size_t elem) {
-  const int64_t pairs = geo.nph * geo.Cg, Wt = geo.Wt;
+  const int64_t pairs = geo.nparts * geo.Cg, Wt = geo.Wt;
   int64_t most = 1;
   for (int64_t r = 2; r <= p.Ho; ++r) {
     const int64_t phase_rows = ((r - 1) * p.sh + (p.R - 1) * p.dh + p.sh) / p.sh;
@@ -206,16 +244,20 @@ int64_t band_rows(const Conv2dParams& p, const Geometry& geo, int64_t MP, size_t
 const char* winograd_1d_declines(const Conv2dParams& p) {
   if (p.sw > 2) return "needs a width stride of 1 or 2";
   if (p.dw != 1) return "needs a width dilation of 1";
-  if (p.S > kTaps * p.sw) return "needs at most 4 taps per width phase (S <= 4 * stride)";
+  if (p.S > 2 * kTaps) return "needs a kernel at most 8 wide";
   return nullptr;
 }
 
 const char* winograd_1d_auto_declines(const Conv2dParams& p) {
   int64_t products = 0;  // per 4 outputs, kernel row and channel pair; direct does 4 * S
-  for (int64_t pc = 0; pc < p.sw; ++pc)
-    if (const int64_t q = phase_taps(p.S, p.sw, pc)) products += 3 + q;
+  for (int64_t pc = 0; pc < 2; ++pc)
+    if (const int64_t q = row_part(p.S, p.sw, pc).taps) products += 3 + q;
   if (2 * products >= kTile * p.S)
-    return "not under half direct's multiplies (wants 4 taps at stride 1, 7 or 8 at stride 2)";
+    return "not under half direct's multiplies (wants 4, 7 or 8 taps a row at stride 1, 7 or 8 "
+           "at stride 2)";
+  if (p.R < kWinograd1dAutoMinRows)
+    return "fewer than 4 kernel rows: too few products for each transformed input row";
+  static_assert(kWinograd1dAutoMinRows == 4, "the reason above quotes it");
   if (p.N * p.Ho * ((p.Wo + kTile - 1) / kTile) < kWinograd1dAutoMinTiles)
     return "fewer than 512 tiles of 4 outputs (N x Ho x ceil(Wo / 4)): too few to repay the "
            "call's filter transform";
@@ -235,7 +277,7 @@ void winograd_1d_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, c
   const int64_t points = geo.points;
 
   const int64_t nkb = (geo.Kg + KB - 1) / KB;
-  const int64_t ublock = geo.nph * geo.Cg * p.R * KB;
+  const int64_t ublock = geo.nparts * geo.Cg * p.R * KB;
   T* u = thread_scratch(ScratchSlot::winograd_1d_filters).get<T>(
       static_cast<size_t>(p.groups * nkb * points * ublock));
   transform_filters(p, geo, KB, w, u);
@@ -279,10 +321,10 @@ void winograd_1d_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, c
         }
       }
     };
-    // The output transform of each block of positions runs a point's share at a time between the next
-    // block's tiles, so its stores, which miss (the stem's output, 3.2 MB an image, outgrows
-    // L2), drain while the tiles compute: in one burst after the tiles they filled the store
-    // buffer and stalled the transform (20% of the stem's time at N=8).
+    // The output transform of each block of positions runs a point's share at a time between
+    // the next block's tiles, so its stores, which miss (the stem's output, 3.2 MB an image,
+    // outgrows L2), drain while the tiles compute: in one burst after the tiles they filled the
+    // store buffer and stalled the transform (20% of the stem's time at N=8).
     // Set once: value-initialising it per tile (a rep stos) took 12% of the stem at N=1.
     ukernels::ConvTileArgs<T> a{};
     a.x_cstride = geo.pair_stride;
@@ -298,7 +340,7 @@ void winograd_1d_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, c
         const T* mprev = m + ((i + 1) % 2) * points * KB * Mstride;
         for (int64_t pt = 0; pt < points; ++pt) {
           a.x = v + pt * geo.point_stride + pos0;
-          a.channels = geo.phases_at[pt] * geo.Cg;
+          a.channels = geo.parts_at[pt] * geo.Cg;
           a.w = u + ((g * nkb + b) * points + pt) * ublock;
           a.y = mb + pt * KB * Mstride;
           a.npos = npos;
