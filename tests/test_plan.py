@@ -15,10 +15,12 @@ PLAN_CASES = [
     (1, 6, 13, 10, 9, 3, 3, 2, 1, 1, 3, "zeros"),
     (3, 5, 7, 8, 4, 3, 2, 1, "same", (2, 1), 1, "reflect"),
     (1, 4, 6, 6, 4, 3, 3, 1, 1, 1, 4, "zeros"),           # depthwise
+    (2, 3, 23, 29, 8, 7, 7, 2, 3, 1, 1, "zeros"),         # 7x7 stride 2: winograd_1d
+    (1, 4, 12, 17, 6, 5, 7, 1, (2, 3), 1, 2, "zeros"),    # 5x7 stride 1, grouped
 ]
 
 
-@pytest.mark.algorithms(["auto", "direct", "im2col"])
+@pytest.mark.algorithms(["auto", "direct", "im2col", "winograd_1d"])
 @pytest.mark.parametrize("case", PLAN_CASES, ids=[str(i) for i in range(len(PLAN_CASES))])
 def test_plan_matches_conv2d(impl, case, algorithm):
     n, c, h, w, k, r, s, stride, padding, dilation, groups, mode = case
@@ -96,3 +98,22 @@ def test_plan_rejects_bad_arguments():
         plan(np.ones((1, 3, 8, 8), np.float64))
     with pytest.raises(ValueError, match="kernel size"):
         plan(np.ones((1, 3, 2, 2), np.float32))
+
+
+@pytest.mark.skipif(_dispatch._core is None, reason="fastconv._core is not built")
+def test_plan_keeps_its_isa_for_winograd_1d():
+    """A plan's transformed winograd_1d filters are laid out for the ISA active when it packed
+    them (its tile's channel block); calls under another ISA cap run that ISA's kernels."""
+    core = _dispatch._core
+    wt = random((16, 3, 7, 7), np.float32, 1)
+    x = random((1, 3, 30, 34), np.float32, 2)
+    ref = fc.conv2d(x, wt, None, 2, 3, backend="reference")
+    mag = fc.conv2d(np.abs(x), np.abs(wt), None, 2, 3, backend="reference")
+    detected = core.isa_detected()
+    try:
+        plan = fc.Conv2dPlan(wt, None, 2, 3, algorithm="winograd_1d", backend="cpp")
+        for isa in ("scalar", "avx2", "avx512"):
+            core.set_isa_cap(isa)
+            assert_close(plan(x), ref, mag, np.float32, what=f"plan under {isa}")
+    finally:
+        core.set_isa_cap(detected)

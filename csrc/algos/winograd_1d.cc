@@ -269,22 +269,24 @@ const char* winograd_1d_auto_declines(const Conv2dParams& p) {
   return nullptr;
 }
 
+namespace {
+
+// Elements of transform_filters' result.
+int64_t filter_elems(const Conv2dParams& p, const Geometry& geo, int64_t KB) {
+  return p.groups * ((geo.Kg + KB - 1) / KB) * geo.points * geo.nparts * geo.Cg * p.R * KB;
+}
+
+// The forward conv with the filters transformed (u, by transform_filters for uk's KB).
 template <class T>
-void winograd_1d_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, const T* bias,
-                                T* y) {
-  if (p.N == 0) return;
-  const ukernels::ConvDirectUkernel<T>& uk = direct_ukernel<T>();
-  const ukernels::Winograd1dUkernels<T>& tr = pick_transforms<T>();
+void forward(const Conv2dParams& p, const ukernels::ConvDirectUkernel<T>& uk,
+             const ukernels::Winograd1dUkernels<T>& tr, const T* u, const T* x, const T* bias,
+             T* y) {
   const int64_t KB = uk.kb, MP = uk.max_pos, B = tr.block;
   Geometry geo(p, B);
   geo.set_band(p, band_rows(p, geo, MP, sizeof(T)));
   const int64_t points = geo.points;
-
   const int64_t nkb = (geo.Kg + KB - 1) / KB;
   const int64_t ublock = geo.nparts * geo.Cg * p.R * KB;
-  T* u = thread_scratch(ScratchSlot::winograd_1d_filters).get<T>(
-      static_cast<size_t>(p.groups * nkb * points * ublock));
-  transform_filters(p, geo, KB, w, u);
 
   const int64_t items = p.N * p.groups * geo.bands;
   const int64_t Mstride = MP + B;  // a product row, with the output transform's over-read
@@ -361,6 +363,45 @@ void winograd_1d_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, c
   });
 }
 
+}  // namespace
+
+template <class T>
+void Winograd1dWeights<T>::pack(const Conv2dParams& p, const T* w) {
+  conv_ = &direct_ukernel<T>();
+  transforms_ = &pick_transforms<T>();
+  const Geometry geo(p, transforms_->block);
+  data_ = buf_.get<T>(static_cast<size_t>(filter_elems(p, geo, conv_->kb)));
+  transform_filters(p, geo, conv_->kb, w, data_);
+}
+
+template <class T>
+void winograd_1d_conv2d_forward(const Conv2dParams& p, const T* x, const Winograd1dWeights<T>& w,
+                                const T* bias, T* y) {
+  if (p.N == 0) return;
+  forward(p, w.tile_ukernel(), w.transforms(), w.data(), x, bias, y);
+}
+
+template <class T>
+void winograd_1d_conv2d_forward(const Conv2dParams& p, const T* x, const T* w, const T* bias,
+                                T* y) {
+  if (p.N == 0) return;
+  const ukernels::ConvDirectUkernel<T>& uk = direct_ukernel<T>();
+  const ukernels::Winograd1dUkernels<T>& tr = pick_transforms<T>();
+  const Geometry geo(p, tr.block);
+  T* u = thread_scratch(ScratchSlot::winograd_1d_filters)
+             .get<T>(static_cast<size_t>(filter_elems(p, geo, uk.kb)));
+  transform_filters(p, geo, uk.kb, w, u);
+  forward(p, uk, tr, u, x, bias, y);
+}
+
+template class Winograd1dWeights<float>;
+template class Winograd1dWeights<double>;
+template void winograd_1d_conv2d_forward<float>(const Conv2dParams&, const float*,
+                                                const Winograd1dWeights<float>&, const float*,
+                                                float*);
+template void winograd_1d_conv2d_forward<double>(const Conv2dParams&, const double*,
+                                                 const Winograd1dWeights<double>&,
+                                                 const double*, double*);
 template void winograd_1d_conv2d_forward<float>(const Conv2dParams&, const float*, const float*,
                                                 const float*, float*);
 template void winograd_1d_conv2d_forward<double>(const Conv2dParams&, const double*,

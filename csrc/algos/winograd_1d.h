@@ -27,6 +27,9 @@
 #include <cstdint>
 
 #include "ops/conv2d.h"
+#include "runtime/workspace.h"
+#include "ukernels/conv_direct.h"
+#include "ukernels/winograd_1d.h"
 
 namespace fastconv::algos {
 
@@ -55,6 +58,29 @@ inline constexpr int64_t kWinograd1dAutoMinTiles = 512;
 // Why "auto" should pass over a shape winograd_1d supports (nullptr: take it).
 const char* winograd_1d_auto_declines(const ops::Conv2dParams& p);
 
+// Transformed filters packed once for many calls (a Conv2dPlan keeps one). They depend on the
+// conv's channels, groups, kernel and width stride, not on the batch or input size; the layout
+// belongs to the ISA active when pack() ran, and runs use that ISA's kernels.
+template <class T>
+class Winograd1dWeights {
+ public:
+  void pack(const ops::Conv2dParams& p, const T* w);  // w: (K, C / groups, R, S)
+  bool empty() const { return data_ == nullptr; }
+  const T* data() const { return data_; }
+  const ukernels::ConvDirectUkernel<T>& tile_ukernel() const { return *conv_; }
+  const ukernels::Winograd1dUkernels<T>& transforms() const { return *transforms_; }
+
+ private:
+  const ukernels::ConvDirectUkernel<T>* conv_ = nullptr;
+  const ukernels::Winograd1dUkernels<T>* transforms_ = nullptr;
+  AlignedBuffer buf_;
+  T* data_ = nullptr;
+};
+
+template <class T>
+void winograd_1d_conv2d_forward(const ops::Conv2dParams& p, const T* x,
+                                const Winograd1dWeights<T>& w, const T* bias, T* y);
+// Transforms w into a per-thread buffer kept between calls, then runs.
 template <class T>
 void winograd_1d_conv2d_forward(const ops::Conv2dParams& p, const T* x, const T* w,
                                 const T* bias, T* y);

@@ -13,6 +13,7 @@
 
 #include "algos/im2col_gemm.h"
 #include "algos/winograd.h"
+#include "algos/winograd_1d.h"
 #include "bindings/arrays.h"
 #include "ops/conv2d.h"
 
@@ -34,6 +35,7 @@ struct PlanState {
   // choosing for another batch or size.
   algos::WinogradWeights<T> winograd_tiles[3];
   algos::WinogradWeights<T>& winograd(int m) { return winograd_tiles[m / 2 - 1]; }
+  algos::Winograd1dWeights<T> winograd_1d;  // transformed when winograd_1d is first chosen
 };
 
 class Conv2dPlanCore {
@@ -83,6 +85,10 @@ class Conv2dPlanCore {
       if (is_f32_ && f32_.im2col.groups.empty()) f32_.im2col.pack(p, f32_.weight.data());
       if (!is_f32_ && f64_.im2col.groups.empty()) f64_.im2col.pack(p, f64_.weight.data());
     }
+    if (std::string(algo_->name) == "winograd_1d") {
+      if (is_f32_ && f32_.winograd_1d.empty()) f32_.winograd_1d.pack(p, f32_.weight.data());
+      if (!is_f32_ && f64_.winograd_1d.empty()) f64_.winograd_1d.pack(p, f64_.weight.data());
+    }
     // Winograd's tile may differ between batches and input sizes: each tile is transformed once.
     if (const int m = algos::winograd_named_tile(algo_->name, p)) {
       if (is_f32_ && f32_.winograd(m).tile() != m) f32_.winograd(m).pack(p, f32_.weight.data(), m);
@@ -122,6 +128,7 @@ class Conv2dPlanCore {
     // while this one computes.
     const ops::Conv2dAlgo* algo = algo_;
     const bool im2col = std::string(algo->name) == "im2col";
+    const bool winograd_1d = std::string(algo->name) == "winograd_1d";
     const int tile = algos::winograd_named_tile(algo->name, p);
     carray<T> y = empty<T>({p.N, p.K, p.Ho, p.Wo});
     const T* xp = x.data();
@@ -134,6 +141,8 @@ class Conv2dPlanCore {
         algos::im2col_conv2d_forward<T>(p, xp, st.im2col, bp, yp);
       } else if (tile) {
         algos::winograd_conv2d_forward<T>(p, xp, st.winograd(tile), bp, yp);
+      } else if (winograd_1d) {
+        algos::winograd_1d_conv2d_forward<T>(p, xp, st.winograd_1d, bp, yp);
       } else if constexpr (std::is_same_v<T, float>) {
         algo->f32.fn(p, xp, st.weight.data(), bp, yp);
       } else {
