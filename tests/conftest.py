@@ -137,7 +137,9 @@ ALGORITHM_RTOL = {
     "winograd_f4": (3e-5, 1e-12),
     "winograd_f6": (5e-5, 1e-12),  # explicit request only: "auto" never runs it
     "winograd": (3e-5, 1e-12),   # F(4x4) or F(2x2): the looser of the two
-    "winograd_1d": (1e-5, 1e-12),
+    # F(4, q) along the width: elements measured up to 7.2e-6 on random shapes "auto" gives it,
+    # up to 2.2e-4 on explicit requests with 1- or 2-tap parts next to padding (README.md).
+    "winograd_1d": (3e-5, 1e-12),
     "auto": (3e-5, 1e-12),       # may choose any of the above
 }
 
