@@ -117,6 +117,8 @@ struct Geometry {
       tap_off[r] = ((r * p.dh) % p.sh) * plane + ((r * p.dh) / p.sh) * Wt;
   }
   int64_t v_elems(int64_t slack) const { return points * point_stride + slack; }
+  // Packed filters of one (group, k-block, point): every pair's R rows of KB filters.
+  int64_t filter_block(const Conv2dParams& p, int64_t KB) const { return nparts * Cg * p.R * KB; }
   // Multiply-adds of the products per output tile, kernel row and output channel.
   int64_t products() const {
     int64_t n = 0;
@@ -150,7 +152,7 @@ void transform_filter_rows(const T* f, int64_t rows, int64_t row_stride, int64_t
 template <class T>
 void transform_filters(const Conv2dParams& p, const Geometry& geo, int64_t KB, const T* w, T* u) {
   if (KB > 16) throw std::logic_error("winograd_1d: micro-kernel block wider than 16");
-  const int64_t nkb = (geo.Kg + KB - 1) / KB, block = geo.nparts * geo.Cg * p.R * KB;
+  const int64_t nkb = (geo.Kg + KB - 1) / KB, block = geo.filter_block(p, KB);
   const int64_t k_stride = geo.Cg * p.R * p.S;
   // Scalar double arithmetic: measured about 0.6 ns per multiply-add (7 * 4 + 6 * 3 of them per
   // filter row of a 7-wide kernel).
@@ -273,7 +275,7 @@ namespace {
 
 // Elements of transform_filters' result.
 int64_t filter_elems(const Conv2dParams& p, const Geometry& geo, int64_t KB) {
-  return p.groups * ((geo.Kg + KB - 1) / KB) * geo.points * geo.nparts * geo.Cg * p.R * KB;
+  return p.groups * ((geo.Kg + KB - 1) / KB) * geo.points * geo.filter_block(p, KB);
 }
 
 // The forward conv with the filters transformed (u, by transform_filters for uk's KB).
@@ -286,7 +288,7 @@ void forward(const Conv2dParams& p, const ukernels::ConvDirectUkernel<T>& uk,
   geo.set_band(p, band_rows(p, geo, MP, sizeof(T)));
   const int64_t points = geo.points;
   const int64_t nkb = (geo.Kg + KB - 1) / KB;
-  const int64_t ublock = geo.nparts * geo.Cg * p.R * KB;
+  const int64_t ublock = geo.filter_block(p, KB);
 
   const int64_t items = p.N * p.groups * geo.bands;
   const int64_t Mstride = MP + B;  // a product row, with the output transform's over-read
@@ -327,16 +329,16 @@ void forward(const Conv2dParams& p, const ukernels::ConvDirectUkernel<T>& uk,
         }
       }
     };
-    // The output transform of each block of positions runs a point's share at a time between
-    // the next block's tiles, so its stores, which miss (the stem's output, 3.2 MB an image,
-    // outgrows L2), drain while the tiles compute: in one burst after the tiles they filled the
-    // store buffer and stalled the transform (20% of the stem's time at N=8).
     // Set once: value-initialising it per tile (a rep stos) took 12% of the stem at N=1.
     ukernels::ConvTileArgs<T> a{};
     a.x_cstride = geo.pair_stride;
     a.tap_off = geo.tap_off.data();
     a.taps = p.R;
     a.y_stride = Mstride;
+    // The output transform of each block of positions runs a point's share at a time between
+    // the next block's tiles, so its stores, which miss (the stem's output, 3.2 MB an image,
+    // outgrows L2), drain while the tiles compute: in one burst after the tiles they filled the
+    // store buffer and stalled the transform (20% of the stem's time at N=8).
     for (int64_t b = 0; b < nkb; ++b) {
       const int64_t k0 = g * geo.Kg + b * KB, kvalid = std::min(KB, geo.Kg - b * KB);
       int64_t prev = -1, prev_n = 0;  // the block whose output is pending

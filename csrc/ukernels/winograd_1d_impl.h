@@ -119,20 +119,11 @@ inline void gather_tiles(const T* x, typename Block<T, B>::V* d) {
 }
 
 template <class T, int B, int Step, int Q>
-void winograd_f4_1d_input(const T* x, int64_t step, int64_t tiles, T* v, int64_t v_stride) {
+void winograd_f4_1d_input(const T* x, int64_t tiles, T* v, int64_t v_stride) {
   using V = typename Block<T, B>::V;
   for (int64_t t0 = 0; t0 < tiles; t0 += B) {
     V d[7], r[7];
-    const T* xt = x + 4 * t0 * (Step ? Step : step);
-    if constexpr (Step != 0) {
-      gather_tiles<T, B, Step>(xt, d);
-    } else {
-      for (int j = 0; j < 3 + Q; ++j) {
-        T lanes[B];
-        for (int l = 0; l < B; ++l) lanes[l] = xt[(4 * l + j) * step];
-        __builtin_memcpy(&d[j], lanes, sizeof(V));
-      }
-    }
+    gather_tiles<T, B, Step>(x + 4 * t0 * Step, d);
     winograd_f4_1d_in<T, Q>(d, r);
     if (t0 + B <= tiles) {
       for (int p = 0; p < 3 + Q; ++p) __builtin_memcpy(v + p * v_stride + t0, &r[p], sizeof(V));
@@ -145,9 +136,8 @@ void winograd_f4_1d_input(const T* x, int64_t step, int64_t tiles, T* v, int64_t
 
 template <class T, int B, int Q>
 void winograd_f4_1d_input_q(const T* x, int64_t step, int64_t tiles, T* v, int64_t v_stride) {
-  if (step == 1) winograd_f4_1d_input<T, B, 1, Q>(x, step, tiles, v, v_stride);
-  else if (step == 2) winograd_f4_1d_input<T, B, 2, Q>(x, step, tiles, v, v_stride);
-  else winograd_f4_1d_input<T, B, 0, Q>(x, step, tiles, v, v_stride);
+  if (step == 1) winograd_f4_1d_input<T, B, 1, Q>(x, tiles, v, v_stride);
+  else winograd_f4_1d_input<T, B, 2, Q>(x, tiles, v, v_stride);
 }
 
 template <class T, int B>
