@@ -341,11 +341,11 @@ void forward(const Conv2dParams& p, const ukernels::ConvDirectUkernel<T>& uk,
     // store buffer and stalled the transform (20% of the stem's time at N=8).
     for (int64_t b = 0; b < nkb; ++b) {
       const int64_t k0 = g * geo.Kg + b * KB, kvalid = std::min(KB, geo.Kg - b * KB);
-      int64_t prev = -1, prev_n = 0;  // the block whose output is pending
+      const T* pending = nullptr;  // the products of the block whose output is pending
+      int64_t prev = 0, prev_n = 0;  // and its positions
       for (int64_t i = 0, pos0 = 0; pos0 < P; ++i, pos0 += MP) {
         const int64_t npos = std::min(MP, P - pos0);
         T* mb = m + (i % 2) * points * KB * Mstride;
-        const T* mprev = m + ((i + 1) % 2) * points * KB * Mstride;
         for (int64_t pt = 0; pt < points; ++pt) {
           a.x = v + pt * geo.point_stride + pos0;
           a.channels = geo.parts_at[pt] * geo.Cg;
@@ -353,14 +353,14 @@ void forward(const Conv2dParams& p, const ukernels::ConvDirectUkernel<T>& uk,
           a.y = mb + pt * KB * Mstride;
           a.npos = npos;
           uk.tile(a);
-          if (prev >= 0)
-            output(mprev, prev, prev_n, k0, kvalid * pt / points, kvalid * (pt + 1) / points);
+          if (pending)
+            output(pending, prev, prev_n, k0, kvalid * pt / points, kvalid * (pt + 1) / points);
         }
+        pending = mb;
         prev = pos0;
         prev_n = npos;
       }
-      output(m + (((P + MP - 1) / MP - 1) % 2) * points * KB * Mstride, prev, prev_n, k0, 0,
-             kvalid);
+      output(pending, prev, prev_n, k0, 0, kvalid);
     }
   });
 }
