@@ -359,8 +359,8 @@ inline void with_block_rows(int64_t Ho, std::integer_sequence<int, Rows...>, Run
 // valignd), and the row feeds every output row of the block that its window covers. Before,
 // each output row loaded each of its 9 taps, most of them split across cache lines (dw_512@14
 // at N=1: 0.036 -> 0.024 ms, at N=8: 0.293 -> 0.254 on one thread). kRows output rows at a
-// time, kRows independent FMA chains; rows outside the plane load nothing (an all-clear mask
-// reads no memory), rows past the output are not stored. At stride kSt = 2 (both axes) the
+// time, kRows independent FMA chains; rows outside the plane add nothing and rows past the
+// output are not stored (see kSkipByBranch for how). At stride kSt = 2 (both axes) the
 // block's kRows output rows read (kRows - 1) * 2 + kR input rows, output row u taking kernel
 // row r from input row 2u + r, and tap column s is lanes s, s + 2, ... of the pair
 // (strided_columns). Wider output rows are cut into strips of dwconv_small_plane_strip outputs,
@@ -374,6 +374,14 @@ void dwconv_small_plane_rows(const DwConvSmallPlaneArgs<typename Tr::T>& args) {
   const DwConvSmallPlaneArgs<T> a = args;  // a copy: stores to y cannot alias it
   constexpr int64_t kStrip = dwconv_small_plane_strip(kS, kSt, L);  // outputs per strip
   constexpr bool kHi = kStrips != Strips::one_lo;
+  // Rows outside the plane and rows past the output: one strip skips them by a branch (one
+  // compare per row, the padding rows' FMAs not done), several strips give them an all-clear
+  // mask (a masked load of no lanes reads nothing, zero). Per-row masks, worked out by a compare,
+  // a select and a mask move per row, cost one-strip planes their speed (paired, one thread,
+  // branch against mask: dw_512@14 1.18-1.20x at N=1, 0.99 at N=8; 5x5 on 672 channels at 14x14
+  // 1.13-1.15x, 7x7 on 256 1.22x, 3x3 stride 2 on 576 1.10x at N=1); with several strips the
+  // branch read 0.95x (dw_64s2@56) and 0.91-1.06x (dw_32@112).
+  constexpr bool kSkipByBranch = kStrips != Strips::many;
   // At most kDwConvSmallPlaneMaxStrips (dwconv.h), each worked out once per call.
   const int64_t strips = kStrips == Strips::many ? (a.Wo + kStrip - 1) / kStrip : 1;
   SmallPlaneStrip strip_of[kStrips == Strips::many ? kDwConvSmallPlaneMaxStrips : 1];
@@ -407,6 +415,7 @@ void dwconv_small_plane_rows(const DwConvSmallPlaneArgs<typename Tr::T>& args) {
 #pragma GCC unroll 32
         for (int qr = 0; qr < (kRows - 1) * kSt + kR; ++qr, row_addr += pitch) {
           const bool inside = ih0 + qr < static_cast<uint64_t>(a.H);
+          if (kSkipByBranch && !inside) continue;
           const T* row = reinterpret_cast<const T*>(row_addr);
           const V lo = Tr::load_masked(row, inside ? strip.lo_mask : 0u);
           const V hi = kHi ? Tr::load_masked(row + L, inside ? strip.hi_mask : 0u) : Tr::zero();
@@ -420,10 +429,13 @@ void dwconv_small_plane_rows(const DwConvSmallPlaneArgs<typename Tr::T>& args) {
             if (r >= 0 && r < kR) acc[u] = Tr::fma(wv[r * kS + s], v[s], acc[u]);
           });
         }
+        T* yu = y + i0 * a.Wo + k * kStrip;
 #pragma GCC unroll 8
-        for (int u = 0; u < kRows; ++u)
-          Tr::store_masked(y + (i0 + u) * a.Wo + k * kStrip, i0 + u < a.Ho ? strip.out_mask : 0u,
-                           acc[u]);
+        for (int u = 0; u < kRows; ++u, yu += a.Wo) {
+          const bool stored = i0 + u < a.Ho;
+          if (kSkipByBranch && !stored) continue;
+          Tr::store_masked(yu, stored ? strip.out_mask : 0u, acc[u]);
+        }
       }
     }
   }
@@ -516,6 +528,8 @@ void dwconv_small_plane_pairs_rows(const DwConvSmallPlaneArgs<typename Tr::T>& a
       const uint64_t ih0 = static_cast<uint64_t>(i0 - a.pt);
 #pragma GCC unroll 32
       for (int qr = 0; qr < kRows - 1 + kR; ++qr) {
+        // Padding rows masked, not branched around as dwconv_small_plane_rows does: a branch
+        // here read 0.80x (768 channels at 7x7, N=1 and 8, paired).
         const unsigned lanes = ih0 + qr < static_cast<uint64_t>(a.H) ? row_mask : 0u;
         const V va = Tr::load_masked(reinterpret_cast<const T*>(block_a + qr * pitch), lanes);
         const V vb = Tr::load_masked(reinterpret_cast<const T*>(block_b + qr * pitch), lanes);
