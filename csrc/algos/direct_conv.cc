@@ -27,12 +27,12 @@ const ConvDirectUkernel<float>& pick_ukernel<float>() {
   using namespace ukernels;
   static const ConvDirectUkernel<float> k[] = {
       {"f32_conv_direct_4x12_scalar", 4, 12, 4, f32_conv_direct_4x12_scalar, nullptr, 4, 3,
-       "f32_conv_dot_4x3_scalar", f32_conv_dot_4x3_scalar},
+       "f32_conv_dot_4x3_scalar", f32_conv_dot_4x3_scalar, nullptr},
       {"f32_conv_direct_4x24_avx2", 4, 24, 8, f32_conv_direct_4x24_avx2, nullptr, 4, 3,
-       "f32_conv_dot_4x3_avx2", f32_conv_dot_4x3_avx2},
+       "f32_conv_dot_4x3_avx2", f32_conv_dot_4x3_avx2, f32_split_rows_s2_avx2},
       {"f32_conv_direct_8x48_avx512", 8, 48, 16, f32_conv_direct_8x48_avx512,
        f32_conv_direct_8x48_avx512_to_output, 4, 5,
-       "f32_conv_dot_4x5_avx512", f32_conv_dot_4x5_avx512},
+       "f32_conv_dot_4x5_avx512", f32_conv_dot_4x5_avx512, f32_split_rows_s2_avx512},
   };
   return k[static_cast<int>(active_isa())];
 }
@@ -42,12 +42,12 @@ const ConvDirectUkernel<double>& pick_ukernel<double>() {
   using namespace ukernels;
   static const ConvDirectUkernel<double> k[] = {
       {"f64_conv_direct_4x6_scalar", 4, 6, 2, f64_conv_direct_4x6_scalar, nullptr, 4, 3,
-       "f64_conv_dot_4x3_scalar", f64_conv_dot_4x3_scalar},
+       "f64_conv_dot_4x3_scalar", f64_conv_dot_4x3_scalar, nullptr},
       {"f64_conv_direct_4x12_avx2", 4, 12, 4, f64_conv_direct_4x12_avx2, nullptr, 4, 3,
-       "f64_conv_dot_4x3_avx2", f64_conv_dot_4x3_avx2},
+       "f64_conv_dot_4x3_avx2", f64_conv_dot_4x3_avx2, f64_split_rows_s2_avx2},
       {"f64_conv_direct_8x24_avx512", 8, 24, 8, f64_conv_direct_8x24_avx512,
        f64_conv_direct_8x24_avx512_to_output, 4, 5,
-       "f64_conv_dot_4x5_avx512", f64_conv_dot_4x5_avx512},
+       "f64_conv_dot_4x5_avx512", f64_conv_dot_4x5_avx512, f64_split_rows_s2_avx512},
   };
   return k[static_cast<int>(active_isa())];
 }
@@ -150,7 +150,8 @@ __attribute__((optimize("no-tree-loop-distribute-patterns"))) void padded_row(
 // is padding), is the same for every channel: worked out once per call (per row, with its
 // divisions, it was 40% of a small layer's call: odd_7-5_3x3s2, N=1).
 template <class T>
-T* phase_split(const Corr& q, const Src& s, const T* src, int64_t max_pos) {
+T* phase_split(const Corr& q, const Src& s, const T* src, int64_t max_pos,
+               void (*split_rows_s2)(const ukernels::SplitRowsArgs<T>&)) {
   const int64_t nch = q.N * q.G * q.Cg;
   T* xs = scratch<T>(0, static_cast<size_t>(nch * q.cstride + q.cstride + 2 * max_pos + 64));
   std::memset(xs + nch * q.cstride, 0,
@@ -174,6 +175,26 @@ T* phase_split(const Corr& q, const Src& s, const T* src, int64_t max_pos) {
     const int64_t j0 = std::min(q.Wj, lo > 0 ? (lo + q.sw - 1) / q.sw : 0);
     const int64_t j1 = std::max(j0, std::min(q.Wj, hi > 0 ? (hi + q.sw - 1) / q.sw : 0));
     cols[pc] = {j0, j1, j0 * q.sw + pc - s.off_w};
+  }
+  if (split_rows_s2 && q.sw == 2 && s.up_w == 1) {
+    // Source row z feeds the even-column phase row dst_off[z] (and the odd one a plane on);
+    // phase rows that no source row feeds are padding, zeroed here.
+    std::vector<int64_t> dst_off(s.Hs, -1), zero_rows;
+    for (int64_t pr = 0; pr < q.sh; ++pr)
+      for (int64_t i = 0; i < q.Hi; ++i) {
+        const int64_t z = src_row[pr * q.Hi + i], off = 2 * pr * q.plane + i * q.Wj;
+        if (z >= 0) dst_off[z] = off;
+        else zero_rows.push_back(off);
+      }
+    const int64_t lo = std::max<int64_t>(0, s.off_w), hi = std::min(q.Wp, s.off_w + s.Ws);
+    parallel_for_cost(nch, stream_ns(2.0 * nch * q.cstride * sizeof(T)), [&](int64_t nc) {
+      T* dst = xs + nc * q.cstride;
+      for (const int64_t off : zero_rows)
+        for (int64_t j = 0; j < q.Wj; ++j) dst[off + j] = dst[off + q.plane + j] = T(0);
+      split_rows_s2({src + nc * s.Hs * s.Ws, s.Ws, s.Hs * s.Ws, dst, q.cstride, q.plane,
+                     dst_off.data(), 1, s.Hs, s.off_w, lo, std::max(lo, hi), q.Wj});
+    });
+    return xs;
   }
   parallel_for_cost(nch, stream_ns(2.0 * nch * q.cstride * sizeof(T)), [&](int64_t nc) {
     const T* sp = src + nc * s.Hs * s.Ws;
@@ -411,7 +432,7 @@ void split_and_correlate(const Corr& q, const Src& s, const T* src, const ConvDi
   Corr qc = q;
   for (int64_t n0 = 0; n0 < q.N; n0 += chunk) {
     qc.N = std::min(chunk, q.N - n0);
-    const T* xs = phase_split<T>(qc, s, src + n0 * src_image, uk.max_pos);
+    const T* xs = phase_split<T>(qc, s, src + n0 * src_image, uk.max_pos, uk.split_rows_s2);
     correlate<T>(qc, uk, xs, wp, bias, out + n0 * out_image);
   }
 }
@@ -518,7 +539,7 @@ void input_by_phases(const Conv2dParams& p, const ConvDirectUkernel<T>& uk, cons
     const int64_t nc = std::min(chunk, p.N - n0);
     split.N = nc;
     const T* xs = phase_split<T>(split, Src{p.Ho, p.Wo, 1, 1, top, left},
-                                 gy + n0 * p.K * p.Ho * p.Wo, uk.max_pos);
+                                 gy + n0 * p.K * p.Ho * p.Wo, uk.max_pos, uk.split_rows_s2);
     for (size_t i = 0; i < ph.size(); ++i) {
       const Phase& f = ph[i];
       T* out = planes + f.at * nc * p.C;
@@ -596,7 +617,8 @@ void direct_conv2d_weight(const Conv2dParams& p, const T* x, const T* gy, T* dw)
     return;
   }
   const int64_t L = uk.lanes, P = q.Ho * q.Wj, Plen = (P + L - 1) / L * L;
-  const T* xs = phase_split<T>(q, Src{p.H, p.W, 1, 1, p.pt, p.pl}, x, uk.max_pos + L);
+  const T* xs = phase_split<T>(q, Src{p.H, p.W, 1, 1, p.pt, p.pl}, x, uk.max_pos + L,
+                              uk.split_rows_s2);
   // grad_output on the same Wj-wide grid, zero in the junk columns and the tail.
   T* gz = scratch<T>(2, static_cast<size_t>(p.N * p.K * Plen));
   parallel_for_cost(p.N * p.K, stream_ns(2.0 * p.N * p.K * Plen * sizeof(T)), [&](int64_t nk) {

@@ -47,6 +47,22 @@ struct ConvDotArgs {
   T* out;             // KA x NB, accumulated (+=)
 };
 
+// Stride-2 phase split (the forward's input copy, csrc/algos/direct_conv.cc): for channel
+// c < channels and source row z < rows with dst_off[z] >= 0, with
+//   x[e] = src[c * src_cstride + z * src_ld + e - shift], read only for lo <= e < hi,
+//   d    = dst + c * dst_cstride + dst_off[z]:
+//   d[j] = x[2j] and d[phase + j] = x[2j + 1] for j < len, 0 where the index is outside [lo, hi).
+// So one pass over each source row writes both of its column phases, padding included.
+template <class T>
+struct SplitRowsArgs {
+  const T* src;
+  int64_t src_ld, src_cstride;
+  T* dst;
+  int64_t dst_cstride, phase;
+  const int64_t* dst_off;  // per source row; < 0: the row feeds no phase row
+  int64_t channels, rows, shift, lo, hi, len;
+};
+
 template <class T>
 struct ConvDirectUkernel {
   const char* name;
@@ -58,6 +74,7 @@ struct ConvDirectUkernel {
   int dot_ka, dot_nb;
   const char* dot_name;
   void (*dot)(const ConvDotArgs<T>&);
+  void (*split_rows_s2)(const SplitRowsArgs<T>&);  // null: the split copies element by element
 };
 
 #define FASTCONV_DECL_CONV(T, name) void name(const ConvTileArgs<T>&);
@@ -77,6 +94,12 @@ FASTCONV_DECL_DOT(float, f32_conv_dot_4x3_avx2)
 FASTCONV_DECL_DOT(double, f64_conv_dot_4x3_avx2)
 FASTCONV_DECL_DOT(float, f32_conv_dot_4x5_avx512)
 FASTCONV_DECL_DOT(double, f64_conv_dot_4x5_avx512)
+#define FASTCONV_DECL_SPLIT(T, name) void name(const SplitRowsArgs<T>&);
+FASTCONV_DECL_SPLIT(float, f32_split_rows_s2_avx2)
+FASTCONV_DECL_SPLIT(double, f64_split_rows_s2_avx2)
+FASTCONV_DECL_SPLIT(float, f32_split_rows_s2_avx512)
+FASTCONV_DECL_SPLIT(double, f64_split_rows_s2_avx512)
+#undef FASTCONV_DECL_SPLIT
 #undef FASTCONV_DECL_CONV
 #undef FASTCONV_DECL_CONV_OUT
 #undef FASTCONV_DECL_DOT

@@ -34,6 +34,12 @@ struct F32Traits {
     const V pairs = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));  // a0 a2 b0 b2 a4 a6 b4 b6
     return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(pairs), _MM_SHUFFLE(3, 1, 2, 0)));
   }
+  // Lanes 1, 3, ..., 15.
+  static inline V odd_lanes(V a, V b) {
+    const V pairs = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));  // a1 a3 b1 b3 a5 a7 b5 b7
+    const __m256d quads = _mm256_permute4x64_pd(_mm256_castps_pd(pairs), _MM_SHUFFLE(3, 1, 2, 0));
+    return _mm256_castpd_ps(quads);
+  }
   // base[idx[l]] in the lanes set in `lanes`, 0 elsewhere (the masked form with a zero source:
   // the plain intrinsic leaves its source undefined, which GCC 12 warns about).
   static inline V gather(const T* base, const int32_t* idx, unsigned lanes) {
@@ -71,6 +77,9 @@ struct F64Traits {
   }
   static inline V even_lanes(V a, V b) {  // a0 b0 a2 b2 -> a0 a2 b0 b2
     return _mm256_permute4x64_pd(_mm256_unpacklo_pd(a, b), _MM_SHUFFLE(3, 1, 2, 0));
+  }
+  static inline V odd_lanes(V a, V b) {  // a1 b1 a3 b3 -> a1 a3 b1 b3
+    return _mm256_permute4x64_pd(_mm256_unpackhi_pd(a, b), _MM_SHUFFLE(3, 1, 2, 0));
   }
   static inline V gather(const T* base, const int32_t* idx, unsigned lanes) {
     return _mm256_mask_i32gather_pd(_mm256_setzero_pd(), base,

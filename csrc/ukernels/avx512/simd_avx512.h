@@ -32,6 +32,11 @@ struct F32Traits {
     return _mm512_permutex2var_ps(
         a, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
   }
+  // Lanes 1, 3, ..., 31.
+  static inline V odd_lanes(V a, V b) {
+    return _mm512_permutex2var_ps(
+        a, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b);
+  }
   static inline V bcast(const T* p) { return _mm512_set1_ps(*p); }
   // (p[0], p[1]) in every pair of lanes.
   static inline V bcast_pair(const T* p) {
@@ -63,6 +68,9 @@ struct F64Traits {
   }
   static inline V even_lanes(V a, V b) {
     return _mm512_permutex2var_pd(a, _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14), b);
+  }
+  static inline V odd_lanes(V a, V b) {
+    return _mm512_permutex2var_pd(a, _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15), b);
   }
   static inline V bcast(const T* p) { return _mm512_set1_pd(*p); }
   static inline V bcast_pair(const T* p) { return _mm512_broadcast_f64x2(_mm_loadu_pd(p)); }
