@@ -42,18 +42,20 @@ const ops::Conv2dAlgo& select(Conv2dOp op, const Conv2dParams& p, const std::str
   return algo;
 }
 
-void check(bool ok, const std::string& msg) {
+// Messages as C strings: a std::string parameter would build one on every call (a malloc and
+// a copy for most of these), though they are only needed when the check fails.
+void check(bool ok, const char* msg) {
   if (!ok) throw py::value_error(msg);
 }
 
-// The data of an optional bias (null for None) of n values, where `size` names n; holder keeps
-// the array alive.
+// The data of an optional bias (null for None) of n values; name ("conv2d: bias") and
+// wrong_size (the message when it has not n) word the errors; holder keeps the array alive.
 template <class T>
-const T* optional_bias(const py::object& ba, int64_t n, const std::string& op,
-                       const std::string& size, carray<T>* holder) {
+const T* optional_bias(const py::object& ba, int64_t n, const char* name, const char* wrong_size,
+                       carray<T>* holder) {
   if (ba.is_none()) return nullptr;
-  *holder = require<T>(py::reinterpret_borrow<py::array>(ba), 1, (op + ": bias").c_str());
-  check(holder->shape(0) == n, op + ": bias must have " + size + " elements");
+  *holder = require<T>(py::reinterpret_borrow<py::array>(ba), 1, name);
+  check(holder->shape(0) == n, wrong_size);
   return holder->data();
 }
 
@@ -67,7 +69,8 @@ py::array conv2d_t(const py::array& xa, const py::array& wa, const py::object& b
   check(p.groups >= 1 && w.shape(1) * p.groups == p.C,
         "conv2d: weight.shape[1] * groups must equal the input channels");
   carray<T> b;
-  const T* bias = optional_bias<T>(ba, p.K, "conv2d", "weight.shape[0]", &b);
+  const T* bias = optional_bias<T>(ba, p.K, "conv2d: bias",
+                                   "conv2d: bias must have weight.shape[0] elements", &b);
   ops::finish_params(p);
   const ops::Conv2dAlgo& algo = select(Conv2dOp::forward, p, algorithm);
   carray<T> y = empty<T>({p.N, p.K, p.Ho, p.Wo});
@@ -93,7 +96,9 @@ py::array conv2d_input_t(const py::array& ga, const py::array& wa, int64_t H, in
   check(p.groups >= 1, "conv2d_input: groups must be >= 1");
   check(g.shape(1) == p.K, "conv2d_input: grad_output.shape[1] must equal weight.shape[0]");
   carray<T> b;
-  const T* bias = optional_bias<T>(ba, p.C, "conv2d_input", "weight.shape[1] * groups", &b);
+  const T* bias = optional_bias<T>(
+      ba, p.C, "conv2d_input: bias",
+      "conv2d_input: bias must have weight.shape[1] * groups elements", &b);
   ops::finish_params(p);
   check(g.shape(2) == p.Ho && g.shape(3) == p.Wo,
         "conv2d_input: grad_output spatial size does not match the convolution's output");

@@ -293,39 +293,65 @@ std::vector<std::string> conv2d_algorithm_names() {
   return names;
 }
 
+namespace {
+
+// Why candidate a declines p (null: it accepts), auto's own objections included for "auto".
+const char* declines(const Conv2dAlgo& a, const Conv2dParams& p, bool is_auto,
+                     bool weights_prepared) {
+  const char* why = a.decline_reason(p);
+  if (!why && is_auto) {
+    const auto objection = weights_prepared && a.prepared_auto_decline_reason
+                               ? a.prepared_auto_decline_reason
+                               : a.auto_decline_reason;
+    if (objection) why = objection(p);
+  }
+  return why;
+}
+
+// "name: why; name: why" for auto's candidates before `stop` (null: all of them).
+std::string auto_declines(const std::vector<Conv2dAlgo>& list, const Conv2dParams& p,
+                          bool weights_prepared, const Conv2dAlgo* stop) {
+  std::string reasons;
+  for (const Conv2dAlgo& a : list) {
+    if (&a == stop) break;
+    reasons += std::string(reasons.empty() ? "" : "; ") + a.name + ": " +
+               declines(a, p, true, weights_prepared);
+  }
+  return reasons;
+}
+
+}  // namespace
+
+// The strings (the explanation, the error messages) are built only when asked for or thrown:
+// built on every call they cost a small layer ~0.3 us of mallocs and copies.
 const Conv2dAlgo& select_conv2d(Conv2dOp op, const Conv2dParams& p, const std::string& algorithm,
                                 std::string* why_chosen, bool weights_prepared) {
   const std::vector<Conv2dAlgo>& list = conv2d_candidates(op);
-  std::string available, reasons;
+  const bool is_auto = algorithm == "auto";
   for (const Conv2dAlgo& a : list) {
-    available += (available.empty() ? "'" : ", '") + std::string(a.name) + "'";
-    if (algorithm != "auto" && algorithm != a.name) continue;
-    const char* why = a.decline_reason(p);
-    if (!why && algorithm == "auto") {
-      const auto objection = weights_prepared && a.prepared_auto_decline_reason
-                                 ? a.prepared_auto_decline_reason
-                                 : a.auto_decline_reason;
-      if (objection) why = objection(p);
-    }
-    if (!why) {
-      if (why_chosen) {
-        if (algorithm != "auto")
-          *why_chosen = "'" + algorithm + "' was requested and supports this shape";
-        else
-          *why_chosen = "auto: '" + std::string(a.name) + "' is the first candidate that accepts" +
-                        (reasons.empty() ? std::string(" this shape")
-                                         : " this shape (declined: " + reasons + ")");
-      }
-      return a;
-    }
-    if (algorithm != "auto")
+    if (!is_auto && algorithm != a.name) continue;
+    const char* why = declines(a, p, is_auto, weights_prepared);
+    if (!is_auto && why)
       throw std::invalid_argument(std::string(op_name(op)) + ": algorithm '" + algorithm +
                                   "' does not support this shape: " + why);
-    reasons += std::string(reasons.empty() ? "" : "; ") + a.name + ": " + why;
+    if (why) continue;
+    if (why_chosen) {
+      const std::string reasons = is_auto ? auto_declines(list, p, weights_prepared, &a) : "";
+      if (!is_auto)
+        *why_chosen = "'" + algorithm + "' was requested and supports this shape";
+      else
+        *why_chosen = "auto: '" + std::string(a.name) + "' is the first candidate that accepts" +
+                      (reasons.empty() ? std::string(" this shape")
+                                       : " this shape (declined: " + reasons + ")");
+    }
+    return a;
   }
-  if (algorithm == "auto")
+  if (is_auto)
     throw std::invalid_argument(std::string(op_name(op)) + ": no algorithm supports this shape (" +
-                                reasons + ")");
+                                auto_declines(list, p, weights_prepared, nullptr) + ")");
+  std::string available;
+  for (const Conv2dAlgo& a : list)
+    available += (available.empty() ? "'" : ", '") + std::string(a.name) + "'";
   for (const std::string& known : conv2d_algorithm_names())
     if (known == algorithm)
       throw std::invalid_argument(std::string(op_name(op)) + ": algorithm '" + algorithm +
