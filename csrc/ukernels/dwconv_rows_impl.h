@@ -7,7 +7,6 @@
 #include "ukernels/lanes.h"
 #include "ukernels/vecext.h"
 
-#include <algorithm>
 #include <cstdint>
 #include <type_traits>
 #include <utility>
@@ -332,9 +331,9 @@ struct SmallPlaneStrip {
   static SmallPlaneStrip make(int64_t k, int64_t strip, int64_t stride, int64_t W, int64_t Wo,
                               int64_t pl) {
     const int64_t c = k * strip * stride - pl;
-    return {c, lanes_below(std::min<int64_t>(strip, Wo - k * strip)),
-            lanes_below(std::min<int64_t>(L, W - c)) & ~lanes_below(-c),
-            lanes_below(std::min<int64_t>(L, W - c - L)) & ~lanes_below(-c - L)};
+    return {c, lanes_below(min64(strip, Wo - k * strip)),
+            lanes_below(min64(L, W - c)) & ~lanes_below(-c),
+            lanes_below(min64(L, W - c - L)) & ~lanes_below(-c - L)};
   }
 };
 
@@ -503,7 +502,7 @@ void dwconv_small_plane_pairs_rows(const DwConvSmallPlaneArgs<typename Tr::T>& a
   constexpr int L = Tr::L;
   constexpr auto kLanes = std::make_index_sequence<L>{};
   const DwConvSmallPlaneArgs<T> a = args;  // a copy: stores to y cannot alias it
-  const unsigned row_mask = lanes_below(std::min<int64_t>(L, a.W + a.pl)) & ~lanes_below(a.pl);
+  const unsigned row_mask = lanes_below(min64(L, a.W + a.pl)) & ~lanes_below(a.pl);
   const unsigned out_mask = lanes_below(a.Wo);
   const int64_t out_plane = a.Ho * a.Wo;
   const uintptr_t pitch = static_cast<uintptr_t>(a.W) * sizeof(T);
