@@ -219,6 +219,23 @@ def test_layers_match_torch(name, args, kwargs, shape):
         np.testing.assert_allclose(module.state_dict()[key], value.numpy(), rtol=1e-10, err_msg=key)
 
 
+@pytest.mark.parametrize("name,args", [("ReLU", ()), ("LeakyReLU", (0.2,)), ("LeakyReLU", (0.0,)),
+                                       ("LeakyReLU", (1.5,)), ("LeakyReLU", (float("inf"),))])
+def test_activations_match_torch_on_special_values(name, args):
+    """Infinite, zero and NaN inputs, forward and backward (ReLU(-inf) is 0, not -inf * 0)."""
+    torch = pytest.importorskip("torch")
+    x = np.array([-np.inf, -1.0, -0.0, 0.0, 1.0, np.inf, np.nan], np.float32)
+    g = np.array([4.0, 2.0, -1.5, 3.0, -2.0, 1.0, 5.0], np.float32)
+    module, twin = getattr(nn, name)(*args), getattr(torch.nn, name)(*args)
+    xt = torch.from_numpy(x.copy()).requires_grad_()
+    yt = twin(xt)
+    yt.backward(torch.from_numpy(g))
+    with np.errstate(invalid="ignore"):
+        y, gx = module(x), module.backward(g)
+    np.testing.assert_array_equal(y, yt.detach().numpy())   # (-0.0 == 0.0: zeros' signs may differ)
+    np.testing.assert_array_equal(gx, xt.grad.numpy())
+
+
 @pytest.mark.parametrize("name,reduction,kind", LOSS_CASES)
 def test_losses_match_torch(name, reduction, kind):
     torch = pytest.importorskip("torch")
