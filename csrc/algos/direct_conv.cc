@@ -164,18 +164,6 @@ T* phase_split(const Corr& q, const Src& s, const T* src, int64_t max_pos,
       const bool inside = u < q.Hp && z >= 0 && z % s.up_h == 0 && z / s.up_h < s.Hs;
       src_row[pr * q.Hi + i] = inside ? z / s.up_h : -1;
     }
-  // Without zero insertion in width (up_w == 1): phase column pc's columns [j0, j1) read the
-  // source row from column first on, sw apart.
-  struct Cols {
-    int64_t j0, j1, first;
-  };
-  std::vector<Cols> cols(q.sw);
-  for (int64_t pc = 0; pc < q.sw; ++pc) {
-    const int64_t lo = s.off_w - pc, hi = std::min(q.Wp, s.off_w + s.Ws) - pc;
-    const int64_t j0 = std::min(q.Wj, lo > 0 ? (lo + q.sw - 1) / q.sw : 0);
-    const int64_t j1 = std::max(j0, std::min(q.Wj, hi > 0 ? (hi + q.sw - 1) / q.sw : 0));
-    cols[pc] = {j0, j1, j0 * q.sw + pc - s.off_w};
-  }
   if (split_rows_s2 && q.sw == 2 && s.up_w == 1) {
     // Source row z feeds the even-column phase row dst_off[z] (and the odd one a plane on);
     // phase rows that no source row feeds are padding, zeroed here.
@@ -191,10 +179,22 @@ T* phase_split(const Corr& q, const Src& s, const T* src, int64_t max_pos,
       T* dst = xs + nc * q.cstride;
       for (const int64_t off : zero_rows)
         for (int64_t j = 0; j < q.Wj; ++j) dst[off + j] = dst[off + q.plane + j] = T(0);
-      split_rows_s2({src + nc * s.Hs * s.Ws, s.Ws, s.Hs * s.Ws, dst, q.cstride, q.plane,
-                     dst_off.data(), 1, s.Hs, s.off_w, lo, std::max(lo, hi), q.Wj});
+      split_rows_s2({src + nc * s.Hs * s.Ws, s.Ws, s.Hs, dst, q.plane, dst_off.data(), s.off_w,
+                     lo, std::max(lo, hi), q.Wj});
     });
     return xs;
+  }
+  // Without zero insertion in width (up_w == 1): phase column pc's columns [j0, j1) read the
+  // source row from column first on, sw apart.
+  struct Cols {
+    int64_t j0, j1, first;
+  };
+  std::vector<Cols> cols(q.sw);
+  for (int64_t pc = 0; pc < q.sw; ++pc) {
+    const int64_t lo = s.off_w - pc, hi = std::min(q.Wp, s.off_w + s.Ws) - pc;
+    const int64_t j0 = std::min(q.Wj, lo > 0 ? (lo + q.sw - 1) / q.sw : 0);
+    const int64_t j1 = std::max(j0, std::min(q.Wj, hi > 0 ? (hi + q.sw - 1) / q.sw : 0));
+    cols[pc] = {j0, j1, j0 * q.sw + pc - s.off_w};
   }
   parallel_for_cost(nch, stream_ns(2.0 * nch * q.cstride * sizeof(T)), [&](int64_t nc) {
     const T* sp = src + nc * s.Hs * s.Ws;

@@ -47,20 +47,19 @@ struct ConvDotArgs {
   T* out;             // KA x NB, accumulated (+=)
 };
 
-// Stride-2 phase split (the forward's input copy, csrc/algos/direct_conv.cc): for channel
-// c < channels and source row z < rows with dst_off[z] >= 0, with
-//   x[e] = src[c * src_cstride + z * src_ld + e - shift], read only for lo <= e < hi,
-//   d    = dst + c * dst_cstride + dst_off[z]:
+// Stride-2 phase split of one channel (the input copy of csrc/algos/direct_conv.cc): for each
+// source row z < rows with dst_off[z] >= 0, with
+//   x[e] = src[z * src_ld + e - shift], read only for lo <= e < hi,  d = dst + dst_off[z]:
 //   d[j] = x[2j] and d[phase + j] = x[2j + 1] for j < len, 0 where the index is outside [lo, hi).
 // So one pass over each source row writes both of its column phases, padding included.
 template <class T>
 struct SplitRowsArgs {
   const T* src;
-  int64_t src_ld, src_cstride;
+  int64_t src_ld, rows;
   T* dst;
-  int64_t dst_cstride, phase;
+  int64_t phase;
   const int64_t* dst_off;  // per source row; < 0: the row feeds no phase row
-  int64_t channels, rows, shift, lo, hi, len;
+  int64_t shift, lo, hi, len;
 };
 
 template <class T>

@@ -22,31 +22,30 @@ void split_rows_s2(const SplitRowsArgs<typename Tr::T>& a) {
   constexpr int L = Tr::L;
   constexpr int64_t kSize = sizeof(T);
   const unsigned last = lanes_below(a.len - (a.len - 1) / L * L);  // the last vector's lanes
-  for (int64_t c = 0; c < a.channels; ++c)
-    for (int64_t z = 0; z < a.rows; ++z) {
-      if (a.dst_off[z] < 0) continue;
-      T* d = a.dst + c * a.dst_cstride + a.dst_off[z];
-      // Formed as an integer: x's first element may lie before the source row (padding).
-      const int64_t first = c * a.src_cstride + z * a.src_ld - a.shift;
-      const uintptr_t x = reinterpret_cast<uintptr_t>(a.src) + static_cast<uintptr_t>(first * kSize);
-      auto at = [x](int64_t e) {
-        return reinterpret_cast<const T*>(x + static_cast<uintptr_t>(e * kSize));
-      };
-      for (int64_t j = 0; j < a.len; j += L) {
-        const int64_t e = 2 * j;  // x index of the pair of vectors
-        const typename Tr::V v0 =
-            Tr::load_masked(at(e), lanes_below(a.hi - e) & ~lanes_below(a.lo - e));
-        const typename Tr::V v1 =
-            Tr::load_masked(at(e + L), lanes_below(a.hi - e - L) & ~lanes_below(a.lo - e - L));
-        if (j + L < a.len) {
-          Tr::store(d + j, Tr::even_lanes(v0, v1));
-          Tr::store(d + a.phase + j, Tr::odd_lanes(v0, v1));
-        } else {
-          Tr::store_masked(d + j, last, Tr::even_lanes(v0, v1));
-          Tr::store_masked(d + a.phase + j, last, Tr::odd_lanes(v0, v1));
-        }
+  for (int64_t z = 0; z < a.rows; ++z) {
+    if (a.dst_off[z] < 0) continue;
+    T* d = a.dst + a.dst_off[z];
+    // Formed as an integer: x's first element may lie before the source row (padding).
+    const uintptr_t x = reinterpret_cast<uintptr_t>(a.src) +
+                        static_cast<uintptr_t>((z * a.src_ld - a.shift) * kSize);
+    auto at = [x](int64_t e) {
+      return reinterpret_cast<const T*>(x + static_cast<uintptr_t>(e * kSize));
+    };
+    for (int64_t j = 0; j < a.len; j += L) {
+      const int64_t e = 2 * j;  // x index of the pair of vectors
+      const typename Tr::V v0 =
+          Tr::load_masked(at(e), lanes_below(a.hi - e) & ~lanes_below(a.lo - e));
+      const typename Tr::V v1 =
+          Tr::load_masked(at(e + L), lanes_below(a.hi - e - L) & ~lanes_below(a.lo - e - L));
+      if (j + L < a.len) {
+        Tr::store(d + j, Tr::even_lanes(v0, v1));
+        Tr::store(d + a.phase + j, Tr::odd_lanes(v0, v1));
+      } else {
+        Tr::store_masked(d + j, last, Tr::even_lanes(v0, v1));
+        Tr::store_masked(d + a.phase + j, last, Tr::odd_lanes(v0, v1));
       }
     }
+  }
 }
 
 }  // namespace

@@ -6,6 +6,7 @@ gradients into `p.grad` and returns the gradient with respect to the layer's inp
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import numpy as np
 
@@ -25,7 +26,7 @@ def _uniform(shape, bound: float) -> Parameter:
     return Parameter(rng().uniform(-bound, bound, shape).astype(np.float32))
 
 
-def _channel_sum(a: np.ndarray, b: np.ndarray = None) -> np.ndarray:
+def _channel_sum(a: np.ndarray, b: Optional[np.ndarray] = None) -> np.ndarray:
     """Sums of a (or of a * b) over every axis but the channel axis 1. np.einsum reduces an
     (N, C, H, W) activation in one pass without a temporary for a * b: 3-10x faster than
     a.sum(axis=(0, 2, 3)) on the digits models' layers (a (32, 32, 8, 8) batch: 14 against 46 us),
