@@ -12,6 +12,7 @@ first one's result (float32 tolerance), so a faster build that is wrong does not
 Usage: PYTHONPATH=. python benchmarks/ab_builds.py OLD.so NEW.so [MORE.so ...]
            [--layers r50_stem_7x7s2 dw_512@14 ...] [--batch 1,8] [--threads 1,2]
            [--op fwd|input|weight] [--algorithm auto] [--rounds 15] [--min-time 0.02]
+           [--isa avx2]
 Layers are suite names or shape strings (see `fastconv bench`). Keep a build to compare
 against before rebuilding: cp fastconv/_core*.so /tmp/old.so; tools/devbuild.sh; then
 `python benchmarks/ab_builds.py /tmp/old.so fastconv/_core*.so`.
@@ -27,7 +28,6 @@ import tempfile
 
 import numpy as np
 
-import fastconv as fc
 from fastconv import bench
 from fastconv.bench import format_table
 
@@ -82,6 +82,8 @@ def main(argv=None):
     ap.add_argument("--algorithm", default="auto")
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--min-time", type=float, default=0.02)
+    ap.add_argument("--isa", choices=["scalar", "avx2", "avx512"],
+                    help="the highest ISA level every build's kernels may use (default: detected)")
     a = ap.parse_args(argv)
     if len(a.builds) < 2:
         ap.error("give at least two builds")
@@ -94,6 +96,9 @@ def main(argv=None):
     rows = []
     with tempfile.TemporaryDirectory() as directory:
         cores = load_builds(a.builds, directory)
+        if a.isa:
+            for core in cores:
+                core.set_isa_cap(a.isa)
         names = [f"{i}:{os.path.basename(os.path.dirname(b)) or '.'}/{os.path.basename(b)}"
                  for i, b in enumerate(a.builds)]
         for layer in layers:
@@ -119,7 +124,7 @@ def main(argv=None):
                                      "best ms": min(s) * 1e3,
                                      "paired vs 0": statistics.median(
                                          b / x for b, x in zip(samples[0], s))})
-    print(f"op={a.op} algorithm={a.algorithm} rounds={a.rounds} isa={fc.info()['isa_active']} "
+    print(f"op={a.op} algorithm={a.algorithm} rounds={a.rounds} isa={cores[0].isa_active()} "
           "(paired vs 0 > 1: faster than build 0)")
     print(format_table(rows, ["layer", "N", "threads", "build", "median ms", "best ms",
                               "paired vs 0"]))

@@ -344,7 +344,7 @@ struct ColPanels {
       int64_t j, len, oh, ow;
       const T* x;  // its image's channel 0 (of the group)
     };
-    constexpr int64_t kMaxRuns = 64, kMaxTaps = 512;
+    constexpr int64_t kMaxRuns = 64, kMaxTaps = ukernels::kIm2colRowsMaxTaps;
     Run runs[kMaxRuns];
     // Per run, a tap's offset from the run's first element and the elements [lo, hi) that read
     // inside the input: the same for every channel, so worked out once per tap and run.

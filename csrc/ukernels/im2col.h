@@ -7,12 +7,16 @@
 // with the stride fixed by the kernel (1 or 2). Elements outside [lo[t], hi[t]) are never read
 // (padding: their addresses may lie outside the input). csrc/algos/ works out each tap's offset
 // and bounds once for all channels; the scalar level, and other strides, have no kernel
-// (nullptr: a plain loop there).
+// (nullptr: a plain loop there). A call takes at most kIm2colRowsMaxTaps taps.
 #pragma once
 
 #include <cstdint>
 
 namespace fastconv::ukernels {
+
+// The kernels keep each tap's lane masks in a table of this many taps (16 KiB on the stack);
+// callers cut larger kernels into calls of at most this many taps.
+inline constexpr int64_t kIm2colRowsMaxTaps = 512;
 
 template <class T>
 struct Im2colRowsArgs {
