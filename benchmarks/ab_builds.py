@@ -92,7 +92,10 @@ def main(argv=None):
         ap.error(f"no such file: {', '.join(missing)}")
     if argv is None:
         bench.reexec_with_allocator_setting()
-    layers = bench.resolve_layers(a.layers)
+    try:
+        layers = bench.resolve_layers(a.layers)
+    except ValueError as e:
+        ap.error(str(e))
     rows = []
     with tempfile.TemporaryDirectory() as directory:
         cores = load_builds(a.builds, directory)
