@@ -102,6 +102,9 @@ inline void shifted_columns(V lo, V hi, V (&v)[S], std::index_sequence<Sh...>) {
 template <int Shift, class V, size_t... L>
 inline V shifted_clamped(V lo, V hi, std::index_sequence<L...>) {
   constexpr int kLast = 2 * static_cast<int>(sizeof...(L)) - 1;
+  // Under a vector's shift nothing reaches past the pair: a plain shift (valignd).
+  if constexpr (Shift < static_cast<int>(sizeof...(L)))
+    return shifted<Shift>(lo, hi, std::index_sequence<L...>{});
   return __builtin_shufflevector(
       lo, hi, (Shift + static_cast<int>(L) < kLast ? Shift + static_cast<int>(L) : kLast)...);
 }
