@@ -243,3 +243,29 @@ def test_ab_builds_says_why_it_cannot_run(args, message):
     with pytest.raises(SystemExit) as exit_info:
         ab_builds.main([so, so, "--batch", "1", "--rounds", "1", *args])
     assert message in str(exit_info.value.code)
+
+
+def test_ab_builds_refuses_an_unknown_layer(capsys):
+    from fastconv import _dispatch
+    if _dispatch._core is None:
+        pytest.skip("needs the compiled extension")
+    ab_builds = _load_benchmark("ab_builds")
+    so = _dispatch._core.__file__
+    with pytest.raises(SystemExit):
+        ab_builds.main([so, so, "--layers", "no_such_layer"])
+    assert "unknown layer 'no_such_layer'" in capsys.readouterr().err
+
+
+def test_ab_builds_caps_every_builds_isa(capsys):
+    """--isa caps the loaded builds' kernels (their own copies of the ISA setting), not the
+    process's fastconv."""
+    from fastconv import _dispatch
+    if _dispatch._core is None:
+        pytest.skip("needs the compiled extension")
+    ab_builds = _load_benchmark("ab_builds")
+    so = _dispatch._core.__file__
+    before = _dispatch._core.isa_active()
+    ab_builds.main([so, so, "--layers", "cifar_3-16_3x3@32", "--batch", "1", "--threads", "1",
+                    "--rounds", "1", "--min-time", "0.001", "--isa", "scalar"])
+    assert "isa=scalar" in capsys.readouterr().out
+    assert _dispatch._core.isa_active() == before
