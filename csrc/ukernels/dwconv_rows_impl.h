@@ -123,8 +123,22 @@ inline V every_other(V lo, V hi, std::index_sequence<L...>) {
       lo, hi, (Shift + 2 * static_cast<int>(L) < kLast ? Shift + 2 * static_cast<int>(L)
                                                         : kLast)...);
 }
+// On AVX-512 the even and the odd elements are permuted out once, and column 2m or 2m + 1 is
+// then those shifted by m lanes (valignd; lanes past the pair, never stored, hold whatever the
+// shift brings in): each permute of its own takes an index vector, which GCC 12 loads from
+// memory, and overwrites an input, which costs a register copy.
 template <class V, int B, int S, size_t... Sh>
 inline void strided_columns(V lo, V hi, V (&v)[S], std::index_sequence<Sh...>) {
+#ifdef __AVX512F__
+  if constexpr (sizeof(V) == 64 && S > 2) {
+    const V even = every_other<0>(lo, hi, std::make_index_sequence<B>{});
+    const V odd = every_other<1>(lo, hi, std::make_index_sequence<B>{});
+    ((v[Sh] = Sh % 2 ? shifted<Sh / 2>(odd, odd, std::make_index_sequence<B>{})
+                     : shifted<Sh / 2>(even, even, std::make_index_sequence<B>{})),
+     ...);
+    return;
+  }
+#endif
   ((v[Sh] = every_other<Sh>(lo, hi, std::make_index_sequence<B>{})), ...);
 }
 
