@@ -63,7 +63,8 @@ const ukernels::Im2colUkernel<double>& im2col_ukernel<double>() {
 }
 
 // Fills im2col panel rows (ukernels/im2col.h) with the active ISA's kernel for the stride, or
-// a plain loop where it has none (the scalar level, strides above 2).
+// a plain loop where it has none (the scalar level, strides above 2) or the call has more taps
+// than the kernels' mask table holds (ColPanels never makes such calls).
 template <class T>
 class Im2colRows {
  public:
@@ -73,7 +74,7 @@ class Im2colRows {
                         : stride == 2 ? im2col_ukernel<T>().stride2 : nullptr) {}
 
   void operator()(const ukernels::Im2colRowsArgs<T>& a) const {
-    if (fn_) return fn_(a);
+    if (fn_ && a.taps <= ukernels::kIm2colRowsMaxTaps) return fn_(a);
     int64_t c = a.first_tap / a.taps, j = a.first_tap % a.taps;
     for (int64_t i = 0; i < a.rows; ++i) {
       T* d = a.dst + i * a.ld;
