@@ -417,6 +417,15 @@ SMALL_PLANE_S2_CASES = [
     (1, 3, 21, 45, 2, 5, 0),      # unpadded, multiplier 2
     (1, 2, 9, 225, 1, 3, 1),      # 113 outputs: eight strips of 15 floats; doubles: phases
     (1, 2, 9, 250, 1, 5, 2),      # 125 outputs: past eight strips of 14 floats
+    # rows of over a quarter and at most half a vector, 5x5 and 7x7: two planes to a vector,
+    # one per half (5-8 floats, 3-4 doubles), an odd count's last plane alone
+    (1, 3, 14, 14, 1, 5, 2),      # 7 outputs: a pair and one alone (floats)
+    (2, 3, 7, 7, 3, 7, 3),        # 4 outputs (doubles), multiplier 3: 9 planes an image
+    (1, 2, 40, 9, 1, 5, 1),       # 4 outputs (doubles), 20 rows: three row blocks
+    (1, 3, 10, 10, 1, 5, 2),      # 5 outputs (floats)
+    (1, 4, 13, 13, 2, 5, 0),      # unpadded 5 outputs, multiplier 2
+    (1, 2, 9, 16, 1, 7, 3),       # 8 outputs: a whole half of floats
+    (1, 2, 40, 13, 1, 7, 1),      # 5 outputs, 20 rows, padding under the kernel's
 ]
 
 

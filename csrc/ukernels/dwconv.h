@@ -114,6 +114,16 @@ constexpr bool dwconv_small_plane_pairs_fit(int64_t S, int64_t Wo, int64_t lanes
   return 2 * Wo <= lanes && Wo + S - 1 <= lanes;
 }
 
+// Whether the compiled sizes' stride-2 output rows Wo wide go two planes to a vector: each
+// plane's outputs in half the lanes, its windows within the pair of vectors from column -pl.
+// Measured against one plane a vector (paired, one thread, floats): 5x5 and 7x7 on rows of 5
+// to 8 outputs 1.00-1.23x (672 channels, 5x5, at 14x14 1.16-1.22x; 7x7 at 14x14 1.19-1.23x,
+// at 9x9 1.00x); on rows of 4, a quarter vector, 0.95-1.05x; 3x3 (576 channels at 14x14)
+// 0.87x at N=1, 1.00x at N=8: its three taps do not repay the second plane's loads and permutes.
+constexpr bool dwconv_small_plane_s2_pairs_fit(int64_t S, int64_t Wo, int64_t lanes) {
+  return S >= 5 && 4 * Wo > lanes && 2 * Wo <= lanes && 2 * (Wo - 1) + S <= 2 * lanes;
+}
+
 // Whether small_plane takes a kernel R x S over outputs Wo wide (lanes: the ISA's,
 // small_plane_max_width): S <= kDwConvSmallPlaneMaxS and rows of one vector, or a compiled size
 // in at most kDwConvSmallPlaneMaxStrips strips.

@@ -591,6 +591,104 @@ void dwconv_small_plane_pairs_rows(const DwConvSmallPlaneArgs<typename Tr::T>& a
   }
 }
 
+// Lanes j < B/2 of x[M + j], lanes j >= B/2 of y[M + j - B/2]: the low halves of x and y from
+// element M on, side by side.
+template <int M, class V, size_t... L>
+inline V halves_from(V x, V y, std::index_sequence<L...>) {
+  constexpr int B = sizeof...(L), H = B / 2;
+  constexpr auto lane = [](int l) { return l < H ? M + l : B + M + l - H; };
+  return __builtin_shufflevector(x, y, lane(static_cast<int>(L))...);
+}
+// v[s] for s = 2m + p: halves_from<m> of the evens (p = 0) or the odds of two rows.
+template <class V, int B, int S, size_t... Sh>
+inline void halves_columns(V even_a, V odd_a, V even_b, V odd_b, V (&v)[S],
+                           std::index_sequence<Sh...>) {
+  ((v[Sh] = Sh % 2 ? halves_from<Sh / 2>(odd_a, odd_b, std::make_index_sequence<B>{})
+                   : halves_from<Sh / 2>(even_a, even_b, std::make_index_sequence<B>{})),
+   ...);
+}
+// Lane 0 of p in the low half, lane 1 in the high half.
+template <class V, size_t... L>
+inline V spread_pair(V p, std::index_sequence<L...>) {
+  return __builtin_shufflevector(p, p, (L < sizeof...(L) / 2 ? 0 : 1)...);
+}
+
+// The same at stride 2, for output rows of at most half a vector (dwconv.h's
+// dwconv_small_plane_s2_pairs_fit: 5x5 stride 2 on 14x14 maps, 7 outputs a row): output planes
+// q and q + 1 in the low and the high half of the vectors, so one FMA computes a row of both
+// where one plane alone left more than half its lanes idle. Each plane's input row is its pair
+// of masked loads from column -pl, its even and odd elements permuted out once each; tap column
+// s = 2m + p is elements m, m + 1, ... of plane q's evens (p = 0) or odds in the low half and
+// plane q + 1's in the high half (one two-source permute). Each weight is the (q, q + 1) pair
+// spread over the halves, once a pair of planes; a row of the high half is shifted down for its
+// store. Padding rows are masked, as in dwconv_small_plane_pairs_rows. Takes an even number of
+// planes.
+template <class Tr, int kR, int kS, int kRows>
+void dwconv_small_plane_s2_pairs_rows(const DwConvSmallPlaneArgs<typename Tr::T>& args) {
+  using T = typename Tr::T;
+  using V = typename Tr::V;
+  constexpr int L = Tr::L, H = L / 2;
+  constexpr auto kLanes = std::make_index_sequence<L>{};
+  const DwConvSmallPlaneArgs<T> a = args;  // a copy: stores to y cannot alias it
+  const SmallPlaneStrip strip = SmallPlaneStrip::make<L>(0, H, 2, a.W, a.Wo, a.pl);
+  const int64_t out_plane = a.Ho * a.Wo;
+  const uintptr_t pitch = static_cast<uintptr_t>(a.W) * sizeof(T);
+  InputPlanes<T> xq(a);
+  for (int64_t q = 0; q < a.planes; q += 2) {
+    const T* plane_a = xq.plane;
+    xq.next();
+    const T* plane_b = xq.plane;
+    xq.next();
+    const T* w = a.w + q * kR * kS;
+    V wv[kR * kS];
+    for (int t = 0; t < kR * kS; ++t) {
+      const T pair[2] = {w[t], w[kR * kS + t]};
+      wv[t] = spread_pair(Tr::bcast_pair(pair), kLanes);
+    }
+    const T bias_pair[2] = {a.bias ? a.bias[q] : T(0), a.bias ? a.bias[q + 1] : T(0)};
+    const V bias = spread_pair(Tr::bcast_pair(bias_pair), kLanes);
+    T* ya = a.y + q * out_plane;
+    T* yb = ya + out_plane;
+    uintptr_t block_a = reinterpret_cast<uintptr_t>(plane_element(plane_a, a.W, -a.pt, -a.pl));
+    uintptr_t block_b = reinterpret_cast<uintptr_t>(plane_element(plane_b, a.W, -a.pt, -a.pl));
+    for (int64_t i0 = 0; i0 < a.Ho;
+         i0 += kRows, block_a += 2 * kRows * pitch, block_b += 2 * kRows * pitch) {
+      V acc[kRows];
+#pragma GCC unroll 8
+      for (int u = 0; u < kRows; ++u) acc[u] = bias;
+      const uint64_t ih0 = static_cast<uint64_t>(2 * i0 - a.pt);
+#pragma GCC unroll 32
+      for (int qr = 0; qr < 2 * (kRows - 1) + kR; ++qr) {
+        const bool inside = ih0 + qr < static_cast<uint64_t>(a.H);
+        const unsigned lo_mask = inside ? strip.lo_mask : 0u;
+        const unsigned hi_mask = inside ? strip.hi_mask : 0u;
+        const T* row_a = reinterpret_cast<const T*>(block_a + qr * pitch);
+        const T* row_b = reinterpret_cast<const T*>(block_b + qr * pitch);
+        const V lo_a = Tr::load_masked(row_a, lo_mask);
+        const V hi_a = Tr::load_masked(row_a + L, hi_mask);
+        const V lo_b = Tr::load_masked(row_b, lo_mask);
+        const V hi_b = Tr::load_masked(row_b + L, hi_mask);
+        const V even_a = every_other<0>(lo_a, hi_a, kLanes);
+        const V odd_a = every_other<1>(lo_a, hi_a, kLanes);
+        const V even_b = every_other<0>(lo_b, hi_b, kLanes);
+        const V odd_b = every_other<1>(lo_b, hi_b, kLanes);
+        V v[kS];
+        halves_columns<V, L, kS>(even_a, odd_a, even_b, odd_b, v, std::make_index_sequence<kS>{});
+        for_each_tap<kRows, kS>([&](int u, int s) {
+          const int r = qr - 2 * u;
+          if (r >= 0 && r < kR) acc[u] = Tr::fma(wv[r * kS + s], v[s], acc[u]);
+        });
+      }
+#pragma GCC unroll 8
+      for (int u = 0; u < kRows; ++u) {
+        const unsigned lanes = i0 + u < a.Ho ? strip.out_mask : 0u;
+        Tr::store_masked(ya + (i0 + u) * a.Wo, lanes, acc[u]);
+        Tr::store_masked(yb + (i0 + u) * a.Wo, lanes, shifted<H>(acc[u], acc[u], kLanes));
+      }
+    }
+  }
+}
+
 // The K x K kernel compiled for its size, if a's kernel is K x K (each tap of each output row
 // loaded, as dwconv_small_plane_any does, ran 5x5 and 7x7 2.0-2.8x slower: 672 channels on 14x14
 // maps at N=1 and 8, one thread, 0.36 -> 0.15 and 2.7 -> 1.1 ms; 7x7, 256 channels, 1.8 -> 0.84
@@ -600,11 +698,17 @@ inline bool dwconv_small_plane_square(const DwConvSmallPlaneArgs<typename Tr::T>
   if (a.R != K || a.S != K) return false;
   constexpr auto kRowBlocks = std::make_integer_sequence<int, 8>{};
   DwConvSmallPlaneArgs<typename Tr::T> rest = a;  // the planes not gone in pairs
-  if (kSt == 1 && dwconv_small_plane_pairs_fit(K, a.Wo, Tr::L) && a.planes >= 2) {
+  const bool pairs = kSt == 1 ? dwconv_small_plane_pairs_fit(K, a.Wo, Tr::L)
+                              : dwconv_small_plane_s2_pairs_fit(K, a.Wo, Tr::L);
+  if (pairs && a.planes >= 2) {
     const int64_t q = a.planes / 2 * 2;
     rest.planes = q;
-    with_block_rows(a.Ho, kRowBlocks,
-                    [&](auto rows) { dwconv_small_plane_pairs_rows<Tr, K, K, rows()>(rest); });
+    with_block_rows(a.Ho, kRowBlocks, [&](auto rows) {
+      if constexpr (kSt == 1)
+        dwconv_small_plane_pairs_rows<Tr, K, K, rows()>(rest);
+      else
+        dwconv_small_plane_s2_pairs_rows<Tr, K, K, rows()>(rest);
+    });
     if (q == a.planes) return true;
     rest.x = a.x + q / a.kg * a.H * a.W;  // the last plane of an odd count, alone
     rest.w = a.w + q * K * K;
