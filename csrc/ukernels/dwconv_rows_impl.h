@@ -328,6 +328,11 @@ struct InputPlanes {
       plane += size;
     }
   }
+  const T* take() {  // this output plane's input plane, then on to the next output plane
+    const T* p = plane;
+    next();
+    return p;
+  }
 };
 
 // tap(u, s) for each output row u < kRows and kernel column s < kS of one input row. Row by
@@ -542,10 +547,8 @@ void dwconv_small_plane_pairs_rows(const DwConvSmallPlaneArgs<typename Tr::T>& a
   const uintptr_t pitch = static_cast<uintptr_t>(a.W) * sizeof(T);
   InputPlanes<T> xq(a);
   for (int64_t q = 0; q < a.planes; q += 2) {
-    const T* plane_a = xq.plane;
-    xq.next();
-    const T* plane_b = xq.plane;
-    xq.next();
+    const T* plane_a = xq.take();
+    const T* plane_b = xq.take();
     // The weights as (q, q + 1) pairs, each pair one broadcast.
     const T* w = a.w + q * kR * kS;
     T wpair[2 * kR * kS];
@@ -635,10 +638,8 @@ void dwconv_small_plane_s2_pairs_rows(const DwConvSmallPlaneArgs<typename Tr::T>
   const uintptr_t pitch = static_cast<uintptr_t>(a.W) * sizeof(T);
   InputPlanes<T> xq(a);
   for (int64_t q = 0; q < a.planes; q += 2) {
-    const T* plane_a = xq.plane;
-    xq.next();
-    const T* plane_b = xq.plane;
-    xq.next();
+    const T* plane_a = xq.take();
+    const T* plane_b = xq.take();
     const T* w = a.w + q * kR * kS;
     V wv[kR * kS];
     for (int t = 0; t < kR * kS; ++t) {
